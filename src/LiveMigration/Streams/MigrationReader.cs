@@ -1,0 +1,265 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace LiveMigration.Streams;
+
+/// <summary>
+/// The incoming migration stream (QEMU's QEMUFile for reading) over a <see cref="PipeReader"/>.
+/// </summary>
+/// <remarks>
+/// <para>The pattern is "ensure N bytes are buffered, then parse synchronously": <see cref="EnsureAsync"/>
+/// waits until <c>N</c> bytes are in the pipe, after which the synchronous <c>Read*</c> methods take them,
+/// so a page is copied once, from the pipe's buffer into its destination. The <c>Read*Async</c> methods
+/// combine both for single fields.</para>
+/// <para>An end of stream before the bytes asked for is a <see cref="MigrationStreamTruncatedException"/>;
+/// a shut-down reader throws <see cref="MigrationTransportException"/>. Nothing waits forever on a
+/// completed pipe.</para>
+/// </remarks>
+public sealed class MigrationReader
+{
+    /// <summary>
+    /// The most bytes one <see cref="EnsureAsync"/> may ask for. Pipes stop their writer once about
+    /// 64 KiB are unread, so a larger request could wait forever; larger payloads use
+    /// <see cref="ReadBytesAsync"/>, which consumes as it goes.
+    /// </summary>
+    public const int MaxEnsureBytes = 32 * 1024;
+
+    private readonly PipeReader _pipe;
+    private ReadOnlySequence<byte> _buffer;
+    private bool _holdingBuffer;
+    private bool _pipeCompleted;
+    private long _consumed;
+
+    /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
+    public MigrationReader(PipeReader pipe)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        _pipe = pipe;
+    }
+
+    /// <summary>Bytes taken from the stream so far: the offset of the next byte.</summary>
+    public long BytesRead => _consumed;
+
+    /// <summary>Bytes already buffered and ready for the synchronous reads.</summary>
+    public long BufferedBytes => _buffer.Length;
+
+    /// <summary>Makes sure <paramref name="count"/> bytes are buffered.</summary>
+    /// <exception cref="MigrationStreamTruncatedException">The stream ended first.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ValueTask EnsureAsync(int count, CancellationToken cancellationToken = default)
+        => _buffer.Length >= count ? ValueTask.CompletedTask : EnsureSlowAsync(count, cancellationToken);
+
+    /// <summary>True when the stream has ended and every byte of it has been read.</summary>
+    public async ValueTask<bool> IsAtEndAsync(CancellationToken cancellationToken = default)
+    {
+        if (_buffer.Length > 0) return false;
+        try
+        {
+            await EnsureSlowAsync(1, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        catch (MigrationStreamTruncatedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Reads one byte.</summary>
+    public async ValueTask<byte> ReadU8Async(CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+        return ReadU8();
+    }
+
+    /// <summary>Reads a big-endian 16-bit value.</summary>
+    public async ValueTask<ushort> ReadBE16Async(CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
+        return ReadBE16();
+    }
+
+    /// <summary>Reads a big-endian 32-bit value.</summary>
+    public async ValueTask<uint> ReadBE32Async(CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(4, cancellationToken).ConfigureAwait(false);
+        return ReadBE32();
+    }
+
+    /// <summary>Reads a big-endian 64-bit value.</summary>
+    public async ValueTask<ulong> ReadBE64Async(CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(8, cancellationToken).ConfigureAwait(false);
+        return ReadBE64();
+    }
+
+    /// <summary>Reads a str8 and decodes it as UTF-8.</summary>
+    /// <param name="maxLength">The longest string accepted; a longer length byte is a stream error.</param>
+    /// <param name="cancellationToken">Cancels the wait for bytes.</param>
+    public async ValueTask<string> ReadStr8Async(int maxLength = byte.MaxValue, CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+        int length = PeekU8();
+        if (length > maxLength)
+            throw new MigrationStreamException($"A string of {length} bytes exceeds the limit of {maxLength}", _consumed);
+        await EnsureAsync(1 + length, cancellationToken).ConfigureAwait(false);
+        return ReadStr8();
+    }
+
+    /// <summary>
+    /// Reads exactly <paramref name="destination"/>.Length bytes of any size, consuming the pipe as it
+    /// goes (for payloads larger than <see cref="MaxEnsureBytes"/>).
+    /// </summary>
+    public async ValueTask ReadBytesAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        while (!destination.IsEmpty)
+        {
+            int chunk = Math.Min(destination.Length, MaxEnsureBytes);
+            if (_buffer.Length > 0)
+                chunk = (int)Math.Min(chunk, _buffer.Length);
+            await EnsureAsync(chunk, cancellationToken).ConfigureAwait(false);
+            ReadBytes(destination.Span[..chunk]);
+            destination = destination[chunk..];
+        }
+    }
+
+    /// <summary>Skips <paramref name="count"/> bytes.</summary>
+    public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        while (count > 0)
+        {
+            int chunk = (int)Math.Min(count, MaxEnsureBytes);
+            if (_buffer.Length > 0)
+                chunk = (int)Math.Min(chunk, _buffer.Length);
+            await EnsureAsync(chunk, cancellationToken).ConfigureAwait(false);
+            Take(chunk);
+            count -= chunk;
+        }
+    }
+
+    /// <summary>Returns the next byte without taking it (it must be buffered).</summary>
+    public byte PeekU8()
+    {
+        Need(1);
+        return _buffer.FirstSpan.Length > 0 ? _buffer.FirstSpan[0] : _buffer.Slice(0, 1).FirstSpan[0];
+    }
+
+    /// <summary>Takes one buffered byte.</summary>
+    public byte ReadU8()
+    {
+        byte value = PeekU8();
+        Take(1);
+        return value;
+    }
+
+    /// <summary>Takes a buffered big-endian 16-bit value.</summary>
+    public ushort ReadBE16() => BinaryPrimitives.ReadUInt16BigEndian(Fixed(stackalloc byte[2]));
+
+    /// <summary>Takes a buffered big-endian 32-bit value.</summary>
+    public uint ReadBE32() => BinaryPrimitives.ReadUInt32BigEndian(Fixed(stackalloc byte[4]));
+
+    /// <summary>Takes a buffered big-endian 64-bit value.</summary>
+    public ulong ReadBE64() => BinaryPrimitives.ReadUInt64BigEndian(Fixed(stackalloc byte[8]));
+
+    /// <summary>Takes a buffered str8 (length byte and bytes) and decodes it as UTF-8.</summary>
+    public string ReadStr8()
+    {
+        int length = PeekU8();
+        Need(1 + length);
+        Take(1);
+        Span<byte> bytes = stackalloc byte[length];
+        ReadBytes(bytes);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>Takes <paramref name="destination"/>.Length buffered bytes, copying them once.</summary>
+    public void ReadBytes(Span<byte> destination)
+    {
+        Need(destination.Length);
+        ReadOnlySpan<byte> first = _buffer.FirstSpan;
+        if (first.Length >= destination.Length)
+            first[..destination.Length].CopyTo(destination);
+        else
+            _buffer.Slice(0, destination.Length).CopyTo(destination);
+        Take(destination.Length);
+    }
+
+    /// <summary>
+    /// Shuts the reader down from any thread: a pending wait for bytes returns promptly with a
+    /// <see cref="MigrationTransportException"/>.
+    /// </summary>
+    public void Shutdown() => _pipe.CancelPendingRead();
+
+    private ReadOnlySpan<byte> Fixed(Span<byte> scratch)
+    {
+        Need(scratch.Length);
+        ReadOnlySpan<byte> first = _buffer.FirstSpan;
+        ReadOnlySpan<byte> value;
+        if (first.Length >= scratch.Length)
+        {
+            value = first[..scratch.Length];
+        }
+        else
+        {
+            _buffer.Slice(0, scratch.Length).CopyTo(scratch);
+            value = scratch;
+        }
+
+        Take(scratch.Length);
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Need(int count)
+    {
+        if (_buffer.Length < count)
+            ThrowNotBuffered(count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Take(int count)
+    {
+        _buffer = _buffer.Slice(count);
+        _consumed += count;
+    }
+
+    private async ValueTask EnsureSlowAsync(int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxEnsureBytes);
+        while (_buffer.Length < count)
+        {
+            if (_pipeCompleted)
+                throw new MigrationStreamTruncatedException(
+                    $"The migration stream ended early: {count} bytes were needed, {_buffer.Length} remained", _consumed);
+            if (_holdingBuffer)
+            {
+                // Everything unread stays in the pipe; all of it has been looked at, so the next read
+                // waits for new bytes.
+                _pipe.AdvanceTo(_buffer.Start, _buffer.End);
+                _holdingBuffer = false;
+            }
+
+            ReadResult result;
+            try
+            {
+                result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not MigrationException)
+            {
+                throw new MigrationTransportException($"Reading the migration stream failed: {ex.Message}", ex);
+            }
+
+            _buffer = result.Buffer;
+            _holdingBuffer = true;
+            if (result.IsCanceled)
+                throw new MigrationTransportException("The migration stream was shut down.");
+            _pipeCompleted = result.IsCompleted;
+        }
+    }
+
+    private void ThrowNotBuffered(int count) => throw new InvalidOperationException(
+        $"{count} bytes were read but only {_buffer.Length} are buffered; call EnsureAsync first.");
+}

@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace LiveMigration.Streams;
+
+/// <summary>
+/// The outgoing migration stream (QEMU's QEMUFile for writing): big-endian fields and whole pages
+/// written straight into a <see cref="PipeWriter"/>'s buffers, flushed in batches, optionally rate
+/// limited by a <see cref="TokenBucket"/>.
+/// </summary>
+/// <remarks>
+/// <para>Writes are synchronous and only fill pipe buffers; <see cref="FlushIfNeededAsync"/> is the one
+/// place that awaits (for the transport and for the rate limit), so a sender calls it between records.</para>
+/// <para>The first I/O error is latched: the call that met it throws it, every later write and flush is a
+/// no-op, and <see cref="Error"/> keeps it. One thread writes; <see cref="Shutdown"/> may come from any.</para>
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The shutdown token source never has a timer, so it holds nothing that needs disposing.")]
+public sealed class MigrationWriter
+{
+    /// <summary>The default number of unflushed bytes after which <see cref="FlushIfNeededAsync"/> flushes: 64 KiB.</summary>
+    public const int DefaultFlushThreshold = 64 * 1024;
+
+    private readonly PipeWriter _pipe;
+    private readonly int _flushThreshold;
+    private readonly CancellationTokenSource _shutdown = new();
+    private long _flushed;
+    private long _unflushed;
+    private Exception? _error;
+
+    /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
+    /// <param name="pipe">Where the bytes go.</param>
+    /// <param name="rateLimit">The rate limit applied at each flush, or null for none.</param>
+    /// <param name="flushThreshold">Unflushed bytes that trigger a flush in <see cref="FlushIfNeededAsync"/>.</param>
+    public MigrationWriter(PipeWriter pipe, TokenBucket? rateLimit = null, int flushThreshold = DefaultFlushThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(flushThreshold);
+        _pipe = pipe;
+        RateLimit = rateLimit;
+        _flushThreshold = flushThreshold;
+    }
+
+    /// <summary>The rate limit applied at each flush; null means unlimited. May be replaced between flushes.</summary>
+    public TokenBucket? RateLimit { get; set; }
+
+    /// <summary>Every byte written so far, flushed or still buffered.</summary>
+    public long BytesWritten => _flushed + _unflushed;
+
+    /// <summary>Bytes written but not yet flushed to the transport.</summary>
+    public long UnflushedBytes => _unflushed;
+
+    /// <summary>The first error the stream met, or null while it is healthy.</summary>
+    public Exception? Error => Volatile.Read(ref _error);
+
+    /// <summary>True once an error is latched; every later write is ignored.</summary>
+    public bool HasFailed => Error is not null;
+
+    /// <summary>Writes one byte.</summary>
+    public void WriteU8(byte value)
+    {
+        if (_error is not null) return;
+        _pipe.GetSpan(1)[0] = value;
+        Advance(1);
+    }
+
+    /// <summary>Writes a big-endian 16-bit value.</summary>
+    public void WriteBE16(ushort value)
+    {
+        if (_error is not null) return;
+        BinaryPrimitives.WriteUInt16BigEndian(_pipe.GetSpan(2), value);
+        Advance(2);
+    }
+
+    /// <summary>Writes a big-endian 32-bit value.</summary>
+    public void WriteBE32(uint value)
+    {
+        if (_error is not null) return;
+        BinaryPrimitives.WriteUInt32BigEndian(_pipe.GetSpan(4), value);
+        Advance(4);
+    }
+
+    /// <summary>Writes a big-endian 64-bit value.</summary>
+    public void WriteBE64(ulong value)
+    {
+        if (_error is not null) return;
+        BinaryPrimitives.WriteUInt64BigEndian(_pipe.GetSpan(8), value);
+        Advance(8);
+    }
+
+    /// <summary>Writes a str8: one length byte, then the bytes (no terminator).</summary>
+    /// <exception cref="ArgumentException">The value is longer than 255 bytes.</exception>
+    public void WriteStr8(ReadOnlySpan<byte> value)
+    {
+        if (value.Length > byte.MaxValue)
+            throw new ArgumentException($"A str8 holds at most 255 bytes; this one has {value.Length}.", nameof(value));
+        if (_error is not null) return;
+        Span<byte> span = _pipe.GetSpan(1 + value.Length);
+        span[0] = (byte)value.Length;
+        value.CopyTo(span[1..]);
+        Advance(1 + value.Length);
+    }
+
+    /// <summary>Writes a str8 holding <paramref name="value"/> in UTF-8.</summary>
+    /// <exception cref="ArgumentException">The encoded value is longer than 255 bytes.</exception>
+    public void WriteStr8(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        Span<byte> bytes = stackalloc byte[byte.MaxValue];
+        if (!Encoding.UTF8.TryGetBytes(value, bytes, out int length))
+            throw new ArgumentException($"A str8 holds at most 255 bytes; '{value}' is longer.", nameof(value));
+        WriteStr8(bytes[..length]);
+    }
+
+    /// <summary>Writes raw bytes.</summary>
+    public void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        while (!value.IsEmpty && _error is null)
+        {
+            Span<byte> span = _pipe.GetSpan(1);
+            int n = Math.Min(span.Length, value.Length);
+            value[..n].CopyTo(span);
+            Advance(n);
+            value = value[n..];
+        }
+    }
+
+    /// <summary>Writes a whole page (any length) as raw bytes.</summary>
+    public void WritePage(ReadOnlySpan<byte> page) => WriteBytes(page);
+
+    /// <summary>Flushes when at least the flush threshold of bytes is buffered; otherwise completes at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken = default)
+        => _unflushed >= _flushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Sends everything buffered, first waiting for the rate limit. Throws the error that breaks the
+    /// stream the first time; after that it does nothing.
+    /// </summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (_error is not null) return;
+        long batch = _unflushed;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        try
+        {
+            if (RateLimit is { } limit && batch > 0)
+                await limit.WaitAsync(batch, linked.Token).ConfigureAwait(false);
+            FlushResult result = await _pipe.FlushAsync(linked.Token).ConfigureAwait(false);
+            if (result.IsCanceled || _shutdown.IsCancellationRequested)
+                throw new MigrationTransportException("The migration stream was shut down.");
+            if (result.IsCompleted)
+                throw new MigrationTransportException("The receiving side closed the migration stream.");
+            _flushed += batch;
+            _unflushed = 0;
+        }
+        catch (Exception ex)
+        {
+            throw Latch(ex, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Breaks the stream from any thread (for cancel): a flush blocked on the transport or on the rate
+    /// limit returns promptly, and the stream is failed from then on.
+    /// </summary>
+    public void Shutdown()
+    {
+        Interlocked.CompareExchange(ref _error, new MigrationTransportException("The migration stream was shut down."), null);
+        try
+        {
+            _shutdown.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _pipe.CancelPendingFlush();
+    }
+
+    private Exception Latch(Exception ex, CancellationToken callerToken)
+    {
+        if (_shutdown.IsCancellationRequested && ex is OperationCanceledException)
+            ex = new MigrationTransportException("The migration stream was shut down.");
+        else if (ex is not MigrationException && !(ex is OperationCanceledException && callerToken.IsCancellationRequested))
+            ex = new MigrationTransportException($"Writing the migration stream failed: {ex.Message}", ex);
+        Interlocked.CompareExchange(ref _error, ex, null);
+        return ex;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Advance(int count)
+    {
+        _pipe.Advance(count);
+        _unflushed += count;
+    }
+}
