@@ -1,1 +1,3 @@
-return 0;
+using LiveMigration.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

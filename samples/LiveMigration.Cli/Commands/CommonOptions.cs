@@ -1,0 +1,29 @@
+namespace LiveMigration.Cli.Commands;
+
+/// <summary>Options shared by the commands that send.</summary>
+internal static class CommonOptions
+{
+    /// <summary>Applies --max-bandwidth, --downtime-limit, --xbzrle and --auto-converge to a session.</summary>
+    public static void ApplySendOptions(CliArguments args, MigrationSession session, string defaultBandwidth)
+    {
+        session.Parameters.MaxBandwidthBytesPerSecond = Units.ParseRate(args.Get("--max-bandwidth") ?? defaultBandwidth, "--max-bandwidth");
+        if (args.Get("--downtime-limit") is { } downtime)
+            session.Parameters.DowntimeLimit = Units.ParseMilliseconds(downtime, "--downtime-limit");
+        if (args.Has("--xbzrle"))
+            session.SetCapability(MigrationCapability.Xbzrle, true);
+        if (args.Has("--auto-converge"))
+            session.SetCapability(MigrationCapability.AutoConverge, true);
+    }
+
+    /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>
+    public static void PrintSummary(MigrationInfo info)
+    {
+        string downtime = info.Downtime is { } d ? $"{d.TotalMilliseconds:0} ms" : "n/a";
+        string expected = info.ExpectedDowntime is { } e ? $"{e.TotalMilliseconds:0} ms" : "n/a";
+        Console.WriteLine($"status {Output.InfoJson.StatusName(info.Status)}: total {info.TotalTime.TotalMilliseconds:0} ms, downtime {downtime} (expected {expected}), " +
+            $"{info.Ram.DirtySyncCount} dirty syncs, ram transferred {Units.FormatBytes(info.Ram.Transferred)} " +
+            $"({info.Ram.Normal} normal, {info.Ram.Duplicate} zero pages)");
+        if (info.ErrorDescription is { } error)
+            Console.WriteLine($"error: {error}");
+    }
+}

@@ -1,0 +1,66 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Cli.Output;
+using LiveMigration.Hosting;
+
+namespace LiveMigration.Cli.Commands;
+
+/// <summary>
+/// <c>livemig demo</c>: a live migration between two endpoints in this process over loopback tcp, with
+/// a guest that keeps dirtying memory, a progress line, and a final hash comparison of every block.
+/// </summary>
+internal static class DemoCommand
+{
+    public static async Task<int> RunAsync(CliArguments args)
+    {
+        long ram = Units.ParseSize(args.Get("--ram") ?? "256M", "--ram");
+        if (ram <= 0 || ram % RamBlock.PageSize != 0)
+            throw new UsageException($"--ram: {ram} must be a positive multiple of {RamBlock.PageSize}");
+        long dirtyRate = Units.ParseRate(args.Get("--dirty-rate") ?? "20MB/s", "--dirty-rate");
+        bool json = args.Has("--json");
+
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 1);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
+        await using var session = new MigrationSession(source);
+        CommonOptions.ApplySendOptions(args, session, defaultBandwidth: "200MB/s");
+        args.EnsureAllUsed(positionalCount: 0);
+
+        // Half the pages hold data, the rest stay zero, as in a guest that has used half its memory.
+        source.FillRandom(0.5);
+        source.DirtyBytesPerSecond = dirtyRate;
+        source.StartDirtying();
+
+        await using var incoming = new IncomingMigration(destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0").ConfigureAwait(false);
+        if (!json)
+        {
+            Console.WriteLine($"livemig demo: {Units.FormatBytes(ram)} guest dirtying {dirtyRate / 1e6:0.#} MB/s, migrating to {uri}");
+            Console.WriteLine($"  max bandwidth {(session.Parameters.MaxBandwidthBytesPerSecond == 0 ? "unlimited" : $"{session.Parameters.MaxBandwidthBytesPerSecond / 1e6:0.#} MB/s")}, " +
+                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.GetCapability(MigrationCapability.Xbzrle) ? "on" : "off")}");
+        }
+
+        MigrationInfo info;
+        await session.StartAsync(uri).ConfigureAwait(false);
+        await using (new ProgressLine(session).ConfigureAwait(false))
+            info = await session.Completion.ConfigureAwait(false);
+        IncomingMigrationResult arrived = await incoming.Completion.ConfigureAwait(false);
+
+        IReadOnlyList<ulong> sourceHashes = source.HashBlocks();
+        IReadOnlyList<ulong> destinationHashes = destination.HashBlocks();
+        bool identical = sourceHashes.SequenceEqual(destinationHashes);
+        if (json)
+        {
+            Console.WriteLine(InfoJson.Format(info));
+        }
+        else
+        {
+            CommonOptions.PrintSummary(info);
+            Console.WriteLine($"destination: {InfoJson.StatusName(arrived.Status)}, guest {(arrived.GuestStarted ? "started" : "not started")}" +
+                (arrived.ErrorDescription is { } e ? $", error: {e}" : ""));
+            for (int i = 0; i < sourceHashes.Count; i++)
+                Console.WriteLine($"  {source.RamBlocks[i].Name}: source xxh64 {sourceHashes[i]:x16}, destination xxh64 {destinationHashes[i]:x16}");
+            Console.WriteLine(identical ? "integrity check: OK, every block is identical" : "integrity check: FAILED, the blocks differ");
+        }
+
+        return info.Status == MigrationStatus.Completed && arrived.Status == MigrationStatus.Completed && identical ? 0 : 1;
+    }
+}

@@ -1,0 +1,49 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Cli.Output;
+
+namespace LiveMigration.Cli.Commands;
+
+/// <summary><c>livemig receive URI --ram ...</c>: the destination of a migration, as its own process.</summary>
+internal static class ReceiveCommand
+{
+    public static async Task<int> RunAsync(CliArguments args)
+    {
+        List<RamSpec> specs = [.. args.GetAll("--ram").Select(r => RamSpec.Parse(r, allowFile: false))];
+        if (specs.Count == 0) throw new UsageException("receive needs at least one --ram NAME:SIZE");
+        string machine = args.Get("--machine") ?? MigrationSessionOptions.DefaultMachineType;
+        string? dumpDirectory = args.Get("--dump");
+        bool json = args.Has("--json");
+        args.EnsureAllUsed(positionalCount: 1);
+        string uri = args.Positional[0];
+
+        using var guest = new SyntheticGuest(specs.Select(s => s.Create()));
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = machine });
+        using var interrupt = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            incoming.Cancel();
+        };
+
+        string listening = await incoming.ListenAsync(uri).ConfigureAwait(false);
+        // Tests and scripts read this line to learn the real port when port 0 was asked for.
+        await Console.Error.WriteLineAsync($"listening on {listening}").ConfigureAwait(false);
+        IncomingMigrationResult result = await incoming.Completion.ConfigureAwait(false);
+
+        if (dumpDirectory is not null && result.Status == MigrationStatus.Completed)
+            BlockDump.Write(guest.RamBlocks, dumpDirectory);
+        if (json)
+        {
+            Console.WriteLine(InfoJson.Format(result));
+        }
+        else
+        {
+            Console.WriteLine($"status {InfoJson.StatusName(result.Status)}: {Units.FormatBytes(result.RamBytesLoaded)} of RAM records in {result.TotalTime.TotalMilliseconds:0} ms " +
+                $"({result.NormalPages} normal, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle pages)");
+        }
+
+        if (result.Status != MigrationStatus.Completed)
+            await Console.Error.WriteLineAsync($"livemig: incoming migration failed: {result.ErrorDescription}").ConfigureAwait(false);
+        return result.Status == MigrationStatus.Completed ? 0 : 1;
+    }
+}

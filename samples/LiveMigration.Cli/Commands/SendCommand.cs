@@ -1,0 +1,61 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Cli.Output;
+
+namespace LiveMigration.Cli.Commands;
+
+/// <summary><c>livemig send URI --ram ...</c>: the source of a migration, as its own process.</summary>
+internal static class SendCommand
+{
+    public static async Task<int> RunAsync(CliArguments args)
+    {
+        List<RamSpec> specs = [.. args.GetAll("--ram").Select(r => RamSpec.Parse(r, allowFile: true))];
+        if (specs.Count == 0) throw new UsageException("send needs at least one --ram NAME:SIZE[:FILE]");
+        string machine = args.Get("--machine") ?? MigrationSessionOptions.DefaultMachineType;
+        long dirtyRate = Units.ParseRate(args.Get("--dirty-rate") ?? "0", "--dirty-rate");
+        string? dumpDirectory = args.Get("--dump-final");
+        bool json = args.Has("--json");
+
+        using var guest = new SyntheticGuest(specs.Select(s => s.Create()), seed: Environment.ProcessId);
+        await using var session = new MigrationSession(guest, new MigrationSessionOptions { MachineType = machine });
+        CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        args.EnsureAllUsed(positionalCount: 1);
+        string uri = args.Positional[0];
+
+        guest.DirtyBytesPerSecond = dirtyRate;
+        if (dirtyRate > 0) guest.StartDirtying();
+
+        using var interrupt = new ConsoleCancel(session);
+        await session.StartAsync(uri).ConfigureAwait(false);
+        MigrationInfo info;
+        await using (new ProgressLine(session).ConfigureAwait(false))
+            info = await session.Completion.ConfigureAwait(false);
+
+        if (dumpDirectory is not null && info.Status == MigrationStatus.Completed)
+            BlockDump.Write(guest.RamBlocks, dumpDirectory);
+        if (json) Console.WriteLine(InfoJson.Format(info));
+        else CommonOptions.PrintSummary(info);
+        if (info.Status != MigrationStatus.Completed)
+            await Console.Error.WriteLineAsync($"livemig: migration {InfoJson.StatusName(info.Status)}: {info.ErrorDescription}").ConfigureAwait(false);
+        return info.Status == MigrationStatus.Completed ? 0 : 1;
+    }
+
+    /// <summary>Ctrl+C cancels the migration (the guest keeps running) instead of killing the process.</summary>
+    private sealed class ConsoleCancel : IDisposable
+    {
+        private readonly MigrationSession _session;
+
+        public ConsoleCancel(MigrationSession session)
+        {
+            _session = session;
+            Console.CancelKeyPress += OnCancel;
+        }
+
+        public void Dispose() => Console.CancelKeyPress -= OnCancel;
+
+        private void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            e.Cancel = true;
+            _ = _session.CancelAsync();
+        }
+    }
+}

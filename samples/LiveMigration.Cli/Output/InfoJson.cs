@@ -1,0 +1,82 @@
+using System.Text;
+using System.Text.Json;
+
+namespace LiveMigration.Cli.Output;
+
+/// <summary>Writes migration figures as one JSON object with QEMU's query-migrate field names.</summary>
+public static class InfoJson
+{
+    /// <summary>The outgoing side's final info.</summary>
+    public static string Format(MigrationInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        return Write(json =>
+        {
+            json.WriteString("status", StatusName(info.Status));
+            json.WriteNumber("total-time", (long)info.TotalTime.TotalMilliseconds);
+            json.WriteNumber("setup-time", (long)info.SetupTime.TotalMilliseconds);
+            if (info.Downtime is { } downtime) json.WriteNumber("downtime", (long)downtime.TotalMilliseconds);
+            if (info.ExpectedDowntime is { } expected) json.WriteNumber("expected-downtime", (long)expected.TotalMilliseconds);
+            json.WriteStartObject("ram");
+            json.WriteNumber("transferred", info.Ram.Transferred);
+            json.WriteNumber("remaining", info.Ram.Remaining);
+            json.WriteNumber("total", info.Ram.Total);
+            json.WriteNumber("duplicate", info.Ram.Duplicate);
+            json.WriteNumber("skipped", info.Ram.Skipped);
+            json.WriteNumber("normal", info.Ram.Normal);
+            json.WriteNumber("normal-bytes", info.Ram.NormalBytes);
+            json.WriteNumber("dirty-pages-rate", info.Ram.DirtyPagesRate);
+            json.WriteNumber("mbps", Math.Round(info.Ram.Mbps, 3));
+            json.WriteNumber("dirty-sync-count", info.Ram.DirtySyncCount);
+            json.WriteNumber("pages-per-second", (long)info.Ram.PagesPerSecond);
+            json.WriteEndObject();
+            if (info.CpuThrottlePercentage != 0) json.WriteNumber("cpu-throttle-percentage", info.CpuThrottlePercentage);
+            if (info.ErrorDescription is { } error) json.WriteString("error-desc", error);
+        });
+    }
+
+    /// <summary>The incoming side's outcome.</summary>
+    public static string Format(IncomingMigrationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return Write(json =>
+        {
+            json.WriteString("status", StatusName(result.Status));
+            json.WriteNumber("total-time", (long)result.TotalTime.TotalMilliseconds);
+            if (result.MachineType is { } machine) json.WriteString("machine", machine);
+            json.WriteStartObject("ram");
+            json.WriteNumber("transferred", result.RamBytesLoaded);
+            json.WriteNumber("duplicate", result.ZeroPages);
+            json.WriteNumber("normal", result.NormalPages);
+            json.WriteNumber("xbzrle-pages", result.XbzrlePages);
+            json.WriteEndObject();
+            json.WriteBoolean("guest-started", result.GuestStarted);
+            if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);
+        });
+    }
+
+    /// <summary>QEMU's lower-case status names.</summary>
+    public static string StatusName(MigrationStatus status) => status switch
+    {
+        MigrationStatus.None => "none",
+        MigrationStatus.Setup => "setup",
+        MigrationStatus.Active => "active",
+        MigrationStatus.Cancelling => "cancelling",
+        MigrationStatus.Cancelled => "cancelled",
+        MigrationStatus.Completed => "completed",
+        _ => "failed",
+    };
+
+    private static string Write(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            body(json);
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,23 @@
+namespace LiveMigration.Hosting;
+
+/// <summary>
+/// What the host of a running guest gives an outgoing migration: its RAM, and control over the guest's
+/// execution. The migration calls these from its own task.
+/// </summary>
+public interface IMigrationSource
+{
+    /// <summary>The guest's RAM blocks, in the order they are announced on the wire.</summary>
+    IReadOnlyList<RamBlock> RamBlocks { get; }
+
+    /// <summary>Stops the guest's CPUs for the switchover; no RAM writes may happen until resumed.</summary>
+    ValueTask PauseAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs the guest again after a failed or cancelled migration.</summary>
+    ValueTask ResumeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Slows the guest's CPUs to dirty memory more slowly (auto-converge): the guest should sleep about
+    /// <paramref name="percentage"/>% of its time. 0 removes the throttle.
+    /// </summary>
+    void SetCpuThrottle(int percentage);
+}

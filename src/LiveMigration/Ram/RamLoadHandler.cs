@@ -1,0 +1,168 @@
+using LiveMigration.Hosting;
+using LiveMigration.Savevm;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Ram;
+
+/// <summary>
+/// The incoming RAM section: checks the sender's block list against the destination's blocks and writes
+/// each page record into place. Every offset is checked against its block before a byte is written.
+/// </summary>
+internal sealed class RamLoadHandler : ISavevmHandler
+{
+    private readonly Dictionary<string, RamBlock> _blocks;
+    private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
+    private RamBlock? _lastBlock;
+    private bool _sawBlockList;
+
+    public RamLoadHandler(IReadOnlyList<RamBlock> blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        _blocks = new Dictionary<string, RamBlock>(StringComparer.Ordinal);
+        foreach (RamBlock block in blocks)
+        {
+            if (!_blocks.TryAdd(block.Name, block))
+                throw new ArgumentException($"Two RAM blocks are named '{block.Name}'.", nameof(blocks));
+        }
+    }
+
+    public string IdStr => RamFormat.IdStr;
+
+    public uint InstanceId => 0;
+
+    public uint VersionId => RamFormat.Version;
+
+    public bool IsLive => true;
+
+    /// <summary>Bytes of RAM section payload read, counted the way the sender counts its transferred bytes.</summary>
+    public long BytesLoaded { get; private set; }
+
+    /// <summary>ZERO records applied.</summary>
+    public long ZeroPages { get; private set; }
+
+    /// <summary>PAGE records applied.</summary>
+    public long NormalPages { get; private set; }
+
+    /// <summary>XBZRLE records applied.</summary>
+    public long XbzrlePages { get; private set; }
+
+    public ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
+        => throw new InvalidOperationException("The incoming RAM handler does not save.");
+
+    public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
+    {
+        if (versionId != RamFormat.Version)
+            throw new MigrationStreamException($"RAM section version {versionId} is not supported; only version {RamFormat.Version} is", reader.BytesRead);
+        long start = reader.BytesRead;
+        try
+        {
+            while (true)
+            {
+                long recordOffset = reader.BytesRead;
+                ulong word = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
+                var flags = (RamRecordFlags)(word & RamFormat.FlagMask);
+                ulong address = word & ~RamFormat.FlagMask;
+                if (flags == RamRecordFlags.Eos)
+                    return;
+                if (flags == RamRecordFlags.MultifdFlush)
+                    continue;
+
+                switch (flags & ~(RamRecordFlags.Continue | RamRecordFlags.Eos))
+                {
+                    case RamRecordFlags.MemSize:
+                        await LoadBlockListAsync(reader, address, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case RamRecordFlags.Zero:
+                        await LoadZeroPageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case RamRecordFlags.Page:
+                        await LoadRawPageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
+                        break;
+                    default:
+                        throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);
+                }
+
+                if ((flags & RamRecordFlags.Eos) != 0)
+                    return;
+            }
+        }
+        finally
+        {
+            BytesLoaded += reader.BytesRead - start;
+        }
+    }
+
+    public ValueTask LoadCompleteAsync(CancellationToken cancellationToken)
+    {
+        if (!_sawBlockList)
+            throw new MigrationStreamException("The stream had no RAM block list, so no RAM was loaded");
+        foreach (string name in _blocks.Keys)
+        {
+            if (!_announced.Contains(name))
+                throw new MigrationStreamException($"RAM block '{name}' of the destination was not in the stream");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask LoadBlockListAsync(MigrationReader reader, ulong total, CancellationToken cancellationToken)
+    {
+        ulong remaining = total;
+        while (remaining > 0)
+        {
+            long entryOffset = reader.BytesRead;
+            string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+            ulong length = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
+            if (!_blocks.TryGetValue(name, out RamBlock? block))
+                throw new MigrationStreamException($"Unknown ramblock '{name}': the destination has no such RAM block", entryOffset);
+            if ((ulong)block.Length != length)
+                throw new MigrationStreamException($"Length mismatch for ramblock '{name}': the stream has {length} bytes, the destination {block.Length}", entryOffset);
+            if (length > remaining)
+                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{name}'", entryOffset);
+            if (!_announced.Add(name))
+                throw new MigrationStreamException($"RAM block '{name}' is listed twice", entryOffset);
+            remaining -= length;
+        }
+
+        _sawBlockList = true;
+    }
+
+    private async ValueTask<RamBlock> ReadBlockAsync(MigrationReader reader, RamRecordFlags flags, long recordOffset, CancellationToken cancellationToken)
+    {
+        if ((flags & RamRecordFlags.Continue) != 0)
+            return _lastBlock ?? throw new MigrationStreamException("A RAM record continues a block, but no block was named before it", recordOffset);
+        string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!_blocks.TryGetValue(name, out RamBlock? block))
+            throw new MigrationStreamException($"Unknown ramblock '{name}' in a page record", recordOffset);
+        _lastBlock = block;
+        return block;
+    }
+
+    private static void CheckPage(RamBlock block, ulong address, long recordOffset)
+    {
+        // An offset is checked before any write: a hostile stream must not reach outside the block.
+        if (address > (ulong)block.Length - RamBlock.PageSize)
+            throw new MigrationStreamException($"Page offset 0x{address:x} is beyond RAM block '{block.Name}' of {block.Length} bytes", recordOffset);
+    }
+
+    private async ValueTask LoadZeroPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
+    {
+        RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
+        byte fill = await reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
+        CheckPage(block, address, recordOffset);
+        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        // A freshly allocated destination page is already zero; skipping the write keeps it untouched.
+        if (fill != 0 || page.ContainsAnyExcept((byte)0))
+            page.Fill(fill);
+        ZeroPages++;
+    }
+
+    private async ValueTask LoadRawPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
+    {
+        RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
+        CheckPage(block, address, recordOffset);
+        await reader.EnsureAsync(RamBlock.PageSize, cancellationToken).ConfigureAwait(false);
+        reader.ReadBytes(block.GetSpan((long)address, RamBlock.PageSize));
+        NormalPages++;
+    }
+}

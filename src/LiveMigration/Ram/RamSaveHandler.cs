@@ -1,0 +1,189 @@
+using LiveMigration.Hosting;
+using LiveMigration.Savevm;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Ram;
+
+/// <summary>
+/// The outgoing RAM section (idstr "ram", version 4): the block list at setup, dirty pages while the guest
+/// runs, and everything still dirty at switchover.
+/// </summary>
+/// <remarks>
+/// Each block has a migration bitmap of pages still to send. Setup marks every page; a dirty sync ORs in
+/// what the guest dirtied since the last sync. Sending a page clears its bit first, so a guest write
+/// during the copy leaves the page dirty in the guest's log for the next sync.
+/// </remarks>
+internal sealed partial class RamSaveHandler : ISavevmHandler
+{
+    // Long enough for thousands of pages, short enough that the session re-measures bandwidth about
+    // every 100 ms as QEMU does.
+    private static readonly TimeSpan IterationTimeBudget = TimeSpan.FromMilliseconds(50);
+
+    private readonly RamBlock[] _blocks;
+    private readonly ulong[][] _toSend;
+    private readonly byte[][] _blockNames;
+    private readonly TimeProvider _time;
+    private long _dirtyPages;
+    private int _cursorBlock;
+    private long _cursorPage;
+
+    // The block of the previous page record in the current section; each section names its first
+    // block again rather than relying on CONTINUE across sections.
+    private int _lastSentBlock = -1;
+
+    public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
+            throw new ArgumentException("The guest has no RAM blocks.", nameof(blocks));
+        _blocks = [.. blocks];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (RamBlock block in _blocks)
+        {
+            if (!names.Add(block.Name))
+                throw new ArgumentException($"Two RAM blocks are named '{block.Name}'.", nameof(blocks));
+        }
+
+        _blockNames = [.. _blocks.Select(b => System.Text.Encoding.UTF8.GetBytes(b.Name))];
+        _toSend = [.. _blocks.Select(b => new ulong[(b.PageCount + 63) / 64])];
+        _time = time;
+        Statistics.TotalBytes = _blocks.Sum(b => b.Length);
+    }
+
+    public string IdStr => RamFormat.IdStr;
+
+    public uint InstanceId => 0;
+
+    public uint VersionId => RamFormat.Version;
+
+    public bool IsLive => true;
+
+    public RamStatistics Statistics { get; } = new();
+
+    public async ValueTask SaveSetupAsync(MigrationWriter writer, CancellationToken cancellationToken)
+    {
+        long before = writer.BytesWritten;
+        writer.WriteBE64((ulong)Statistics.TotalBytes | (ulong)RamRecordFlags.MemSize);
+        foreach (RamBlock block in _blocks)
+        {
+            writer.WriteStr8(block.Name);
+            writer.WriteBE64((ulong)block.Length);
+        }
+
+        writer.WriteBE64((ulong)RamRecordFlags.Eos);
+        Statistics.Transferred += writer.BytesWritten - before;
+
+        // The first round sends every page; the guest's log is cleared so that only writes from now on
+        // count as dirtied again.
+        for (int b = 0; b < _blocks.Length; b++)
+            SetAll(_toSend[b], _blocks[b].PageCount);
+        _dirtyPages = _blocks.Sum(b => b.PageCount);
+        StartDirtyRatePeriod();
+        SyncDirtyLog();
+        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> SaveIterateAsync(MigrationWriter writer, CancellationToken cancellationToken)
+    {
+        long before = writer.BytesWritten;
+        long started = _time.GetTimestamp();
+        _lastSentBlock = -1;
+        int sent = 0;
+        while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+        {
+            SendPage(writer, blockIndex, page);
+            await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+            if ((++sent & 63) == 0 && _time.GetElapsedTime(started) >= IterationTimeBudget)
+                break;
+        }
+
+        writer.WriteBE64((ulong)RamRecordFlags.Eos);
+        Statistics.Transferred += writer.BytesWritten - before;
+        Statistics.RemainingPages = _dirtyPages;
+        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        return _dirtyPages == 0;
+    }
+
+    public ulong GetPendingBytes(ulong threshold)
+    {
+        ulong remaining = (ulong)_dirtyPages * RamBlock.PageSize;
+        if (remaining < threshold)
+        {
+            SyncDirtyLog();
+            remaining = (ulong)_dirtyPages * RamBlock.PageSize;
+        }
+
+        Statistics.RemainingPages = _dirtyPages;
+        return remaining;
+    }
+
+    public async ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
+    {
+        long before = writer.BytesWritten;
+        SyncDirtyLog();
+        _lastSentBlock = -1;
+        while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+        {
+            SendPage(writer, blockIndex, page);
+            await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        writer.WriteBE64((ulong)RamRecordFlags.Eos);
+        Statistics.Transferred += writer.BytesWritten - before;
+        Statistics.RemainingPages = _dirtyPages;
+    }
+
+    public ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
+        => throw new InvalidOperationException("The outgoing RAM handler does not load; the destination uses its own.");
+
+    /// <summary>Finds the next page still to send, from the cursor on, wrapping once; clears its bit.</summary>
+    private bool TryTakeNextDirty(out int blockIndex, out long page)
+    {
+        if (_dirtyPages > 0)
+        {
+            for (int visited = 0; visited <= _blocks.Length; visited++)
+            {
+                ulong[] bits = _toSend[_cursorBlock];
+                long found = FindSetBit(bits, _cursorPage);
+                if (found >= 0)
+                {
+                    bits[found >> 6] &= ~(1UL << (int)(found & 63));
+                    _dirtyPages--;
+                    blockIndex = _cursorBlock;
+                    page = found;
+                    _cursorPage = found + 1;
+                    return true;
+                }
+
+                _cursorBlock = (_cursorBlock + 1) % _blocks.Length;
+                _cursorPage = 0;
+            }
+        }
+
+        blockIndex = -1;
+        page = -1;
+        return false;
+    }
+
+    private static long FindSetBit(ulong[] bits, long from)
+    {
+        long wordIndex = from >> 6;
+        if (wordIndex >= bits.Length) return -1;
+        ulong word = bits[wordIndex] & (ulong.MaxValue << (int)(from & 63));
+        while (true)
+        {
+            if (word != 0)
+                return (wordIndex << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+            if (++wordIndex >= bits.Length) return -1;
+            word = bits[wordIndex];
+        }
+    }
+
+    private static void SetAll(ulong[] bits, long pageCount)
+    {
+        Array.Fill(bits, ulong.MaxValue);
+        int tail = (int)(pageCount & 63);
+        if (tail != 0)
+            bits[^1] = (1UL << tail) - 1;
+    }
+}

@@ -1,0 +1,159 @@
+using LiveMigration.Hosting;
+using LiveMigration.Ram;
+using LiveMigration.Savevm;
+using LiveMigration.Streams;
+using LiveMigration.Transports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LiveMigration;
+
+/// <summary>
+/// The destination of a migration (QEMU's <c>-incoming</c>): accepts one stream, loads it into the
+/// destination's RAM blocks, and starts the guest only when everything loaded and checked out.
+/// </summary>
+public sealed class IncomingMigration : IAsyncDisposable
+{
+    private readonly IMigrationTarget _target;
+    private readonly IncomingMigrationOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly TaskCompletionSource<IncomingMigrationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _started;
+    private MigrationListener? _listener;
+    private volatile MigrationChannel? _channel;
+
+    /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
+    public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        _target = target;
+        _options = options ?? new IncomingMigrationOptions();
+        ArgumentException.ThrowIfNullOrEmpty(_options.MachineType);
+        _time = _options.TimeProvider ?? TimeProvider.System;
+        _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IncomingMigration>();
+    }
+
+    /// <summary>Completes with the outcome once the incoming migration has ended.</summary>
+    public Task<IncomingMigrationResult> Completion => _completion.Task;
+
+    /// <summary>
+    /// Starts listening on <paramref name="uri"/> and returns the URI a sender can use (with the real port
+    /// when port 0 was asked for). The first connection is loaded in the background; see <see cref="Completion"/>.
+    /// </summary>
+    public async Task<string> ListenAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        MarkStarted();
+        MigrationListener listener = await MigrationTransport.ListenAsync(uri, null, cancellationToken).ConfigureAwait(false);
+        _listener = listener;
+        _ = Task.Run(() => RunAsync(async ct => await listener.AcceptAsync(ct).ConfigureAwait(false)), CancellationToken.None);
+        return listener.Uri;
+    }
+
+    /// <summary>Listens on <paramref name="uri"/>, loads the first migration that arrives, and returns its outcome.</summary>
+    public async Task<IncomingMigrationResult> RunAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        await ListenAsync(uri, cancellationToken).ConfigureAwait(false);
+        using CancellationTokenRegistration registration = cancellationToken.Register(Cancel);
+        return await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Loads a migration from a caller's <paramref name="stream"/> and returns its outcome.</summary>
+    public async Task<IncomingMigrationResult> RunAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        MarkStarted();
+        using CancellationTokenRegistration registration = cancellationToken.Register(Cancel);
+        await RunAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen))).ConfigureAwait(false);
+        return await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Stops waiting or loading; the migration ends as Failed and the guest is not started.</summary>
+    public void Cancel()
+    {
+        try
+        {
+            _cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _channel?.Abort();
+    }
+
+    /// <summary>Cancels whatever is still running and releases the listener.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Cancel();
+        if (_listener is { } listener)
+            await listener.DisposeAsync().ConfigureAwait(false);
+        if (Volatile.Read(ref _started) != 0)
+            await Completion.ConfigureAwait(false);
+    }
+
+    private void MarkStarted()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+            throw new InvalidOperationException("This incoming migration has already been started; use a new one per migration.");
+    }
+
+    private async Task RunAsync(Func<CancellationToken, ValueTask<MigrationChannel>> open)
+    {
+        CancellationToken ct = _cancel.Token;
+        long start = _time.GetTimestamp();
+        var ram = new RamLoadHandler(_target.RamBlocks);
+        IncomingMigrationResult result;
+        try
+        {
+            MigrationChannel channel = await open(ct).ConfigureAwait(false);
+            _channel = channel;
+            await using (channel.ConfigureAwait(false))
+            {
+                var reader = new MigrationReader(channel.Input);
+                var registry = new SavevmRegistry();
+                registry.Register(ram);
+                var loader = new SavevmLoader(reader, registry, _options.MachineType);
+                SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
+                bool started = false;
+                if (_options.Autostart)
+                {
+                    await _target.StartGuestAsync(ct).ConfigureAwait(false);
+                    started = true;
+                }
+
+                result = Result(ram, start, MigrationStatus.Completed) with
+                {
+                    GuestStarted = started,
+                    MachineType = loaded.MachineType,
+                    VmDescription = loaded.VmDescriptionJson,
+                };
+                Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
+            }
+        }
+        catch (Exception ex)
+        {
+            string reason = ex is OperationCanceledException && _cancel.IsCancellationRequested
+                ? "The incoming migration was cancelled."
+                : ex is MigrationException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+            result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = ex };
+            Log.IncomingFailed(_logger, reason, ex);
+        }
+
+        if (_listener is { } listener)
+            await listener.DisposeAsync().ConfigureAwait(false);
+        _completion.TrySetResult(result);
+    }
+
+    private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()
+    {
+        Status = status,
+        TotalTime = _time.GetElapsedTime(start),
+        RamBytesLoaded = ram.BytesLoaded,
+        ZeroPages = ram.ZeroPages,
+        NormalPages = ram.NormalPages,
+        XbzrlePages = ram.XbzrlePages,
+    };
+}

@@ -1,0 +1,38 @@
+namespace LiveMigration;
+
+/// <summary>How an incoming migration ended.</summary>
+public sealed record IncomingMigrationResult
+{
+    /// <summary><see cref="MigrationStatus.Completed"/> or <see cref="MigrationStatus.Failed"/>.</summary>
+    public MigrationStatus Status { get; init; }
+
+    /// <summary>Why the migration failed, when it did.</summary>
+    public string? ErrorDescription { get; init; }
+
+    /// <summary>The error that failed the migration, when it did: usually a <see cref="MigrationStreamException"/>.</summary>
+    public Exception? Error { get; init; }
+
+    /// <summary>True when the guest was started (a complete, valid stream with autostart on).</summary>
+    public bool GuestStarted { get; init; }
+
+    /// <summary>Time from accepting the connection to the end.</summary>
+    public TimeSpan TotalTime { get; init; }
+
+    /// <summary>The machine type the stream named, when it had a configuration section.</summary>
+    public string? MachineType { get; init; }
+
+    /// <summary>Bytes of RAM section payload loaded (the sender's <see cref="RamMigrationInfo.Transferred"/>).</summary>
+    public long RamBytesLoaded { get; init; }
+
+    /// <summary>Zero pages applied.</summary>
+    public long ZeroPages { get; init; }
+
+    /// <summary>Whole pages applied.</summary>
+    public long NormalPages { get; init; }
+
+    /// <summary>XBZRLE delta pages applied.</summary>
+    public long XbzrlePages { get; init; }
+
+    /// <summary>The stream's VMDESCRIPTION trailer (JSON), when it had one.</summary>
+    public string? VmDescription { get; init; }
+}

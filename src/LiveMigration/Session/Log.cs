@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace LiveMigration;
+
+/// <summary>Log messages of the session layer, with stable event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "MigrationStarting", Level = LogLevel.Information, Message = "Migration to {Target} starting (machine {MachineType})")]
+    public static partial void Starting(ILogger logger, string target, string machineType);
+
+    [LoggerMessage(EventId = 2, EventName = "MigrationStatusChanged", Level = LogLevel.Debug, Message = "Migration status {OldStatus} -> {NewStatus}")]
+    public static partial void StatusChanged(ILogger logger, MigrationStatus oldStatus, MigrationStatus newStatus);
+
+    [LoggerMessage(EventId = 3, EventName = "MigrationCompleted", Level = LogLevel.Information, Message = "Migration completed in {TotalMs} ms; downtime {DowntimeMs} ms; {RamBytes} RAM bytes sent")]
+    public static partial void Completed(ILogger logger, double totalMs, double downtimeMs, long ramBytes);
+
+    [LoggerMessage(EventId = 4, EventName = "MigrationFailed", Level = LogLevel.Error, Message = "Migration failed: {Reason}")]
+    public static partial void Failed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 5, EventName = "MigrationCancelled", Level = LogLevel.Information, Message = "Migration cancelled; the guest keeps running")]
+    public static partial void Cancelled(ILogger logger);
+
+    [LoggerMessage(EventId = 6, EventName = "MigrationCancelIgnored", Level = LogLevel.Information, Message = "Cancel ignored: no migration is running (status {Status})")]
+    public static partial void CancelIgnored(ILogger logger, MigrationStatus status);
+
+    [LoggerMessage(EventId = 7, EventName = "MigrationSwitchover", Level = LogLevel.Debug, Message = "Switchover: {PendingBytes} bytes pending, threshold {ThresholdBytes}")]
+    public static partial void Switchover(ILogger logger, ulong pendingBytes, ulong thresholdBytes);
+
+    [LoggerMessage(EventId = 8, EventName = "MigrationThrottle", Level = LogLevel.Information, Message = "Auto-converge: guest CPU throttle now {Percentage}%")]
+    public static partial void Throttle(ILogger logger, int percentage);
+
+    [LoggerMessage(EventId = 9, EventName = "MigrationResumeFailed", Level = LogLevel.Error, Message = "The guest could not be resumed after the migration ended")]
+    public static partial void ResumeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 20, EventName = "IncomingCompleted", Level = LogLevel.Information, Message = "Incoming migration loaded {RamBytes} RAM bytes in {TotalMs} ms")]
+    public static partial void IncomingCompleted(ILogger logger, long ramBytes, double totalMs);
+
+    [LoggerMessage(EventId = 21, EventName = "IncomingFailed", Level = LogLevel.Error, Message = "Incoming migration failed: {Reason}")]
+    public static partial void IncomingFailed(ILogger logger, string reason, Exception exception);
+}

@@ -1,0 +1,82 @@
+namespace LiveMigration;
+
+/// <summary>
+/// Tunables of an outgoing migration. <see cref="MaxBandwidthBytesPerSecond"/> and
+/// <see cref="DowntimeLimit"/> may change while a migration runs and apply at once.
+/// </summary>
+public sealed class MigrationParameters
+{
+    /// <summary>The default bandwidth limit: 32 MiB/s, as QEMU 2.0 had it.</summary>
+    public const long DefaultMaxBandwidthBytesPerSecond = 32L * 1024 * 1024;
+
+    /// <summary>The default XBZRLE cache size: 64 MiB.</summary>
+    public const long DefaultXbzrleCacheSizeBytes = 64L * 1024 * 1024;
+
+    private readonly Func<long> _guestRamBytes;
+    private long _maxBandwidth = DefaultMaxBandwidthBytesPerSecond;
+    private long _downtimeLimitTicks = DefaultDowntimeLimit.Ticks;
+    private long _xbzrleCacheSize = DefaultXbzrleCacheSizeBytes;
+
+    internal MigrationParameters(Func<long> guestRamBytes) => _guestRamBytes = guestRamBytes;
+
+    /// <summary>The default downtime limit: 300 ms.</summary>
+    public static TimeSpan DefaultDowntimeLimit { get; } = TimeSpan.FromMilliseconds(300);
+
+    internal event Action<long>? MaxBandwidthChanged;
+
+    /// <summary>
+    /// The most bytes per second sent while the guest runs; 0 means unlimited. The switchover itself is
+    /// never limited. Default: 32 MiB/s. A change applies to the running migration at once.
+    /// </summary>
+    public long MaxBandwidthBytesPerSecond
+    {
+        get => Volatile.Read(ref _maxBandwidth);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            Volatile.Write(ref _maxBandwidth, value);
+            MaxBandwidthChanged?.Invoke(value);
+        }
+    }
+
+    /// <summary>
+    /// The longest pause the switchover should take: the migration switches over once what remains can
+    /// be sent in this time at the measured bandwidth. Default: 300 ms.
+    /// </summary>
+    public TimeSpan DowntimeLimit
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _downtimeLimitTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Volatile.Write(ref _downtimeLimitTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>
+    /// The XBZRLE page cache size in bytes: a power-of-two number of 4 KiB pages, at least one page and at
+    /// most the guest's RAM. Default: 64 MiB (capped to the guest's RAM when the guest is smaller).
+    /// </summary>
+    public long XbzrleCacheSizeBytes
+    {
+        get => Math.Min(Volatile.Read(ref _xbzrleCacheSize), LargestCacheFor(_guestRamBytes()));
+        set
+        {
+            const long page = Hosting.RamBlock.PageSize;
+            long ram = _guestRamBytes();
+            if (value < page)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"The XBZRLE cache must hold at least one {page}-byte page.");
+            if (value > ram)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"The XBZRLE cache cannot be larger than the guest's RAM ({ram} bytes).");
+            if (value % page != 0 || !long.IsPow2(value / page))
+                throw new ArgumentException($"The XBZRLE cache size must be a power-of-two number of {page}-byte pages; {value} is not.", nameof(value));
+            Volatile.Write(ref _xbzrleCacheSize, value);
+        }
+    }
+
+    private static long LargestCacheFor(long ramBytes)
+    {
+        long pages = Math.Max(1, ramBytes / Hosting.RamBlock.PageSize);
+        return (1L << (63 - long.LeadingZeroCount(pages))) * Hosting.RamBlock.PageSize;
+    }
+}

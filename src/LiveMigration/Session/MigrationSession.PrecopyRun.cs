@@ -1,0 +1,190 @@
+using LiveMigration.Ram;
+using LiveMigration.Savevm;
+using LiveMigration.Streams;
+using LiveMigration.Transports;
+
+namespace LiveMigration;
+
+public sealed partial class MigrationSession
+{
+    /// <summary>
+    /// One outgoing migration: QEMU's migration thread. Setup, then pre-copy iterations while the guest
+    /// runs, until what is pending fits in the downtime limit at the measured bandwidth; then pause, send
+    /// the rest unthrottled, and complete.
+    /// </summary>
+    private sealed partial class PrecopyRun
+    {
+        private static readonly TimeSpan MeasurePeriod = TimeSpan.FromMilliseconds(100);
+
+        private readonly MigrationSession _session;
+        private readonly Func<CancellationToken, ValueTask<MigrationChannel>> _connect;
+        private readonly HashSet<MigrationCapability> _capabilities;
+        private readonly CancellationTokenSource _cancel = new();
+        private readonly TaskCompletionSource<MigrationInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TimeProvider _time;
+        private readonly long _startTimestamp;
+        private readonly RamSaveHandler _ram;
+        private volatile MigrationChannel? _channel;
+        private volatile MigrationWriter? _writer;
+        private TokenBucket? _bandwidth;
+        private long _setupTicks;
+        private long _endTimestamp;
+        private TimeSpan? _downtime;
+        private TimeSpan? _expectedDowntime;
+        private double _mbps;
+        private double _pagesPerSecond;
+        private volatile string? _error;
+        private volatile int _throttle;
+        private int _dirtyRateHighCount;
+
+        public PrecopyRun(MigrationSession session, Func<CancellationToken, ValueTask<MigrationChannel>> connect, HashSet<MigrationCapability> capabilities)
+        {
+            _session = session;
+            _connect = connect;
+            _capabilities = capabilities;
+            _time = session._time;
+            _startTimestamp = _time.GetTimestamp();
+            _ram = new RamSaveHandler(session._source.RamBlocks, _time) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+        }
+
+        public Task<MigrationInfo> Completion => _completion.Task;
+
+        public void Start() => _ = Task.Run(RunAsync);
+
+        public void SetBandwidthLimit(long bytesPerSecond)
+        {
+            if (_bandwidth is { } bucket)
+                bucket.BytesPerSecond = bytesPerSecond;
+        }
+
+        /// <summary>Asks the run to stop: the channel is shut so any blocked I/O returns at once.</summary>
+        public void Cancel()
+        {
+            _session.SetStatus(MigrationStatus.Cancelling);
+            _cancel.Cancel();
+            _writer?.Shutdown();
+            _channel?.Abort();
+        }
+
+        private async Task RunAsync()
+        {
+            CancellationToken ct = _cancel.Token;
+            var guest = new GuestControl(_session._source);
+            MigrationStatus outcome = MigrationStatus.Failed;
+            string? reason = null;
+            Exception? failure = null;
+            try
+            {
+                MigrationChannel channel = await _connect(ct).ConfigureAwait(false);
+                _channel = channel;
+                ct.ThrowIfCancellationRequested();
+                _bandwidth = new TokenBucket(_session.Parameters.MaxBandwidthBytesPerSecond, _time);
+                var writer = new MigrationWriter(channel.Output, _bandwidth);
+                _writer = writer;
+                if (ct.IsCancellationRequested) writer.Shutdown();
+
+                var registry = new SavevmRegistry();
+                registry.Register(_ram);
+                var saver = new SavevmSaver(writer, registry, _session._machineType);
+                await saver.WriteHeaderAndSetupAsync(ct).ConfigureAwait(false);
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                _setupTicks = _time.GetElapsedTime(_startTimestamp).Ticks;
+                TransitionFromSetup();
+
+                await IterateUntilConvergedAsync(saver, writer, ct).ConfigureAwait(false);
+
+                await guest.PauseAsync(ct).ConfigureAwait(false);
+                long pausedAt = _time.GetTimestamp();
+                writer.RateLimit = null;
+                await saver.CompleteAsync(ct).ConfigureAwait(false);
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                await channel.CompleteOutputAsync(ct).ConfigureAwait(false);
+                _downtime = _time.GetElapsedTime(pausedAt);
+                guest.HandedOver();
+                outcome = MigrationStatus.Completed;
+            }
+            catch (Exception) when (_cancel.IsCancellationRequested)
+            {
+                outcome = MigrationStatus.Cancelled;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                reason = Describe(ex);
+            }
+            finally
+            {
+                // The guest runs again before anyone can observe Failed or Cancelled.
+                await CleanupAsync(guest).ConfigureAwait(false);
+                _error = reason;
+                Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
+                _session.SetStatus(outcome);
+                if (outcome == MigrationStatus.Completed)
+                    Log.Completed(_session._logger, _time.GetElapsedTime(_startTimestamp).TotalMilliseconds, _downtime!.Value.TotalMilliseconds, _ram.Statistics.Transferred);
+                else if (outcome == MigrationStatus.Cancelled)
+                    Log.Cancelled(_session._logger);
+                else
+                    Log.Failed(_session._logger, reason!, failure!);
+                _completion.TrySetResult(GetInfo());
+            }
+        }
+
+        private void TransitionFromSetup()
+        {
+            lock (_session._gate)
+            {
+                if (_session._status != MigrationStatus.Setup) return;
+            }
+
+            _session.SetStatus(MigrationStatus.Active);
+        }
+
+        private async Task IterateUntilConvergedAsync(SavevmSaver saver, MigrationWriter writer, CancellationToken ct)
+        {
+            long periodStart = _time.GetTimestamp();
+            long periodBytes = writer.BytesWritten;
+            long periodPages = PagesSent();
+            ulong threshold = 0;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                ulong pending = saver.GetPendingBytes(threshold);
+                if (pending == 0 || pending < threshold)
+                {
+                    Log.Switchover(_session._logger, pending, threshold);
+                    return;
+                }
+
+                await saver.IterateAsync(ct).ConfigureAwait(false);
+                if (writer.Error is { } error) throw error;
+
+                TimeSpan spent = _time.GetElapsedTime(periodStart);
+                if (spent < MeasurePeriod) continue;
+                long bytes = writer.BytesWritten - periodBytes;
+                double bytesPerMs = bytes / spent.TotalMilliseconds;
+                threshold = (ulong)(bytesPerMs * _session.Parameters.DowntimeLimit.TotalMilliseconds);
+                _mbps = bytes * 8.0 / spent.TotalSeconds / 1e6;
+                _pagesPerSecond = (PagesSent() - periodPages) / spent.TotalSeconds;
+                ulong remaining = (ulong)_ram.Statistics.RemainingPages * Hosting.RamBlock.PageSize;
+                _expectedDowntime = bytesPerMs > 0 ? TimeSpan.FromMilliseconds(remaining / bytesPerMs) : null;
+                periodStart = _time.GetTimestamp();
+                periodBytes = writer.BytesWritten;
+                periodPages = PagesSent();
+            }
+        }
+
+        private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.DuplicatePages + _ram.Statistics.XbzrlePages;
+
+        /// <summary>Auto-converge as QEMU 7.2 decides it: a second period dirtying over half of what was sent throttles the guest harder.</summary>
+        private void OnDirtyPeriodEnded(long bytesDirtied, long bytesSent)
+        {
+            if (!_capabilities.Contains(MigrationCapability.AutoConverge)) return;
+            if (bytesDirtied <= bytesSent / 2 || ++_dirtyRateHighCount < 2) return;
+            _dirtyRateHighCount = 0;
+            int next = _throttle == 0 ? 20 : Math.Min(_throttle + 10, 99);
+            _throttle = next;
+            _session._source.SetCpuThrottle(next);
+            Log.Throttle(_session._logger, next);
+        }
+    }
+}

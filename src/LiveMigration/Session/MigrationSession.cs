@@ -1,0 +1,193 @@
+using LiveMigration.Hosting;
+using LiveMigration.Transports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LiveMigration;
+
+/// <summary>
+/// Moves a running guest to a destination: QEMU's outgoing migration as a .NET object. Start it with a
+/// URI or a stream, watch <see cref="Status"/> and <see cref="GetInfo"/>, cancel it at any time; the
+/// source guest keeps running unless the migration completes.
+/// </summary>
+/// <remarks>
+/// One migration runs at a time per session; after it ends (completed, failed or cancelled) another may
+/// be started. <see cref="StatusChanged"/> is raised on the migration's own task, so handlers should be
+/// quick and must not block.
+/// </remarks>
+public sealed partial class MigrationSession : IAsyncDisposable
+{
+    private readonly IMigrationSource _source;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _machineType;
+    private readonly Lock _gate = new();
+    private readonly List<MigrationBlocker> _blockers = [];
+    private readonly HashSet<MigrationCapability> _capabilities = [];
+    private PrecopyRun? _run;
+    private MigrationStatus _status;
+
+    /// <summary>Creates a session for the guest that <paramref name="source"/> hosts.</summary>
+    public MigrationSession(IMigrationSource source, MigrationSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        options ??= new MigrationSessionOptions();
+        ArgumentException.ThrowIfNullOrEmpty(options.MachineType);
+        _source = source;
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
+        _machineType = options.MachineType;
+        Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
+        Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
+    }
+
+    /// <summary>Raised on every status change, on the migration's task.</summary>
+    public event EventHandler<MigrationStatusChangedEventArgs>? StatusChanged;
+
+    /// <summary>The tunables; bandwidth and downtime limit may change while a migration runs.</summary>
+    public MigrationParameters Parameters { get; }
+
+    /// <summary>The current status.</summary>
+    public MigrationStatus Status => _status;
+
+    /// <summary>
+    /// Completes with the final info when the current (or last) migration ends, whatever the outcome; a
+    /// completed task with status <see cref="MigrationStatus.None"/> before any migration has started.
+    /// </summary>
+    public Task<MigrationInfo> Completion => _run?.Completion ?? Task.FromResult(new MigrationInfo());
+
+    /// <summary>Whether <paramref name="capability"/> is on.</summary>
+    public bool GetCapability(MigrationCapability capability)
+    {
+        lock (_gate)
+            return _capabilities.Contains(capability);
+    }
+
+    /// <summary>Switches <paramref name="capability"/> on or off.</summary>
+    /// <exception cref="InvalidOperationException">A migration is in setup or active ("migration active").</exception>
+    /// <exception cref="NotSupportedException"><see cref="MigrationCapability.RdmaPinAll"/> was switched on.</exception>
+    public void SetCapability(MigrationCapability capability, bool enabled)
+    {
+        if (!Enum.IsDefined(capability))
+            throw new ArgumentOutOfRangeException(nameof(capability), capability, "Unknown migration capability.");
+        if (capability == MigrationCapability.RdmaPinAll && enabled)
+            throw new NotSupportedException("rdma-pin-all only applies to RDMA migration, and LiveMigration has no RDMA transport.");
+        lock (_gate)
+        {
+            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+                throw new InvalidOperationException("Capabilities cannot change while a migration is active (migration active).");
+            if (enabled) _capabilities.Add(capability);
+            else _capabilities.Remove(capability);
+        }
+    }
+
+    /// <summary>
+    /// Blocks migration for <paramref name="reason"/> until the returned handle is disposed (a device that
+    /// cannot be migrated, for example). <see cref="StartAsync(string, CancellationToken)"/> fails with the reason meanwhile.
+    /// </summary>
+    public IDisposable AddBlocker(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var blocker = new MigrationBlocker(reason, b =>
+        {
+            lock (_gate) _blockers.Remove(b);
+        });
+        lock (_gate) _blockers.Add(blocker);
+        return blocker;
+    }
+
+    /// <summary>
+    /// Starts migrating to <paramref name="uri"/> (<c>tcp:host:port</c>, <c>unix:path</c>,
+    /// <c>exec:command</c>, <c>fd:N</c>, <c>file:path</c>). Returns once the migration has started; the
+    /// connection is made in the background and its failure ends the migration as Failed.
+    /// </summary>
+    /// <exception cref="MigrationException">A blocker is present, or a migration is already running.</exception>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names no known transport.</exception>
+    public Task StartAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        MigrationUri.Parse(uri);
+        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, null, ct), uri, cancellationToken);
+    }
+
+    /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>
+    public Task StartAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return StartCoreAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen)), "stream", cancellationToken);
+    }
+
+    /// <summary>
+    /// Cancels the running migration: the channel is shut down, the status becomes Cancelled and the
+    /// guest runs (resumed if the switchover had paused it). Returns false, doing nothing, when no
+    /// migration is running.
+    /// </summary>
+    public async Task<bool> CancelAsync()
+    {
+        PrecopyRun? run;
+        lock (_gate)
+        {
+            run = _run;
+            if (run is null || _status is not (MigrationStatus.Setup or MigrationStatus.Active))
+            {
+                Log.CancelIgnored(_logger, _status);
+                return false;
+            }
+        }
+
+        run.Cancel();
+        await run.Completion.ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A snapshot of the current (or last) migration's status and figures.</summary>
+    public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status };
+
+    /// <summary>Cancels a running migration and waits for it to end.</summary>
+    public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);
+
+    private Task StartCoreAsync(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        PrecopyRun run;
+        MigrationStatus old;
+        lock (_gate)
+        {
+            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+                throw new MigrationException("A migration is already running in this session; cancel it or wait for it to end.");
+            if (_blockers.Count > 0)
+                throw new MigrationException($"Migration is blocked: {string.Join("; ", _blockers.Select(b => b.Reason))}");
+            if (_source.RamBlocks.Count == 0)
+                throw new MigrationException("The guest has no RAM blocks to migrate.");
+            run = new PrecopyRun(this, connect, [.. _capabilities]);
+            _run = run;
+            old = _status;
+            _status = MigrationStatus.Setup;
+        }
+
+        RaiseStatusChanged(old, MigrationStatus.Setup);
+
+        Log.Starting(_logger, target, _machineType);
+        run.Start();
+        return Task.CompletedTask;
+    }
+
+    internal void SetStatus(MigrationStatus status)
+    {
+        MigrationStatus old;
+        lock (_gate)
+        {
+            old = _status;
+            if (old == status) return;
+            _status = status;
+        }
+
+        RaiseStatusChanged(old, status);
+    }
+
+    private void RaiseStatusChanged(MigrationStatus old, MigrationStatus status)
+    {
+        Log.StatusChanged(_logger, old, status);
+        StatusChanged?.Invoke(this, new MigrationStatusChangedEventArgs(old, status));
+    }
+}

@@ -1,0 +1,41 @@
+namespace LiveMigration;
+
+/// <summary>RAM figures of a migration, as QEMU's query-migrate reports them under <c>ram</c>.</summary>
+public sealed record RamMigrationInfo
+{
+    /// <summary>
+    /// Bytes of RAM section payload sent: every RAM record (headers, block names, page data, EOS markers),
+    /// without section framing, device state or the trailer.
+    /// </summary>
+    public long Transferred { get; init; }
+
+    /// <summary>Bytes of dirty pages not yet sent.</summary>
+    public long Remaining { get; init; }
+
+    /// <summary>The size of all RAM blocks.</summary>
+    public long Total { get; init; }
+
+    /// <summary>Pages sent as zero pages.</summary>
+    public long Duplicate { get; init; }
+
+    /// <summary>Dirty pages that needed nothing sent, being unchanged from what the destination has.</summary>
+    public long Skipped { get; init; }
+
+    /// <summary>Pages sent whole.</summary>
+    public long Normal { get; init; }
+
+    /// <summary>Bytes of pages sent whole.</summary>
+    public long NormalBytes { get; init; }
+
+    /// <summary>Pages the guest dirtied per second, over the last period of at least one second.</summary>
+    public long DirtyPagesRate { get; init; }
+
+    /// <summary>The send rate of the last 100 ms period in megabits per second.</summary>
+    public double Mbps { get; init; }
+
+    /// <summary>How often the guest's dirty log has been taken; each pass over RAM ends with one.</summary>
+    public long DirtySyncCount { get; init; }
+
+    /// <summary>Pages sent per second over the last 100 ms period.</summary>
+    public double PagesPerSecond { get; init; }
+}
