@@ -51,9 +51,9 @@ public sealed unsafe class RamBlock : IDisposable
         Name = name;
         Length = length;
         _ownsMemory = memory is null;
-        _memory = memory is null ? (byte*)NativeMemory.AlignedAlloc((nuint)length, PageSize) : memory;
-        if (_ownsMemory)
-            NativeMemory.Clear(_memory, (nuint)length);
+        // Zeroed allocation leaves large blocks to the OS's lazily-zeroed pages: a 16 GiB guest costs
+        // nothing until its pages are touched.
+        _memory = memory is null ? (byte*)NativeMemory.AllocZeroed((nuint)length) : memory;
         _bitmap = dirtyLog is null ? new DirtyBitmap(PageCount) : null;
         DirtyLog = dirtyLog ?? _bitmap!;
     }
@@ -106,7 +106,7 @@ public sealed unsafe class RamBlock : IDisposable
         byte* memory = _memory;
         _memory = null;
         if (_ownsMemory && memory is not null)
-            NativeMemory.AlignedFree(memory);
+            NativeMemory.Free(memory);
     }
 
     private byte* Live() => _memory is not null ? _memory : throw new ObjectDisposedException(Name);

@@ -112,6 +112,9 @@ internal sealed class RamLoadHandler : ISavevmHandler
         {
             long entryOffset = reader.BytesRead;
             string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+            // No block has an empty name: this is the EOS marker, reached before the total was.
+            if (name.Length == 0)
+                throw new MigrationStreamException($"The RAM block list ended after {total - remaining} bytes of blocks, short of its stated total of {total} bytes", entryOffset);
             ulong length = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
             if (!_blocks.TryGetValue(name, out RamBlock? block))
                 throw new MigrationStreamException($"Unknown ramblock '{name}': the destination has no such RAM block", entryOffset);

@@ -1,0 +1,103 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Hosting;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Ram;
+
+/// <summary>
+/// Hostile or broken RAM sections: each fails the incoming migration with a typed error that says what
+/// was wrong, and the destination guest is never started.
+/// </summary>
+[TestFixture]
+public sealed class RamLoadSafetyTests
+{
+    private const ulong Mib = 1 << 20;
+
+    private static StreamBuilder Prefix() => new StreamBuilder().Header().Configuration("pc-i440fx-7.2").RamStart(1);
+
+    private static async Task<(IncomingMigrationResult Result, SyntheticGuest Guest)> LoadAsync(byte[] stream, params (string Name, long Size)[] blocks)
+    {
+        var guest = new SyntheticGuest(blocks.Select(b => new RamBlock(b.Name, b.Size)));
+        await using var incoming = new IncomingMigration(guest);
+        IncomingMigrationResult result = await incoming.RunAsync(new MemoryStream(stream)).WaitAsync(TestTimeouts.Short);
+        return (result, guest);
+    }
+
+    private static async Task AssertRejectedAsync(byte[] stream, string expectedReason, params (string Name, long Size)[] blocks)
+    {
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(stream, blocks);
+        using (guest)
+        {
+            TestContext.Out.WriteLine(result.ErrorDescription);
+            Assert.Multiple(() =>
+            {
+                Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+                Assert.That(result.Error, Is.InstanceOf<MigrationStreamException>());
+                Assert.That(result.ErrorDescription, Does.Contain(expectedReason));
+                Assert.That(result.GuestStarted, Is.False);
+                Assert.That(guest.Started, Is.False);
+            });
+        }
+    }
+
+    [Test]
+    public async Task A_valid_section_loads_and_starts_the_guest()
+    {
+        byte[] page = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
+        byte[] stream = Prefix().BlockList(Mib, ("pc.ram", Mib)).Eos().Footer(1)
+            .U8(0x02).Be32(1).Be64(0x3000 | 0x08).Str8("pc.ram").Bytes(page).Be64(0x4000 | 0x02 | 0x20).U8(0).Eos().Footer(1)
+            .Eof().ToArray();
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(stream, ("pc.ram", (long)Mib));
+        using (guest)
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(guest.Started, Is.True);
+            Assert.That(guest.RamBlocks[0].GetSpan(0x3000, 4096).ToArray(), Is.EqualTo(page));
+        }
+    }
+
+    [Test]
+    public Task Page_offset_beyond_its_block_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(Mib | 0x08).Str8("pc.ram").Bytes(new byte[4096]).Eos().Footer(1).Eof().ToArray(),
+        "beyond RAM block 'pc.ram'", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Unknown_block_in_the_list_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("vga.vram", Mib)).Eos().Footer(1).Eof().ToArray(),
+        "Unknown ramblock 'vga.vram'", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Unknown_block_in_a_page_record_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x08).Str8("ghost").Bytes(new byte[4096]).Eos().Footer(1).Eof().ToArray(),
+        "Unknown ramblock 'ghost'", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Length_mismatch_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(2 * Mib, ("pc.ram", 2 * Mib)).Eos().Footer(1).Eof().ToArray(),
+        "Length mismatch for ramblock 'pc.ram'", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Continue_before_any_block_was_named_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x08 | 0x20).Bytes(new byte[4096]).Eos().Footer(1).Eof().ToArray(),
+        "no block was named", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Truncated_page_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x08).Str8("pc.ram").Bytes(new byte[100]).ToArray(),
+        "ended early", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Total_larger_than_the_block_list_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(3 * Mib, ("a", Mib), ("b", Mib)).Eos().Footer(1).Eof().ToArray(),
+        "stated total", ("a", (long)Mib), ("b", (long)Mib));
+
+    [Test]
+    public Task Total_smaller_than_the_block_list_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("a", 2 * Mib)).Eos().Footer(1).Eof().ToArray(),
+        "stated total", ("a", 2 * (long)Mib));
+
+    [Test]
+    public Task Destination_block_missing_from_the_stream_is_rejected() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("a", Mib)).Eos().Footer(1).Eof().ToArray(),
+        "'b' of the destination was not in the stream", ("a", (long)Mib), ("b", (long)Mib));
+}

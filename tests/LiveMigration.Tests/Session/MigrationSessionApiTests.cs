@@ -1,0 +1,141 @@
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Session;
+
+/// <summary>The session's rules: blockers, capabilities, parameters, start and cancel outside a migration.</summary>
+[TestFixture]
+public sealed class MigrationSessionApiTests
+{
+    [Test]
+    public async Task Start_fails_with_the_blocker_reason_until_the_blocker_is_disposed()
+    {
+        using var pair = new MigrationPair(1, ("pc.ram", 1 << 20));
+        await using var session = new MigrationSession(pair.Source);
+        IDisposable blocker = session.AddBlocker("device vfio0 cannot be migrated");
+
+        var error = Assert.ThrowsAsync<MigrationException>(() => session.StartAsync("tcp:127.0.0.1:1"));
+        Assert.That(error!.Message, Does.Contain("device vfio0 cannot be migrated"));
+        Assert.That(session.Status, Is.EqualTo(MigrationStatus.None));
+
+        blocker.Dispose();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await session.StartAsync(uri);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+    }
+
+    [Test]
+    public async Task Start_while_a_migration_runs_fails_and_capabilities_are_frozen()
+    {
+        using var pair = new MigrationPair(2, ("pc.ram", 32L << 20));
+        pair.Source.FillRandom();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
+        await session.StartAsync(uri);
+
+        var again = Assert.ThrowsAsync<MigrationException>(() => session.StartAsync(uri));
+        Assert.That(again!.Message, Does.Contain("already running"));
+        var frozen = Assert.Throws<InvalidOperationException>(() => session.SetCapability(MigrationCapability.Xbzrle, true));
+        Assert.That(frozen!.Message, Does.Contain("migration active"));
+
+        Assert.That(await session.CancelAsync(), Is.True);
+        Assert.That(session.Status, Is.EqualTo(MigrationStatus.Cancelled));
+        session.SetCapability(MigrationCapability.Xbzrle, true);
+        Assert.That(session.GetCapability(MigrationCapability.Xbzrle), Is.True);
+    }
+
+    [Test]
+    public async Task Rdma_pin_all_cannot_be_switched_on_and_says_why()
+    {
+        using var pair = new MigrationPair(3, ("pc.ram", 1 << 20));
+        await using var session = new MigrationSession(pair.Source);
+        var error = Assert.Throws<NotSupportedException>(() => session.SetCapability(MigrationCapability.RdmaPinAll, true));
+        Assert.That(error!.Message, Does.Contain("no RDMA transport"));
+    }
+
+    [Test]
+    public async Task Parameters_have_qemu_defaults_and_validate_the_xbzrle_cache_size()
+    {
+        using var pair = new MigrationPair(4, ("pc.ram", 256L << 20));
+        await using var session = new MigrationSession(pair.Source);
+        Assert.Multiple(() =>
+        {
+            Assert.That(session.Parameters.MaxBandwidthBytesPerSecond, Is.EqualTo(32L << 20));
+            Assert.That(session.Parameters.DowntimeLimit, Is.EqualTo(TimeSpan.FromMilliseconds(300)));
+            Assert.That(session.Parameters.XbzrleCacheSizeBytes, Is.EqualTo(64L << 20));
+        });
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.Parameters.XbzrleCacheSizeBytes = 512L << 20);
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.Parameters.XbzrleCacheSizeBytes = 2048);
+        Assert.Throws<ArgumentException>(() => session.Parameters.XbzrleCacheSizeBytes = 3 * 4096);
+        session.Parameters.XbzrleCacheSizeBytes = 8 * 4096;
+        Assert.That(session.Parameters.XbzrleCacheSizeBytes, Is.EqualTo(8 * 4096));
+    }
+
+    [Test]
+    public async Task Cancel_with_nothing_running_is_a_no_op()
+    {
+        using var pair = new MigrationPair(5, ("pc.ram", 1 << 20));
+        await using var session = new MigrationSession(pair.Source);
+        Assert.That(await session.CancelAsync(), Is.False);
+        Assert.That(session.Status, Is.EqualTo(MigrationStatus.None));
+    }
+
+    [Test]
+    public async Task Unknown_scheme_fails_at_start_naming_it()
+    {
+        using var pair = new MigrationPair(6, ("pc.ram", 1 << 20));
+        await using var session = new MigrationSession(pair.Source);
+        var error = Assert.ThrowsAsync<MigrationTransportException>(() => session.StartAsync("rdma:10.0.0.1:4444"));
+        Assert.That(error!.Message, Does.Contain("rdma"));
+        Assert.That(session.Status, Is.EqualTo(MigrationStatus.None));
+    }
+
+    [Test]
+    public async Task Refused_connection_fails_with_the_reason_and_never_pauses_the_guest()
+    {
+        using var pair = new MigrationPair(7, ("pc.ram", 1 << 20));
+        await using var session = new MigrationSession(pair.Source);
+        var statuses = new List<MigrationStatus>();
+        session.StatusChanged += (_, e) => statuses.Add(e.NewStatus);
+        // Port 1 on loopback has no listener, so the connection is refused at once.
+        await session.StartAsync("tcp:127.0.0.1:1");
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Short);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(info.ErrorDescription, Does.Contain("127.0.0.1"));
+            Assert.That(pair.Source.PauseCount, Is.Zero);
+            Assert.That(statuses, Is.EqualTo(new[] { MigrationStatus.Setup, MigrationStatus.Failed }));
+        });
+    }
+
+    [Test]
+    public async Task Bandwidth_change_applies_to_the_running_migration()
+    {
+        using var pair = new MigrationPair(8, ("pc.ram", 128L << 20));
+        pair.Source.FillRandom();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
+        await session.StartAsync(uri);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        long slow = session.GetInfo().Ram.Transferred;
+
+        session.Parameters.MaxBandwidthBytesPerSecond = 0;
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+
+        // At the first limit the 128 MiB would take over 13 s; unlimited it finishes in a fraction of that.
+        TestContext.Out.WriteLine($"sent {slow} bytes in the first second at 10 MB/s; finished after {info.TotalTime.TotalSeconds:0.00} s");
+        Assert.Multiple(() =>
+        {
+            Assert.That(slow, Is.LessThan(15_000_000));
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(info.TotalTime, Is.LessThan(TimeSpan.FromSeconds(8)));
+        });
+    }
+}

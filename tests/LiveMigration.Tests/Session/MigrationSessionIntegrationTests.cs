@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Session;
+
+/// <summary>Whole live migrations between two endpoints in this process, over real transports.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class MigrationSessionIntegrationTests
+{
+    private const long Ram = 256L << 20;
+
+    [TestCase("tcp")]
+    [TestCase("unix")]
+    [TestCase("exec")]
+    public async Task Live_migration_completes_with_identical_ram(string transport)
+    {
+        using var temp = new TempDirectory();
+        using var pair = new MigrationPair(seed: 11, ("pc.ram", Ram));
+        pair.Source.FillRandom(0.5);
+        pair.Source.DirtyBytesPerSecond = 20_000_000;
+        pair.Source.StartDirtying();
+
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri;
+        switch (transport)
+        {
+            case "tcp":
+                uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+                break;
+            case "unix":
+                uri = await incoming.ListenAsync("unix:" + temp.File("mig.sock"));
+                break;
+            default:
+                // Two real processes joined by a named pipe: the source writes into one, the
+                // destination reads the other, so the stream flows while the source still runs.
+                string fifo = temp.File("mig.fifo");
+                using (Process mkfifo = Process.Start("mkfifo", fifo)) await mkfifo.WaitForExitAsync();
+                await incoming.ListenAsync($"exec:cat {fifo}");
+                uri = $"exec:cat > {fifo}";
+                break;
+        }
+
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 200_000_000;
+        await session.StartAsync(uri);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);
+
+        TestContext.Out.WriteLine($"{transport}: total {info.TotalTime.TotalMilliseconds:0} ms, downtime {info.Downtime?.TotalMilliseconds:0} ms, " +
+            $"expected {info.ExpectedDowntime?.TotalMilliseconds:0} ms, syncs {info.Ram.DirtySyncCount}, transferred {info.Ram.Transferred}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(result.GuestStarted, Is.True);
+            Assert.That(pair.RamIdentical(), Is.True, "RAM differs between source and destination");
+            Assert.That(info.Downtime, Is.Not.Null.And.GreaterThan(TimeSpan.Zero));
+            Assert.That(info.Ram.DirtySyncCount, Is.GreaterThanOrEqualTo(2));
+            Assert.That(pair.Source.IsPaused, Is.True, "a completed migration leaves the source paused");
+        });
+    }
+
+    [Test]
+    public async Task Workload_that_cannot_converge_keeps_iterating_and_cancel_leaves_the_guest_running()
+    {
+        using var pair = new MigrationPair(seed: 12, ("pc.ram", 64L << 20));
+        pair.Source.DirtyBytesPerSecond = 200_000_000;
+        pair.Source.StartDirtying();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
+        await session.StartAsync(uri);
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        MigrationInfo during = session.GetInfo();
+        bool cancelled = await session.CancelAsync().WaitAsync(TestTimeouts.Short);
+        MigrationInfo final = await session.Completion.WaitAsync(TestTimeouts.Short);
+        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine($"after 4 s: status {during.Status}, syncs {during.Ram.DirtySyncCount}, remaining {during.Ram.Remaining}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(during.Status, Is.EqualTo(MigrationStatus.Active));
+            Assert.That(during.Ram.DirtySyncCount, Is.GreaterThanOrEqualTo(3), "the migration should have gone round several passes");
+            Assert.That(cancelled, Is.True);
+            Assert.That(final.Status, Is.EqualTo(MigrationStatus.Cancelled));
+            Assert.That(pair.Source.IsPaused, Is.False, "the source guest must keep running");
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(pair.Destination.Started, Is.False, "a half-loaded destination must not run");
+        });
+    }
+
+    [Test]
+    public async Task Auto_converge_throttles_the_guest_until_the_migration_converges()
+    {
+        using var pair = new MigrationPair(seed: 13, ("pc.ram", 64L << 20));
+        pair.Source.DirtyBytesPerSecond = 120_000_000;
+        pair.Source.StartDirtying();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 50_000_000;
+        session.SetCapability(MigrationCapability.AutoConverge, true);
+        await session.StartAsync(uri);
+
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine($"throttle steps: {string.Join(", ", pair.Source.ThrottleSteps)}; total {info.TotalTime.TotalSeconds:0.0} s; final throttle {info.CpuThrottlePercentage}%");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(pair.RamIdentical(), Is.True);
+            Assert.That(info.CpuThrottlePercentage, Is.GreaterThanOrEqualTo(20));
+            Assert.That(pair.Source.ThrottleSteps[0], Is.EqualTo(20), "the first throttle step is 20%");
+        });
+    }
+}
