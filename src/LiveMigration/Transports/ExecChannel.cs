@@ -107,7 +107,14 @@ internal sealed class ExecChannel : MigrationChannel
         }
 
         _process.ErrorDataReceived -= OnStderr;
-        _process.Dispose();
+        try
+        {
+            _process.Dispose();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // Disposing flushes the process's stdin writer into a pipe that is already closed.
+        }
     }
 
     private void Kill()

@@ -172,6 +172,23 @@ public sealed class TransportErrorTests
     }
 
     [Test]
+    public async Task Abort_unblocks_a_pending_read_on_a_pipe_descriptor_promptly()
+    {
+        (int read, int write) = Infrastructure.Native.Pipe();
+        await using MigrationChannel sender = await MigrationTransport.ConnectAsync($"fd:{write}");
+        await using MigrationListener listener = await MigrationTransport.ListenAsync($"fd:{read}");
+        await using MigrationChannel receiver = await listener.AcceptAsync();
+        Task<byte> pending = new MigrationReader(receiver.Input).ReadU8Async().AsTask();
+        await Task.Delay(200);
+
+        var clock = Stopwatch.StartNew();
+        receiver.Abort();
+
+        Assert.ThrowsAsync<MigrationTransportException>(async () => await pending.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(clock.Elapsed, Is.LessThan(Prompt));
+    }
+
+    [Test]
     public async Task Exec_command_that_exits_non_zero_fails_completion_with_its_status_and_stderr()
     {
         await using MigrationChannel sender = await MigrationTransport.ConnectAsync("exec:echo 'no space left on target' >&2; exit 3");
