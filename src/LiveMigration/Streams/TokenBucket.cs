@@ -8,7 +8,7 @@ namespace LiveMigration.Streams;
 /// </summary>
 /// <remarks>
 /// One sender thread calls <see cref="Consume"/> or <see cref="WaitAsync"/>; any thread may change
-/// <see cref="BytesPerSecond"/>, and the change applies from the next call on.
+/// <see cref="BytesPerSecond"/>, and the change applies from the next call on, which starts a new window.
 /// </remarks>
 public sealed class TokenBucket
 {
@@ -19,6 +19,7 @@ public sealed class TokenBucket
 
     private readonly TimeProvider _time;
     private long _bytesPerSecond;
+    private long _windowLimit;
     private long _windowStart;
     private long _usedInWindow;
 
@@ -29,6 +30,7 @@ public sealed class TokenBucket
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytesPerSecond);
         _bytesPerSecond = bytesPerSecond;
+        _windowLimit = bytesPerSecond;
         _time = timeProvider ?? TimeProvider.System;
         _windowStart = _time.GetTimestamp();
     }
@@ -58,7 +60,17 @@ public sealed class TokenBucket
         long limit = BytesPerSecond;
         long budget = Math.Max(1, limit / WindowsPerSecond);
         TimeSpan elapsed = _time.GetElapsedTime(_windowStart, now);
-        if (elapsed >= Window)
+        if (limit != _windowLimit)
+        {
+            // A new limit starts a fresh window at once. Carrying the old window's bytes over would
+            // measure them against the new budget: after a cut from 100 MB/s to 10 MB/s, a full old
+            // window would count as nine windows of overdraft and stall the sender for most of a second.
+            _windowLimit = limit;
+            _windowStart = now;
+            _usedInWindow = 0;
+            elapsed = TimeSpan.Zero;
+        }
+        else if (elapsed >= Window)
         {
             // A new window. Only an overdraft of the window that just ended carries over; an idle
             // stretch earns no credit, so a burst after a pause cannot exceed one window's budget.

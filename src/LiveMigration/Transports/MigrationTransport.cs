@@ -1,0 +1,90 @@
+using System.IO.Pipelines;
+
+namespace LiveMigration.Transports;
+
+/// <summary>
+/// Opens migration channels from QEMU-style URIs (<c>tcp:</c>, <c>unix:</c>, <c>exec:</c>, <c>fd:</c>,
+/// <c>file:</c>; see <see cref="MigrationUri"/>) or over a caller's stream or pipe.
+/// </summary>
+public static class MigrationTransport
+{
+    /// <summary>Opens the outgoing channel <paramref name="uri"/> names.</summary>
+    /// <param name="uri">Where to send: <c>tcp:host:port</c>, <c>unix:path</c>, <c>exec:command</c>, <c>fd:N</c> or <c>file:path[,offset=N]</c>.</param>
+    /// <param name="options">Timeouts, buffer size and the stream wrapper (TLS); defaults when null.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, or the channel could not be opened.</exception>
+    public static ValueTask<MigrationChannel> ConnectAsync(string uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+        => ConnectAsync(MigrationUri.Parse(uri), options, cancellationToken);
+
+    /// <summary>Opens the outgoing channel <paramref name="uri"/> names.</summary>
+    /// <param name="uri">Where to send.</param>
+    /// <param name="options">Timeouts, buffer size and the stream wrapper (TLS); defaults when null.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <exception cref="MigrationTransportException">The channel could not be opened.</exception>
+    public static async ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        options ??= new MigrationTransportOptions();
+        cancellationToken.ThrowIfCancellationRequested();
+        return uri.Kind switch
+        {
+            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false),
+            MigrationTransportKind.Exec => ExecChannel.Start(uri.Command!, options.BufferSize),
+            MigrationTransportKind.Fd => await FdTransport.OpenAsync(uri, outgoing: true, options, cancellationToken).ConfigureAwait(false),
+            _ => FileTransport.Open(uri, outgoing: true, options.BufferSize),
+        };
+    }
+
+    /// <summary>
+    /// Prepares the incoming side <paramref name="uri"/> names: binds <c>tcp:</c> and <c>unix:</c>
+    /// sockets now; <c>exec:</c>, <c>fd:</c> and <c>file:</c> open on the first accept.
+    /// </summary>
+    /// <param name="uri">Where to receive; <c>tcp:host:0</c> takes any free port (see <see cref="MigrationListener.Uri"/>).</param>
+    /// <param name="options">Buffer size and the stream wrapper (TLS); defaults when null.</param>
+    /// <param name="cancellationToken">Cancels resolving the host to listen on.</param>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, or binding failed.</exception>
+    public static ValueTask<MigrationListener> ListenAsync(string uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+        => ListenAsync(MigrationUri.Parse(uri), options, cancellationToken);
+
+    /// <summary>Prepares the incoming side <paramref name="uri"/> names.</summary>
+    /// <param name="uri">Where to receive.</param>
+    /// <param name="options">Buffer size and the stream wrapper (TLS); defaults when null.</param>
+    /// <param name="cancellationToken">Cancels resolving the host to listen on.</param>
+    /// <exception cref="MigrationTransportException">Binding failed.</exception>
+    public static async ValueTask<MigrationListener> ListenAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        MigrationTransportOptions settings = options ?? new MigrationTransportOptions();
+        return uri.Kind switch
+        {
+            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken).ConfigureAwait(false),
+            MigrationTransportKind.Exec => new OneShotListener(uri, _ => ValueTask.FromResult<MigrationChannel>(ExecChannel.Start(uri.Command!, settings.BufferSize))),
+            MigrationTransportKind.Fd => new OneShotListener(uri, ct => FdTransport.OpenAsync(uri, outgoing: false, settings, ct)),
+            _ => new OneShotListener(uri, _ => ValueTask.FromResult(FileTransport.Open(uri, outgoing: false, settings.BufferSize))),
+        };
+    }
+
+    /// <summary>
+    /// A channel over a caller's stream, in the directions it supports (<see cref="Stream.CanRead"/>,
+    /// <see cref="Stream.CanWrite"/>). Finishing output closes a socket's send side, closes a write-only
+    /// stream (unless <paramref name="leaveOpen"/>), and otherwise only flushes.
+    /// </summary>
+    /// <param name="stream">The stream; the channel disposes it unless <paramref name="leaveOpen"/>.</param>
+    /// <param name="leaveOpen">True to leave the stream open when the channel is disposed.</param>
+    /// <param name="options">The buffer size; defaults when null. The stream wrapper is not applied.</param>
+    public static MigrationChannel FromStream(Stream stream, bool leaveOpen = false, MigrationTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return StreamChannel.ForCallerStream(stream, leaveOpen, (options ?? new MigrationTransportOptions()).BufferSize);
+    }
+
+    /// <summary>
+    /// A channel over a caller's duplex pipe (for in-process migration or a custom transport). Finishing
+    /// output completes <see cref="IDuplexPipe.Output"/>; disposing completes both ends.
+    /// </summary>
+    public static MigrationChannel FromDuplexPipe(IDuplexPipe pipe)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        return new DuplexPipeChannel(pipe);
+    }
+}

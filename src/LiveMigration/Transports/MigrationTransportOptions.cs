@@ -1,0 +1,57 @@
+namespace LiveMigration.Transports;
+
+/// <summary>Settings for opening migration channels; every member has a working default.</summary>
+public sealed class MigrationTransportOptions
+{
+    /// <summary>The smallest <see cref="BufferSize"/> accepted: 4 KiB.</summary>
+    public const int MinBufferSize = 4 * 1024;
+
+    /// <summary>The default <see cref="BufferSize"/>: 256 KiB.</summary>
+    public const int DefaultBufferSize = 256 * 1024;
+
+    private TimeSpan _connectTimeout = TimeSpan.FromSeconds(30);
+    private int _bufferSize = DefaultBufferSize;
+
+    /// <summary>
+    /// How long a <c>tcp:</c> or <c>unix:</c> connect may take before it fails; default 30 seconds.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits as long as the operating system does.
+    /// </summary>
+    public TimeSpan ConnectTimeout
+    {
+        get => _connectTimeout;
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The connect timeout must be positive or infinite.");
+            _connectTimeout = value;
+        }
+    }
+
+    /// <summary>
+    /// The size of the buffers the channel's pipes read into and write from; default 256 KiB, at least
+    /// <see cref="MinBufferSize"/>. Large buffers keep system calls few on this multi-GB/s path.
+    /// </summary>
+    public int BufferSize
+    {
+        get => _bufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, MinBufferSize);
+            _bufferSize = value;
+        }
+    }
+
+    /// <summary>
+    /// Wraps the connected <see cref="Stream"/> of a socket channel (<c>tcp:</c>, <c>unix:</c>, or an
+    /// <c>fd:</c> that is a socket) before its pipes are created; default null (the raw socket stream).
+    /// </summary>
+    /// <remarks>
+    /// This is where TLS goes: return an authenticated <c>SslStream</c> over the given stream, using
+    /// <see cref="MigrationStreamContext.Host"/> as the target name on the outgoing side. The channel owns
+    /// the returned stream and disposes it; the wrapper must not dispose the stream it was given unless it
+    /// fails. Half-closing (<see cref="MigrationChannel.CompleteOutputAsync"/>) shuts down the socket's send
+    /// side after the wrapper's stream is flushed, so a TLS wrapper that wants to send close_notify should
+    /// do so in its stream's flush or disposal.
+    /// </remarks>
+    public Func<Stream, MigrationStreamContext, CancellationToken, ValueTask<Stream>>? StreamWrapper { get; set; }
+}

@@ -1,0 +1,100 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace LiveMigration.Transports;
+
+/// <summary>
+/// A channel over <see cref="Stream"/>s: a socket's stream (tcp, unix, a socket fd, possibly wrapped for
+/// TLS), a pipe or file stream (fd, file), or a caller's stream.
+/// </summary>
+internal sealed class StreamChannel : MigrationChannel
+{
+    private readonly Stream? _readStream;
+    private readonly Stream? _writeStream;
+    private readonly Socket? _socket;
+    private readonly bool _leaveOpen;
+
+    private StreamChannel(string description, Stream? readStream, Stream? writeStream, Socket? socket, bool leaveOpen, int bufferSize)
+        : base(description, CreateReader(readStream, bufferSize), CreateWriter(writeStream, bufferSize))
+    {
+        _readStream = readStream;
+        _writeStream = writeStream;
+        _socket = socket;
+        _leaveOpen = leaveOpen;
+    }
+
+    /// <summary>A two-way channel over a connected socket's stream; half-close and abort act on the socket.</summary>
+    public static StreamChannel ForSocket(string description, Stream stream, Socket socket, int bufferSize)
+        => new(description, stream, stream, socket, leaveOpen: false, bufferSize);
+
+    /// <summary>A one-way channel: <paramref name="stream"/> is read when <paramref name="write"/> is false.</summary>
+    public static StreamChannel OneWay(string description, Stream stream, bool write, int bufferSize)
+        => write
+            ? new(description, null, stream, null, leaveOpen: false, bufferSize)
+            : new(description, stream, null, null, leaveOpen: false, bufferSize);
+
+    /// <summary>A channel over a caller's stream, in whichever directions it supports.</summary>
+    public static StreamChannel ForCallerStream(Stream stream, bool leaveOpen, int bufferSize)
+    {
+        if (!stream.CanRead && !stream.CanWrite)
+            throw new ArgumentException("The stream can be neither read nor written.", nameof(stream));
+        Socket? socket = (stream as NetworkStream)?.Socket;
+        string description = socket is null ? $"stream ({stream.GetType().Name})" : $"stream (socket {socket.RemoteEndPoint})";
+        return new(description, stream.CanRead ? stream : null, stream.CanWrite ? stream : null, socket, leaveOpen, bufferSize);
+    }
+
+    private protected override ValueTask CloseOutputAsync(Exception? error, CancellationToken cancellationToken)
+    {
+        if (error is not null)
+            return ValueTask.CompletedTask;
+        if (_socket is not null)
+        {
+            // A socket carries both directions, so only its send side closes: the peer reads to the end
+            // and may still answer on the return path.
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException ex)
+            {
+                throw new MigrationTransportException($"Closing the send side of {Description} failed: {ex.Message}", ex);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        // A stream that is only written can be closed outright; a two-way stream has no half-close.
+        return _readStream is null && !_leaveOpen ? _writeStream!.DisposeAsync() : ValueTask.CompletedTask;
+    }
+
+    private protected override void AbortCore()
+    {
+        try
+        {
+            _socket?.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private protected override async ValueTask DisposeCoreAsync()
+    {
+        if (_leaveOpen)
+            return;
+        if (_readStream is not null)
+            await _readStream.DisposeAsync().ConfigureAwait(false);
+        if (_writeStream is not null && !ReferenceEquals(_writeStream, _readStream))
+            await _writeStream.DisposeAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+    }
+
+    private static PipeReader? CreateReader(Stream? stream, int bufferSize)
+        => stream is null
+            ? null
+            : PipeReader.Create(stream, new StreamPipeReaderOptions(
+                bufferSize: bufferSize, minimumReadSize: Math.Max(bufferSize / 4, MigrationTransportOptions.MinBufferSize), leaveOpen: true));
+
+    private static PipeWriter? CreateWriter(Stream? stream, int bufferSize)
+        => stream is null ? null : PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: bufferSize, leaveOpen: true));
+}
