@@ -1,0 +1,41 @@
+namespace LiveMigration.Savevm;
+
+/// <summary>Constants of the stream framing and the limits a reader applies before allocating.</summary>
+internal static class SavevmFormat
+{
+    /// <summary>"QEVM", the first four bytes of every stream.</summary>
+    public const uint Magic = 0x5145564d;
+
+    /// <summary>The only stream version spoken.</summary>
+    public const uint Version = 3;
+
+    /// <summary>The previous stream version, long obsolete.</summary>
+    public const uint ObsoleteVersion = 2;
+
+    /// <summary>The target page size written into the description trailer.</summary>
+    public const int PageSize = 4096;
+
+    /// <summary>The longest machine type name accepted in a CONFIGURATION section.</summary>
+    public const int MaxMachineTypeLength = 256;
+
+    /// <summary>The longest command payload accepted; every supported command is far shorter.</summary>
+    public const int MaxCommandLength = 4096;
+
+    /// <summary>The most capability names a configuration subsection may list.</summary>
+    public const int MaxCapabilities = 256;
+
+    /// <summary>The largest VMDESCRIPTION trailer accepted: 16 MiB, far above any real machine's description.</summary>
+    public const int MaxVmDescriptionLength = 16 * 1024 * 1024;
+
+    /// <summary>The longest idstr: it travels as a str8.</summary>
+    public const int MaxIdStrLength = byte.MaxValue;
+
+    /// <summary>Configuration subsection carrying the target's page size as a power of two.</summary>
+    public const string TargetPageBitsSubsection = "configuration/target-page-bits";
+
+    /// <summary>Configuration subsection listing the migration capabilities the source enabled.</summary>
+    public const string CapabilitiesSubsection = "configuration/capabilities";
+
+    /// <summary>Configuration subsection carrying the guest's UUID.</summary>
+    public const string UuidSubsection = "configuration/uuid";
+}

@@ -1,0 +1,90 @@
+using System.Text;
+
+namespace LiveMigration.Savevm;
+
+public sealed partial class SavevmLoader
+{
+    private async ValueTask ReadConfigurationAsync(SavevmLoadResult result, CancellationToken cancellationToken)
+    {
+        long offset = _reader.BytesRead;
+        await _reader.EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+        byte type = _reader.PeekU8();
+        if (!Layout.HasConfiguration)
+        {
+            if (type == (byte)SectionType.Configuration)
+                throw new MigrationStreamException(
+                    $"The stream has a configuration section, but machine type '{_expectedMachineType}' uses the {Layout.Name} layout without one; the source uses a newer machine type", offset);
+            return;
+        }
+
+        if (type != (byte)SectionType.Configuration)
+            throw new MigrationStreamException(
+                $"The configuration section is missing (found section type 0x{type:x2}); machine type '{_expectedMachineType}' requires it", offset);
+        _reader.ReadU8();
+
+        uint length = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (length > SavevmFormat.MaxMachineTypeLength)
+            throw new MigrationStreamException(
+                $"The configuration's machine type name is {length} bytes long, more than the limit of {SavevmFormat.MaxMachineTypeLength}", offset);
+        await _reader.EnsureAsync((int)length, cancellationToken).ConfigureAwait(false);
+        string machineType = ReadUtf8((int)length);
+        if (!string.Equals(machineType, _expectedMachineType, StringComparison.Ordinal))
+            throw new MigrationStreamException(
+                $"Machine type mismatch: stream has {machineType}, this destination is {_expectedMachineType}", offset);
+        result.MachineType = machineType;
+
+        // Optional subsections follow with no terminator: the next byte either opens one or begins the sections.
+        while (true)
+        {
+            await _reader.EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+            if (_reader.PeekU8() != (byte)SectionType.Subsection)
+                return;
+            await ReadConfigurationSubsectionAsync(result, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReadConfigurationSubsectionAsync(SavevmLoadResult result, CancellationToken cancellationToken)
+    {
+        long offset = _reader.BytesRead;
+        _reader.ReadU8();
+        string name = await _reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+        // The version is not checked: each of these subsections has only ever had one field layout.
+        _ = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        switch (name)
+        {
+            case SavevmFormat.TargetPageBitsSubsection:
+                result.TargetPageBits = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                break;
+            case SavevmFormat.CapabilitiesSubsection:
+                result.Capabilities = await ReadCapabilitiesAsync(offset, cancellationToken).ConfigureAwait(false);
+                break;
+            case SavevmFormat.UuidSubsection:
+                await _reader.EnsureAsync(16, cancellationToken).ConfigureAwait(false);
+                Span<byte> uuid = stackalloc byte[16];
+                _reader.ReadBytes(uuid);
+                result.Uuid = new Guid(uuid, bigEndian: true);
+                break;
+            default:
+                throw new MigrationStreamException($"Unknown configuration subsection '{name}'", offset);
+        }
+    }
+
+    private async ValueTask<string[]> ReadCapabilitiesAsync(long offset, CancellationToken cancellationToken)
+    {
+        uint count = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (count > SavevmFormat.MaxCapabilities)
+            throw new MigrationStreamException(
+                $"The configuration lists {count} capabilities, more than the limit of {SavevmFormat.MaxCapabilities}", offset);
+        var capabilities = new string[count];
+        for (int i = 0; i < capabilities.Length; i++)
+            capabilities[i] = await _reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+        return capabilities;
+    }
+
+    private string ReadUtf8(int length)
+    {
+        Span<byte> bytes = stackalloc byte[length];
+        _reader.ReadBytes(bytes);
+        return Encoding.UTF8.GetString(bytes);
+    }
+}

@@ -1,0 +1,222 @@
+using System.Runtime.ExceptionServices;
+using System.Text;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Savevm;
+
+/// <summary>
+/// Writes the outgoing stream's framing around the registered handlers' payloads: header,
+/// configuration, START / PART / END / FULL sections with their footers, EOF and the description
+/// trailer, in the order and layout QEMU uses for the machine type.
+/// </summary>
+/// <remarks>
+/// <para>The session drives it in three phases: <see cref="WriteHeaderAndSetupAsync"/> once, then
+/// <see cref="IterateAsync"/> while <see cref="GetPendingBytes"/> stays above the downtime threshold,
+/// then <see cref="CompleteAsync"/> with the guest paused. <see cref="Cleanup"/> releases the handlers
+/// whatever the outcome.</para>
+/// <para>Framing is written per section, never per page, and allocates nothing after construction
+/// except the trailer JSON at completion. A stream error latched by the writer fails the next phase.</para>
+/// </remarks>
+public sealed class SavevmSaver
+{
+    private readonly MigrationWriter _writer;
+    private readonly SavevmRegistry _registry;
+    private readonly byte[] _machineTypeUtf8;
+    private Phase _phase;
+
+    /// <summary>Creates a saver writing to <paramref name="writer"/> for the handlers in <paramref name="registry"/>.</summary>
+    /// <param name="writer">The outgoing stream.</param>
+    /// <param name="registry">The handlers, in send order.</param>
+    /// <param name="machineType">The machine type named in the configuration section; it also selects the layout.</param>
+    /// <exception cref="ArgumentException">The machine type is empty or longer than 256 bytes of UTF-8.</exception>
+    public SavevmSaver(MigrationWriter writer, SavevmRegistry registry, string machineType)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentException.ThrowIfNullOrEmpty(machineType);
+        _machineTypeUtf8 = Encoding.UTF8.GetBytes(machineType);
+        if (_machineTypeUtf8.Length > SavevmFormat.MaxMachineTypeLength)
+            throw new ArgumentException($"The machine type is longer than {SavevmFormat.MaxMachineTypeLength} bytes of UTF-8.", nameof(machineType));
+        _writer = writer;
+        _registry = registry;
+        MachineType = machineType;
+        Layout = SavevmLayout.ForMachine(machineType);
+    }
+
+    private enum Phase
+    {
+        Created,
+        SetUp,
+        Completed,
+    }
+
+    /// <summary>The machine type written into the configuration section.</summary>
+    public string MachineType { get; }
+
+    /// <summary>The framing layout the machine type selects.</summary>
+    public SavevmLayout Layout { get; }
+
+    /// <summary>
+    /// Writes the header, the configuration section (when the layout has one) and a START section for
+    /// every live handler, each carrying what the handler's <see cref="ISavevmHandler.SaveSetupAsync"/> writes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called twice.</exception>
+    /// <exception cref="MigrationException">The stream failed.</exception>
+    public async ValueTask WriteHeaderAndSetupAsync(CancellationToken cancellationToken = default)
+    {
+        if (_phase != Phase.Created)
+            throw new InvalidOperationException("The header and setup sections have already been written.");
+        _phase = Phase.SetUp;
+        ThrowIfFailed();
+
+        _writer.WriteBE32(SavevmFormat.Magic);
+        _writer.WriteBE32(SavevmFormat.Version);
+        if (Layout.HasConfiguration)
+        {
+            // Only the machine name: the optional subsections describe settings we keep at QEMU's defaults.
+            _writer.WriteU8((byte)SectionType.Configuration);
+            _writer.WriteBE32((uint)_machineTypeUtf8.Length);
+            _writer.WriteBytes(_machineTypeUtf8);
+        }
+
+        foreach (SavevmEntry entry in _registry.Entries)
+        {
+            if (!entry.Handler.IsLive)
+                continue;
+            WriteNamedSectionHeader(SectionType.Start, entry);
+            await entry.Handler.SaveSetupAsync(_writer, cancellationToken).ConfigureAwait(false);
+            WriteFooter(entry);
+            await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        ThrowIfFailed();
+    }
+
+    /// <summary>
+    /// Writes one PART section per live handler with what its <see cref="ISavevmHandler.SaveIterateAsync"/>
+    /// writes while the guest runs.
+    /// </summary>
+    /// <returns>True when every live handler reported that nothing was left to send.</returns>
+    /// <exception cref="InvalidOperationException">Called before setup or after completion.</exception>
+    /// <exception cref="MigrationException">The stream failed.</exception>
+    public async ValueTask<bool> IterateAsync(CancellationToken cancellationToken = default)
+    {
+        if (_phase != Phase.SetUp)
+            throw new InvalidOperationException("Iteration runs between setup and completion.");
+        ThrowIfFailed();
+
+        bool allDone = true;
+        foreach (SavevmEntry entry in _registry.Entries)
+        {
+            if (!entry.Handler.IsLive)
+                continue;
+            WriteShortSectionHeader(SectionType.Part, entry);
+            bool done = await entry.Handler.SaveIterateAsync(_writer, cancellationToken).ConfigureAwait(false);
+            WriteFooter(entry);
+            allDone &= done;
+            await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        ThrowIfFailed();
+        return allDone;
+    }
+
+    /// <summary>The bytes the live handlers still have to send, summed (saturating at <see cref="ulong.MaxValue"/>).</summary>
+    /// <param name="threshold">The downtime threshold in bytes, passed to each handler's <see cref="ISavevmHandler.GetPendingBytes"/>.</param>
+    public ulong GetPendingBytes(ulong threshold)
+    {
+        ulong total = 0;
+        foreach (SavevmEntry entry in _registry.Entries)
+        {
+            if (!entry.Handler.IsLive)
+                continue;
+            ulong pending = entry.Handler.GetPendingBytes(threshold);
+            total = pending > ulong.MaxValue - total ? ulong.MaxValue : total + pending;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// With the guest paused: writes an END section per live handler, a FULL section per other handler,
+    /// EOF and (when the layout has one) the description trailer, then flushes everything.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called before setup or twice.</exception>
+    /// <exception cref="MigrationException">The stream failed.</exception>
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (_phase != Phase.SetUp)
+            throw new InvalidOperationException("Completion follows setup, once.");
+        _phase = Phase.Completed;
+        ThrowIfFailed();
+
+        foreach (SavevmEntry entry in _registry.Entries)
+        {
+            if (!entry.Handler.IsLive)
+                continue;
+            WriteShortSectionHeader(SectionType.End, entry);
+            await entry.Handler.SaveCompleteAsync(_writer, cancellationToken).ConfigureAwait(false);
+            WriteFooter(entry);
+            await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (SavevmEntry entry in _registry.Entries)
+        {
+            if (entry.Handler.IsLive)
+                continue;
+            WriteNamedSectionHeader(SectionType.Full, entry);
+            await entry.Handler.SaveCompleteAsync(_writer, cancellationToken).ConfigureAwait(false);
+            WriteFooter(entry);
+            await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _writer.WriteU8((byte)SectionType.Eof);
+        if (Layout.HasTrailer)
+        {
+            ReadOnlyMemory<byte> json = VmDescriptionWriter.Build(_registry.Entries);
+            _writer.WriteU8((byte)SectionType.VmDescription);
+            _writer.WriteBE32((uint)json.Length);
+            _writer.WriteBytes(json.Span);
+        }
+
+        await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        ThrowIfFailed();
+    }
+
+    /// <summary>Lets every handler release what saving held; call it once whether the migration completed, failed or was cancelled.</summary>
+    public void Cleanup()
+    {
+        foreach (ISavevmHandler handler in _registry.Handlers)
+            handler.SaveCleanup();
+    }
+
+    private void WriteNamedSectionHeader(SectionType type, SavevmEntry entry)
+    {
+        _writer.WriteU8((byte)type);
+        _writer.WriteBE32(entry.SectionId);
+        _writer.WriteStr8(entry.IdStrUtf8);
+        _writer.WriteBE32(entry.Handler.InstanceId);
+        _writer.WriteBE32(entry.Handler.VersionId);
+    }
+
+    private void WriteShortSectionHeader(SectionType type, SavevmEntry entry)
+    {
+        _writer.WriteU8((byte)type);
+        _writer.WriteBE32(entry.SectionId);
+    }
+
+    private void WriteFooter(SavevmEntry entry)
+    {
+        if (!Layout.HasFooters)
+            return;
+        _writer.WriteU8((byte)SectionType.Footer);
+        _writer.WriteBE32(entry.SectionId);
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_writer.Error is { } error)
+            ExceptionDispatchInfo.Throw(error);
+    }
+}
