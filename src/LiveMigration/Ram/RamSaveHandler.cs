@@ -133,6 +133,10 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
         Statistics.RemainingPages = _dirtyPages;
     }
 
+    public void SaveCleanup()
+    {
+    }
+
     public ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
         => throw new InvalidOperationException("The outgoing RAM handler does not load; the destination uses its own.");
 

@@ -32,6 +32,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, EventName = "MigrationResumeFailed", Level = LogLevel.Error, Message = "The guest could not be resumed after the migration ended")]
     public static partial void ResumeFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 10, EventName = "MigrationCleanupFailed", Level = LogLevel.Error, Message = "Releasing the migration's resources failed")]
+    public static partial void CleanupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 11, EventName = "MigrationStatusHandlerFailed", Level = LogLevel.Error, Message = "A StatusChanged handler threw; the migration goes on")]
+    public static partial void StatusHandlerFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 20, EventName = "IncomingCompleted", Level = LogLevel.Information, Message = "Incoming migration loaded {RamBytes} RAM bytes in {TotalMs} ms")]
     public static partial void IncomingCompleted(ILogger logger, long ramBytes, double totalMs);
 

@@ -77,6 +77,6 @@ public sealed class MigrationParameters
     private static long LargestCacheFor(long ramBytes)
     {
         long pages = Math.Max(1, ramBytes / Hosting.RamBlock.PageSize);
-        return (1L << (63 - long.LeadingZeroCount(pages))) * Hosting.RamBlock.PageSize;
+        return (1L << (int)(63 - long.LeadingZeroCount(pages))) * Hosting.RamBlock.PageSize;
     }
 }

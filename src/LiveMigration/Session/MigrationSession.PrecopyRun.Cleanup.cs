@@ -40,6 +40,7 @@ public sealed partial class MigrationSession
 
         private async Task CleanupAsync(GuestControl guest)
         {
+            // Only after the outcome is decided: a completed stream is already flushed and closed.
             _writer?.Shutdown();
             if (_channel is { } channel)
             {

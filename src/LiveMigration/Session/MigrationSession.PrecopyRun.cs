@@ -12,6 +12,8 @@ public sealed partial class MigrationSession
     /// runs, until what is pending fits in the downtime limit at the measured bandwidth; then pause, send
     /// the rest unthrottled, and complete.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
+        Justification = "The cancellation source never has a timer; a late Cancel must still find it usable.")]
     private sealed partial class PrecopyRun
     {
         private static readonly TimeSpan MeasurePeriod = TimeSpan.FromMilliseconds(100);
@@ -115,17 +117,42 @@ public sealed partial class MigrationSession
             finally
             {
                 // The guest runs again before anyone can observe Failed or Cancelled.
-                await CleanupAsync(guest).ConfigureAwait(false);
+                try
+                {
+                    await CleanupAsync(guest).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.CleanupFailed(_session._logger, ex);
+                }
+
                 _error = reason;
                 Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
                 _session.SetStatus(outcome);
-                if (outcome == MigrationStatus.Completed)
-                    Log.Completed(_session._logger, _time.GetElapsedTime(_startTimestamp).TotalMilliseconds, _downtime!.Value.TotalMilliseconds, _ram.Statistics.Transferred);
-                else if (outcome == MigrationStatus.Cancelled)
-                    Log.Cancelled(_session._logger);
-                else
-                    Log.Failed(_session._logger, reason!, failure!);
+                LogOutcome(outcome, reason, failure);
                 _completion.TrySetResult(GetInfo());
+            }
+        }
+
+        private void LogOutcome(MigrationStatus outcome, string? reason, Exception? failure)
+        {
+            Microsoft.Extensions.Logging.ILogger logger = _session._logger;
+            switch (outcome)
+            {
+                case MigrationStatus.Completed:
+                    if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+                    {
+                        double totalMs = _time.GetElapsedTime(_startTimestamp).TotalMilliseconds;
+                        Log.Completed(logger, totalMs, _downtime?.TotalMilliseconds ?? 0, _ram.Statistics.Transferred);
+                    }
+
+                    break;
+                case MigrationStatus.Cancelled:
+                    Log.Cancelled(logger);
+                    break;
+                default:
+                    Log.Failed(logger, reason ?? "unknown", failure!);
+                    break;
             }
         }
 

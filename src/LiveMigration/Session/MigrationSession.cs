@@ -188,6 +188,14 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private void RaiseStatusChanged(MigrationStatus old, MigrationStatus status)
     {
         Log.StatusChanged(_logger, old, status);
-        StatusChanged?.Invoke(this, new MigrationStatusChangedEventArgs(old, status));
+        try
+        {
+            StatusChanged?.Invoke(this, new MigrationStatusChangedEventArgs(old, status));
+        }
+        catch (Exception ex)
+        {
+            // A host's handler must not be able to break the migration or strand its guest.
+            Log.StatusHandlerFailed(_logger, ex);
+        }
     }
 }

@@ -177,7 +177,14 @@ public sealed class MigrationWriter
         {
         }
 
-        _pipe.CancelPendingFlush();
+        try
+        {
+            _pipe.CancelPendingFlush();
+        }
+        catch (InvalidOperationException)
+        {
+            // The pipe was already completed: nothing can be blocked on it.
+        }
     }
 
     private Exception Latch(Exception ex, CancellationToken callerToken)
