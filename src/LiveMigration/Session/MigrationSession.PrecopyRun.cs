@@ -172,12 +172,16 @@ public sealed partial class MigrationSession
             long periodBytes = writer.BytesWritten;
             long periodPages = PagesSent();
             ulong threshold = 0;
+            double bytesPerMs = 0;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
                 ulong pending = saver.GetPendingBytes(threshold);
                 if (pending == 0 || pending < threshold)
                 {
+                    // The last estimate, made with what is really left at the moment of switching over.
+                    if (bytesPerMs > 0)
+                        _expectedDowntime = TimeSpan.FromMilliseconds(pending / bytesPerMs);
                     Log.Switchover(_session._logger, pending, threshold);
                     return;
                 }
@@ -188,7 +192,7 @@ public sealed partial class MigrationSession
                 TimeSpan spent = _time.GetElapsedTime(periodStart);
                 if (spent < MeasurePeriod) continue;
                 long bytes = writer.BytesWritten - periodBytes;
-                double bytesPerMs = bytes / spent.TotalMilliseconds;
+                bytesPerMs = bytes / spent.TotalMilliseconds;
                 threshold = (ulong)(bytesPerMs * _session.Parameters.DowntimeLimit.TotalMilliseconds);
                 _mbps = bytes * 8.0 / spent.TotalSeconds / 1e6;
                 _pagesPerSecond = (PagesSent() - periodPages) / spent.TotalSeconds;

@@ -1,0 +1,68 @@
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Session;
+
+/// <summary>The figures a migration reports agree with what went over the wire.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class MigrationStatisticsTests
+{
+    [Test]
+    public async Task Reported_ram_figures_match_the_records_on_the_wire()
+    {
+        using var temp = new TempDirectory();
+        using var pair = new MigrationPair(seed: 31, ("pc.ram", 64L << 20), ("vga.vram", 8L << 20));
+        pair.Source.FillRandom(0.6);
+        pair.Source.DirtyBytesPerSecond = 20_000_000;
+        pair.Source.StartDirtying();
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 200_000_000;
+        string file = temp.File("stream.bin");
+
+        await session.StartAsync($"file:{file}");
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+
+        var wire = WireRamCounter.Count(await File.ReadAllBytesAsync(file));
+        TestContext.Out.WriteLine($"ram.transferred {info.Ram.Transferred}, on the wire {wire.RamPayloadBytes} in {wire.RamSections} sections; " +
+            $"duplicate {info.Ram.Duplicate}, normal {info.Ram.Normal}, dirty syncs {info.Ram.DirtySyncCount}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Ram.Transferred, Is.EqualTo(wire.RamPayloadBytes));
+            Assert.That(info.Ram.Duplicate, Is.EqualTo(wire.ZeroPages));
+            Assert.That(info.Ram.Normal, Is.EqualTo(wire.NormalPages));
+            Assert.That(info.Ram.Duplicate + info.Ram.Normal, Is.EqualTo(wire.ZeroPages + wire.NormalPages + wire.XbzrlePages));
+            Assert.That(info.Ram.NormalBytes, Is.EqualTo(info.Ram.Normal * 4096));
+            Assert.That(info.Ram.DirtySyncCount, Is.GreaterThanOrEqualTo(2));
+            Assert.That(info.Ram.Total, Is.EqualTo(72L << 20));
+            Assert.That(info.Ram.Remaining, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task Expected_downtime_of_a_steady_workload_is_within_twice_the_measured_one()
+    {
+        // Every page holds data, so each page sent costs the same and the measured bandwidth predicts the switchover.
+        using var pair = new MigrationPair(seed: 32, ("pc.ram", 256L << 20));
+        pair.Source.FillRandom();
+        pair.Source.DirtyBytesPerSecond = 20_000_000;
+        pair.Source.StartDirtying();
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 0;
+        await session.StartAsync(uri);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        await incoming.Completion.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine($"expected downtime {info.ExpectedDowntime?.TotalMilliseconds:0.0} ms, measured {info.Downtime?.TotalMilliseconds:0.0} ms, " +
+            $"total {info.TotalTime.TotalMilliseconds:0} ms, {info.Ram.Mbps:0} Mbit/s");
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(pair.RamIdentical(), Is.True);
+        Assert.That(info.ExpectedDowntime, Is.Not.Null);
+        Assert.That(info.Downtime, Is.Not.Null);
+        double expected = info.ExpectedDowntime!.Value.TotalMilliseconds;
+        double measured = info.Downtime!.Value.TotalMilliseconds;
+        Assert.That(expected, Is.InRange(measured / 2, measured * 2));
+    }
+}
