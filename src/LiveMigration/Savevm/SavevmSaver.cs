@@ -10,12 +10,13 @@ namespace LiveMigration.Savevm;
 /// trailer, in the order and layout QEMU uses for the machine type.
 /// </summary>
 /// <remarks>
-/// <para>The session drives it in three phases: <see cref="WriteHeaderAndSetupAsync"/> once, then
+/// <para>The outgoing migration loop drives it in three phases: <see cref="WriteHeaderAndSetupAsync"/> once, then
 /// <see cref="IterateAsync"/> while <see cref="GetPendingBytes"/> stays above the downtime threshold,
 /// then <see cref="CompleteAsync"/> with the guest paused. <see cref="Cleanup"/> releases the handlers
 /// whatever the outcome.</para>
-/// <para>Framing is written per section, never per page, and allocates nothing after construction
-/// except the trailer JSON at completion. A stream error latched by the writer fails the next phase.</para>
+/// <para>Framing is written per section, never per page, straight into the writer's buffers: idstrs are
+/// encoded once at registration, and only the trailer JSON is built (once, at completion). A stream
+/// error latched by the writer fails the next phase.</para>
 /// </remarks>
 public sealed class SavevmSaver
 {
