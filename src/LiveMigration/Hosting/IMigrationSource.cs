@@ -9,6 +9,12 @@ public interface IMigrationSource
     /// <summary>The guest's RAM blocks, in the order they are announced on the wire.</summary>
     IReadOnlyList<RamBlock> RamBlocks { get; }
 
+    /// <summary>The guest's disks, copied when the session's <c>BlockMigration</c> asks for it. Default: none.</summary>
+    IReadOnlyList<IBlockDevice> BlockDevices => [];
+
+    /// <summary>The guest's device states, sent as FULL sections at the switchover in this order. Default: none.</summary>
+    IReadOnlyList<IDeviceState> DeviceStates => [];
+
     /// <summary>Stops the guest's CPUs for the switchover; no RAM writes may happen until resumed.</summary>
     ValueTask PauseAsync(CancellationToken cancellationToken);
 

@@ -29,7 +29,14 @@ internal static class VmDescriptionWriter
                 json.WriteStartObject();
                 json.WriteString("name", handler.IdStr);
                 json.WriteNumber("instance_id", handler.InstanceId);
-                // Handlers have no separate state-description name yet; the idstr stands in for it.
+                if (handler is IDescribedHandler described)
+                {
+                    described.Describe(json);
+                    json.WriteEndObject();
+                    continue;
+                }
+
+                // A handler without a state description is named by its idstr and shows no fields.
                 json.WriteString("vmsd_name", handler.IdStr);
                 json.WriteNumber("version", handler.VersionId);
                 json.WriteStartArray("fields");

@@ -115,6 +115,7 @@ public sealed class IncomingMigration : IAsyncDisposable
                 var reader = new MigrationReader(channel.Input);
                 var registry = new SavevmRegistry();
                 registry.Register(ram);
+                RegisterBlockAndDevices(registry);
                 var loader = new SavevmLoader(reader, registry, _options.MachineType);
                 SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
                 bool started = false;
@@ -145,6 +146,14 @@ public sealed class IncomingMigration : IAsyncDisposable
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
         _completion.TrySetResult(result);
+    }
+
+    /// <summary>Registers the block section and the device states the destination can load, in the sender's order.</summary>
+    private void RegisterBlockAndDevices(SavevmRegistry registry)
+    {
+        registry.Register(new Block.BlockLoadHandler(_target.BlockDevices));
+        foreach (IDeviceState state in _target.DeviceStates)
+            registry.Register(new Devices.DeviceStateHandler(state));
     }
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()

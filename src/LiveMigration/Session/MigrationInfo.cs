@@ -21,6 +21,9 @@ public sealed record MigrationInfo
     /// <summary>RAM figures.</summary>
     public RamMigrationInfo Ram { get; init; } = new();
 
+    /// <summary>Block migration figures; null when the migration does not copy disks.</summary>
+    public DiskMigrationInfo? Disk { get; init; }
+
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }
 

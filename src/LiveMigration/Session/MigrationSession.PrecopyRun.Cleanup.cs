@@ -21,6 +21,7 @@ public sealed partial class MigrationSession
                 ExpectedDowntime = _expectedDowntime,
                 CpuThrottlePercentage = _throttle,
                 ErrorDescription = _error,
+                Disk = GetDiskInfo(),
                 Ram = new RamMigrationInfo
                 {
                     Transferred = ram.Transferred,

@@ -26,6 +26,7 @@ public sealed partial class MigrationSession
         private readonly TimeProvider _time;
         private readonly long _startTimestamp;
         private readonly RamSaveHandler _ram;
+        private readonly Block.BlockSaveHandler? _block;
         private volatile MigrationChannel? _channel;
         private volatile MigrationWriter? _writer;
         private TokenBucket? _bandwidth;
@@ -47,6 +48,7 @@ public sealed partial class MigrationSession
             _time = session._time;
             _startTimestamp = _time.GetTimestamp();
             _ram = new RamSaveHandler(session._source.RamBlocks, _time) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            _block = CreateBlockHandler(session, capabilities);
         }
 
         public Task<MigrationInfo> Completion => _completion.Task;
@@ -87,6 +89,7 @@ public sealed partial class MigrationSession
 
                 var registry = new SavevmRegistry();
                 registry.Register(_ram);
+                RegisterBlockAndDevices(registry);
                 var saver = new SavevmSaver(writer, registry, _session._machineType);
                 await saver.WriteHeaderAndSetupAsync(ct).ConfigureAwait(false);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
@@ -210,6 +213,8 @@ public sealed partial class MigrationSession
         private void OnDirtyPeriodEnded(long bytesDirtied, long bytesSent)
         {
             if (!_capabilities.Contains(MigrationCapability.AutoConverge)) return;
+            // As QEMU does, the guest is not throttled while the disks' bulk copy still runs.
+            if (_block is { BulkCompleted: false }) return;
             if (bytesDirtied <= bytesSent / 2 || ++_dirtyRateHighCount < 2) return;
             _dirtyRateHighCount = 0;
             int next = _throttle == 0 ? 20 : Math.Min(_throttle + 10, 99);

@@ -1,0 +1,91 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace LiveMigration.Hosting;
+
+/// <summary>
+/// A block device backed by a raw image file (every byte of the disk at the same offset in the file),
+/// read and written with positional I/O so that the guest and the migration never share a file position.
+/// </summary>
+/// <remarks>
+/// A raw image has no backing file, so every chunk counts as allocated and an incremental migration
+/// copies it all, as it would for a raw image in QEMU.
+/// </remarks>
+public sealed class RawFileBlockDevice : BlockDevice
+{
+    private readonly SafeFileHandle _file;
+
+    private RawFileBlockDevice(string name, long length, SafeFileHandle file)
+        : base(name, length)
+    {
+        _file = file;
+    }
+
+    /// <summary>The image file.</summary>
+    public string Path { get; private init; } = "";
+
+    /// <summary>
+    /// Opens the image at <paramref name="path"/> for reading and writing, creating it (sparse, all zeros)
+    /// with <paramref name="length"/> bytes when it does not exist.
+    /// </summary>
+    /// <param name="name">The device name on the wire.</param>
+    /// <param name="path">The image file.</param>
+    /// <param name="length">The size for a new image, or the size an existing one must have; null to take an existing image's size.</param>
+    /// <exception cref="FileNotFoundException">The image does not exist and no length was given.</exception>
+    /// <exception cref="ArgumentException">An existing image has a different length, or one that is not a whole number of sectors.</exception>
+    public static RawFileBlockDevice Open(string name, string path, long? length = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        bool exists = File.Exists(path);
+        if (!exists && length is null)
+            throw new FileNotFoundException($"The image '{path}' does not exist; give a length to create it.", path);
+        SafeFileHandle file = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            long actual = RandomAccess.GetLength(file);
+            if (!exists)
+            {
+                RandomAccess.SetLength(file, length!.Value);
+                actual = length.Value;
+            }
+            else if (length is { } wanted && wanted != actual)
+            {
+                throw new ArgumentException($"The image '{path}' has {actual} bytes, not the {wanted} asked for.", nameof(length));
+            }
+
+            return new RawFileBlockDevice(name, actual, file) { Path = path };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Forces written data to the storage device.</summary>
+    public void Flush() => RandomAccess.FlushToDisk(_file);
+
+    /// <inheritdoc />
+    protected override void ReadCore(long offset, Span<byte> destination)
+    {
+        while (destination.Length > 0)
+        {
+            int read = RandomAccess.Read(_file, destination, offset);
+            // The image is never shorter than the device; a short read is a file truncated underneath us.
+            if (read == 0)
+                throw new IOException($"The image '{Path}' ended at {offset}, inside block device '{Name}' of {Length} bytes.");
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => RandomAccess.Write(_file, source, offset);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _file.Dispose();
+        base.Dispose(disposing);
+    }
+}

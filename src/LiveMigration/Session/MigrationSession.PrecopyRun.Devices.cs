@@ -1,0 +1,38 @@
+using LiveMigration.Block;
+using LiveMigration.Devices;
+using LiveMigration.Hosting;
+using LiveMigration.Savevm;
+
+namespace LiveMigration;
+
+public sealed partial class MigrationSession
+{
+    private sealed partial class PrecopyRun
+    {
+        /// <summary>Creates the block handler when the session copies disks; null otherwise.</summary>
+        private static BlockSaveHandler? CreateBlockHandler(MigrationSession session, HashSet<MigrationCapability> capabilities)
+        {
+            MigrationBlockMode mode = session._blockMigration;
+            if (mode == MigrationBlockMode.None)
+                return null;
+            return new BlockSaveHandler(session._source.BlockDevices, mode, capabilities.Contains(MigrationCapability.ZeroBlocks), session._time);
+        }
+
+        /// <summary>Registers the block section after RAM, as QEMU orders them, then one FULL section per device state.</summary>
+        private void RegisterBlockAndDevices(SavevmRegistry registry)
+        {
+            if (_block is not null)
+                registry.Register(_block);
+            foreach (IDeviceState state in _session._source.DeviceStates)
+                registry.Register(new DeviceStateHandler(state));
+        }
+
+        private DiskMigrationInfo? GetDiskInfo()
+        {
+            if (_block is null)
+                return null;
+            DiskStatistics disk = _block.Statistics;
+            return new DiskMigrationInfo { Transferred = disk.Transferred, Remaining = disk.Remaining, Total = disk.Total };
+        }
+    }
+}
