@@ -9,7 +9,7 @@ namespace LiveMigration.Cli.Guest;
 /// into random pages at a set rate, marking each page dirty after the write as a real host would.
 /// Serves as both the source and the destination host of a migration.
 /// </summary>
-public sealed class SyntheticGuest : IMigrationSource, IMigrationTarget, IDisposable
+public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget, IDisposable
 {
     private const int SliceMilliseconds = 2;
 
@@ -148,6 +148,7 @@ public sealed class SyntheticGuest : IMigrationSource, IMigrationTarget, IDispos
         _worker?.Join();
         foreach (RamBlock block in _blocks)
             block.Dispose();
+        DisposeDisks();
     }
 
     private void DirtyLoop()

@@ -1,0 +1,155 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Hosting;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Block;
+
+/// <summary>Whole live migrations that copy disks, between two endpoints in this process over tcp.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class BlockMigrationTests
+{
+    private const long Ram = 16L << 20;
+
+    [Test]
+    public async Task Disk_of_512_MiB_written_during_migration_arrives_identical()
+    {
+        const int seed = 512;
+        TestContext.Out.WriteLine($"seed {seed}");
+        using var temp = new TempDirectory();
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", Ram)], seed);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", Ram)], seed + 1);
+        source.AddDisk(RawFileBlockDevice.Open("disk0", temp.File("source.img"), 512L << 20));
+        destination.AddDisk(RawFileBlockDevice.Open("disk0", temp.File("destination.img"), 512L << 20));
+        source.FillRandom(0.5);
+        source.FillDisksRandom(0.25);
+        source.DirtyBytesPerSecond = 5_000_000;
+        source.DiskWriteBytesPerSecond = 20_000_000;
+        source.StartDirtying();
+        source.StartDiskWrites();
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination,
+            s => s.BlockMigration = MigrationBlockMode.Full);
+
+        TestContext.Out.WriteLine($"total {info.TotalTime.TotalMilliseconds:0} ms, downtime {info.Downtime?.TotalMilliseconds:0} ms, " +
+            $"disk transferred {info.Disk?.Transferred}, disk writes during the run {source.DiskWrites}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(source.DiskWrites, Is.GreaterThan(0), "the guest wrote to its disk while migrating");
+            Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()), "the destination image differs");
+            Assert.That(destination.HashBlocks(), Is.EqualTo(source.HashBlocks()), "RAM differs");
+            Assert.That(info.Disk, Is.Not.Null);
+            Assert.That(info.Disk!.Total, Is.EqualTo(512L << 20));
+            Assert.That(info.Disk.Remaining, Is.Zero);
+            Assert.That(info.Disk.Transferred, Is.GreaterThanOrEqualTo(512L << 20));
+        });
+    }
+
+    [Test]
+    public async Task Zero_blocks_send_fewer_bytes_for_a_sparse_disk()
+    {
+        long withZeroBlocks = await MigrateSparseDiskAsync(zeroBlocks: true);
+        long withoutZeroBlocks = await MigrateSparseDiskAsync(zeroBlocks: false);
+
+        TestContext.Out.WriteLine($"64 MiB disk, 4 chunks written: disk transferred {withoutZeroBlocks} bytes without zero-blocks, {withZeroBlocks} with it");
+        Assert.That(withZeroBlocks, Is.LessThan(withoutZeroBlocks / 8));
+    }
+
+    [Test]
+    public async Task Incremental_mode_copies_only_allocated_chunks_and_what_the_guest_writes()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 21);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 22);
+        var sourceDisk = new MemoryBlockDevice("disk0", 64L << 20);
+        source.AddDisk(sourceDisk);
+        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        byte[] data = new byte[BlockDevice.ChunkSize];
+        new Random(21).NextBytes(data);
+        sourceDisk.Write(3L << 20, data);
+        sourceDisk.Write(40L << 20, data.AsSpan(0, 4096));
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination,
+            s => s.BlockMigration = MigrationBlockMode.Incremental);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
+            // Two allocated chunks of 64, each a header, a name and 1 MiB; far from the 64 MiB of a full copy.
+            Assert.That(info.Disk!.Transferred, Is.InRange(2L << 20, (2L << 20) + 4096));
+            Assert.That(info.Disk.Total, Is.EqualTo(64L << 20));
+        });
+    }
+
+    [Test]
+    public async Task Disk_whose_size_is_not_a_whole_chunk_arrives_identical()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 31);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 32);
+        source.AddDisk(new MemoryBlockDevice("odd", (3L << 20) / 2 + 512));
+        destination.AddDisk(new MemoryBlockDevice("odd", (3L << 20) / 2 + 512));
+        source.FillDisksRandom(1.0);
+
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination, s => s.BlockMigration = MigrationBlockMode.Full);
+
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
+    }
+
+    [Test]
+    public async Task Without_block_migration_disks_stay_put_and_disk_info_is_null()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 41);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 42);
+        source.AddDisk(new MemoryBlockDevice("disk0", 4L << 20));
+        destination.AddDisk(new MemoryBlockDevice("disk0", 4L << 20));
+        source.FillDisksRandom(1.0);
+
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(info.Disk, Is.Null);
+        Assert.That(destination.HashDisks(), Is.Not.EqualTo(source.HashDisks()));
+    }
+
+    [Test]
+    public async Task Block_mode_cannot_change_while_a_migration_runs()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 64L << 20)], seed: 51);
+        source.FillRandom();
+        await using var session = new MigrationSession(source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 1_000_000;
+        await using var incoming = new IncomingMigration(new SyntheticGuest([new RamBlock("pc.ram", 64L << 20)], seed: 52));
+        await session.StartAsync(await incoming.ListenAsync("tcp:127.0.0.1:0"));
+
+        Assert.That(() => session.BlockMigration = MigrationBlockMode.Full, Throws.InvalidOperationException);
+        await session.CancelAsync();
+    }
+
+    private static async Task<long> MigrateSparseDiskAsync(bool zeroBlocks)
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 61);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 62);
+        var disk = new MemoryBlockDevice("disk0", 64L << 20);
+        source.AddDisk(disk);
+        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        byte[] data = new byte[BlockDevice.ChunkSize];
+        new Random(61).NextBytes(data);
+        foreach (long chunk in new long[] { 0, 7, 8, 63 })
+            disk.Write(chunk * BlockDevice.ChunkSize, data);
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination, s =>
+        {
+            s.BlockMigration = MigrationBlockMode.Full;
+            s.SetCapability(MigrationCapability.ZeroBlocks, zeroBlocks);
+        });
+
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+        Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
+        return info.Disk!.Transferred;
+    }
+}
