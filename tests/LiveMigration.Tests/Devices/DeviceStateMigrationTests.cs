@@ -1,0 +1,52 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Devices;
+using LiveMigration.Hosting;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Devices;
+
+/// <summary>Device states in whole live migrations: sent after RAM, loaded before the guest starts.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class DeviceStateMigrationTests
+{
+    [Test]
+    public async Task Device_states_arrive_with_the_guest_and_fail_it_when_unknown()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 4L << 20)], seed: 71);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 4L << 20)], seed: 72);
+        var sent = new TestDevice { ExtraNeeded = true };
+        sent.Randomize(new Random(71));
+        var received = new TestDevice();
+        source.AddDeviceState(new DeviceState("testdev", 0, sent.Describe()));
+        source.AddDeviceState(BinaryDeviceState.Create("blob", 0, 1, 1, w => w.Write(7L), (_, _) => { }));
+        long blob = 0;
+        destination.AddDeviceState(new DeviceState("testdev", 0, received.Describe()));
+        destination.AddDeviceState(BinaryDeviceState.Create("blob", 0, 1, 1, _ => { }, (r, _) => blob = r.ReadInt64()));
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(received.Snapshot(), Is.EqualTo(sent.Snapshot()));
+            Assert.That(blob, Is.EqualTo(7));
+            Assert.That(result.VmDescription, Does.Contain("\"vmsd_name\":\"testdev/extra\""));
+        });
+    }
+
+    [Test]
+    public async Task Destination_without_the_device_fails_and_does_not_start_its_guest()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 73);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 74);
+        source.AddDeviceState(new DeviceState("testdev", 0, new TestDevice().Describe()));
+
+        (_, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+        Assert.That(result.ErrorDescription, Does.Contain("testdev"));
+        Assert.That(destination.Started, Is.False);
+    }
+}
