@@ -9,14 +9,16 @@ public static class CliApp
     public const string Usage = """
         usage:
           livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--max-bandwidth 200MB/s] [--downtime-limit 300]
-                       [--xbzrle] [--json]
+                       [--xbzrle] [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--max-bandwidth B] [--downtime-limit MS] [--auto-converge] [--dump-final DIR] [--json]
-          livemig receive URI --ram NAME:SIZE... [--machine NAME] [--dump DIR] [--json]
+                       [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
+          livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--dump DIR] [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
         sizes take K, M, G (binary: 256M = 256 MiB); rates take KB/s, MB/s, GB/s (decimal) or KiB/s, MiB/s, GiB/s;
         --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds.
+        --disk: a raw image file, created with SIZE when absent; send copies disks (--inc: allocated chunks only).
         """;
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

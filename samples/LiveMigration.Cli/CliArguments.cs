@@ -3,8 +3,8 @@ namespace LiveMigration.Cli;
 /// <summary>A parsed command line: the command, its positional arguments and its options.</summary>
 public sealed class CliArguments
 {
-    private static readonly HashSet<string> Flags = ["--xbzrle", "--json", "--auto-converge"];
-    private static readonly HashSet<string> Repeatable = ["--ram"];
+    private static readonly HashSet<string> Flags = ["--xbzrle", "--json", "--auto-converge", "--inc", "--zero-blocks"];
+    private static readonly HashSet<string> Repeatable = ["--ram", "--disk"];
 
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);

@@ -13,6 +13,8 @@ internal static class CommonOptions
             session.SetCapability(MigrationCapability.Xbzrle, true);
         if (args.Has("--auto-converge"))
             session.SetCapability(MigrationCapability.AutoConverge, true);
+        if (args.Has("--zero-blocks"))
+            session.SetCapability(MigrationCapability.ZeroBlocks, true);
     }
 
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>
@@ -23,6 +25,8 @@ internal static class CommonOptions
         Console.WriteLine($"status {Output.InfoJson.StatusName(info.Status)}: total {info.TotalTime.TotalMilliseconds:0} ms, downtime {downtime} (expected {expected}), " +
             $"{info.Ram.DirtySyncCount} dirty syncs, ram transferred {Units.FormatBytes(info.Ram.Transferred)} " +
             $"({info.Ram.Normal} normal, {info.Ram.Duplicate} zero pages)");
+        if (info.Disk is { } disk)
+            Console.WriteLine($"disk transferred {Units.FormatBytes(disk.Transferred)} of {Units.FormatBytes(disk.Total)}, {Units.FormatBytes(disk.Remaining)} remaining");
         if (info.ErrorDescription is { } error)
             Console.WriteLine($"error: {error}");
     }

@@ -17,12 +17,26 @@ internal static class DemoCommand
             throw new UsageException($"--ram: {ram} must be a positive multiple of {RamBlock.PageSize}");
         long dirtyRate = Units.ParseRate(args.Get("--dirty-rate") ?? "20MB/s", "--dirty-rate");
         bool json = args.Has("--json");
+        long disk = Units.ParseSize(args.Get("--disk") ?? "0", "--disk");
+        if (disk < 0 || disk % BlockDevice.SectorSize != 0)
+            throw new UsageException($"--disk: {disk} must be a multiple of {BlockDevice.SectorSize}");
+        long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "256KB/s", "--disk-write-rate");
 
         using var source = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 1);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
         await using var session = new MigrationSession(source);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: "200MB/s");
         args.EnsureAllUsed(positionalCount: 0);
+        if (disk > 0)
+        {
+            source.AddDisk(new MemoryBlockDevice("disk0", disk));
+            destination.AddDisk(new MemoryBlockDevice("disk0", disk));
+            session.BlockMigration = MigrationBlockMode.Full;
+            // A quarter of the disk holds data, and the guest keeps writing 4 KiB blocks at random offsets.
+            source.FillDisksRandom(0.25);
+            source.DiskWriteBytesPerSecond = diskWriteRate;
+            source.StartDiskWrites();
+        }
 
         // Half the pages hold data, the rest stay zero, as in a guest that has used half its memory.
         source.FillRandom(0.5);
@@ -46,7 +60,9 @@ internal static class DemoCommand
 
         IReadOnlyList<ulong> sourceHashes = source.HashBlocks();
         IReadOnlyList<ulong> destinationHashes = destination.HashBlocks();
-        bool identical = sourceHashes.SequenceEqual(destinationHashes);
+        IReadOnlyList<ulong> sourceDiskHashes = source.HashDisks();
+        IReadOnlyList<ulong> destinationDiskHashes = destination.HashDisks();
+        bool identical = sourceHashes.SequenceEqual(destinationHashes) && sourceDiskHashes.SequenceEqual(destinationDiskHashes);
         if (json)
         {
             Console.WriteLine(InfoJson.Format(info));
@@ -58,6 +74,8 @@ internal static class DemoCommand
                 (arrived.ErrorDescription is { } e ? $", error: {e}" : ""));
             for (int i = 0; i < sourceHashes.Count; i++)
                 Console.WriteLine($"  {source.RamBlocks[i].Name}: source xxh64 {sourceHashes[i]:x16}, destination xxh64 {destinationHashes[i]:x16}");
+            for (int i = 0; i < sourceDiskHashes.Count; i++)
+                Console.WriteLine($"  disk {source.BlockDevices[i].Name}: source xxh64 {sourceDiskHashes[i]:x16}, destination xxh64 {destinationDiskHashes[i]:x16}");
             Console.WriteLine(identical ? "integrity check: OK, every block is identical" : "integrity check: FAILED, the blocks differ");
         }
 

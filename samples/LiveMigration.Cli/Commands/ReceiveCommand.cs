@@ -13,10 +13,13 @@ internal static class ReceiveCommand
         string machine = args.Get("--machine") ?? MigrationSessionOptions.DefaultMachineType;
         string? dumpDirectory = args.Get("--dump");
         bool json = args.Has("--json");
+        List<DiskSpec> disks = [.. args.GetAll("--disk").Select(DiskSpec.Parse)];
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()));
+        foreach (DiskSpec disk in disks)
+            guest.AddDisk(disk.Open());
         await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = machine });
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>

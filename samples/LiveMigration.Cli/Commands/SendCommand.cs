@@ -16,13 +16,23 @@ internal static class SendCommand
         bool json = args.Has("--json");
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()), seed: Environment.ProcessId);
+        foreach (string disk in args.GetAll("--disk"))
+            guest.AddDisk(DiskSpec.Parse(disk).Open());
+        long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "0", "--disk-write-rate");
+        bool incremental = args.Has("--inc");
         await using var session = new MigrationSession(guest, new MigrationSessionOptions { MachineType = machine });
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
+        if (guest.BlockDevices.Count > 0)
+            session.BlockMigration = incremental ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
+        else if (incremental || diskWriteRate > 0)
+            throw new UsageException("--inc and --disk-write-rate need at least one --disk");
 
         guest.DirtyBytesPerSecond = dirtyRate;
         if (dirtyRate > 0) guest.StartDirtying();
+        guest.DiskWriteBytesPerSecond = diskWriteRate;
+        if (diskWriteRate > 0) guest.StartDiskWrites();
 
         using var interrupt = new ConsoleCancel(session);
         await session.StartAsync(uri).ConfigureAwait(false);

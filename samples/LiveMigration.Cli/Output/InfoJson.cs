@@ -30,6 +30,15 @@ public static class InfoJson
             json.WriteNumber("dirty-sync-count", info.Ram.DirtySyncCount);
             json.WriteNumber("pages-per-second", (long)info.Ram.PagesPerSecond);
             json.WriteEndObject();
+            if (info.Disk is { } disk)
+            {
+                json.WriteStartObject("disk");
+                json.WriteNumber("transferred", disk.Transferred);
+                json.WriteNumber("remaining", disk.Remaining);
+                json.WriteNumber("total", disk.Total);
+                json.WriteEndObject();
+            }
+
             if (info.CpuThrottlePercentage != 0) json.WriteNumber("cpu-throttle-percentage", info.CpuThrottlePercentage);
             if (info.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });

@@ -22,8 +22,9 @@ public sealed class ProgressLine : IAsyncDisposable
     public static string Format(MigrationInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
+        string disk = info.Disk is { } d ? $"  disk sent {Units.FormatBytes(d.Transferred)}, remaining {Units.FormatBytes(d.Remaining)}" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}  {info.Ram.Mbps,8:0.0} Mbit/s");
+            $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}  {info.Ram.Mbps,8:0.0} Mbit/s{disk}");
     }
 
     /// <summary>Stops drawing and ends the line.</summary>
