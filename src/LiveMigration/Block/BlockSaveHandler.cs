@@ -53,6 +53,8 @@ internal sealed class BlockSaveHandler : ISavevmHandler
         _zeroBlocks = zeroBlocks;
         _time = time;
         Statistics.Total = _devices.Sum(d => d.Block.Length);
+        // Until setup has counted the chunks to copy, everything is still to send.
+        Statistics.Remaining = Statistics.Total;
     }
 
     public string IdStr => BlockFormat.IdStr;
