@@ -80,8 +80,11 @@ internal sealed class BlockSaveHandler : ISavevmHandler
             Array.Clear(device.Dirty);
             for (long chunk = 0; chunk < device.ChunkCount; chunk++)
             {
-                if (!_incremental || device.Block.IsChunkAllocated(chunk))
-                    _bulkTotal++;
+                if (_incremental && !device.Block.IsChunkAllocated(chunk))
+                    continue;
+                // The bulk set is fixed here: a chunk allocated later was written, so the dirty phase sends it.
+                device.Bulk[chunk >> 6] |= 1UL << (int)(chunk & 63);
+                _bulkTotal++;
             }
         }
 
@@ -176,7 +179,7 @@ internal sealed class BlockSaveHandler : ISavevmHandler
             }
 
             long chunk = device.BulkNext++;
-            if (_incremental && !device.Block.IsChunkAllocated(chunk))
+            if ((device.Bulk[chunk >> 6] & (1UL << (int)(chunk & 63))) == 0)
                 continue;
             SendChunk(writer, device, chunk);
             _bulkDone++;
@@ -269,6 +272,9 @@ internal sealed class BlockSaveHandler : ISavevmHandler
         public long ChunkCount { get; } = (block.Length + BlockDevice.ChunkSize - 1) / BlockDevice.ChunkSize;
 
         public ulong[] Dirty { get; } = new ulong[(block.Length + (64L * BlockDevice.ChunkSize) - 1) / (64L * BlockDevice.ChunkSize)];
+
+        /// <summary>The chunks the bulk phase copies, one bit each.</summary>
+        public ulong[] Bulk { get; } = new ulong[(block.Length + (64L * BlockDevice.ChunkSize) - 1) / (64L * BlockDevice.ChunkSize)];
 
         public long BulkNext { get; set; }
     }

@@ -85,6 +85,32 @@ public sealed class BlockMigrationTests
     }
 
     [Test]
+    public async Task Incremental_mode_sends_chunks_the_guest_allocates_during_the_migration()
+    {
+        const int seed = 23;
+        TestContext.Out.WriteLine($"seed {seed}");
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 8L << 20)], seed);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 8L << 20)], seed + 1);
+        source.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        source.FillRandom();
+        source.FillDisksRandom(0.1);
+        source.DiskWriteBytesPerSecond = 400_000;
+        source.StartDiskWrites();
+
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination, s =>
+        {
+            s.BlockMigration = MigrationBlockMode.Incremental;
+            s.Parameters.MaxBandwidthBytesPerSecond = 100_000_000;
+        });
+
+        TestContext.Out.WriteLine($"disk writes during the run {source.DiskWrites}, disk transferred {info.Disk?.Transferred}");
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(source.DiskWrites, Is.GreaterThan(0));
+        Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
+    }
+
+    [Test]
     public async Task Disk_whose_size_is_not_a_whole_chunk_arrives_identical()
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 31);
