@@ -59,6 +59,13 @@ public static class InfoJson
             json.WriteNumber("normal", result.NormalPages);
             json.WriteNumber("xbzrle-pages", result.XbzrlePages);
             json.WriteEndObject();
+            if (result.DiskBytesLoaded > 0)
+            {
+                json.WriteStartObject("disk");
+                json.WriteNumber("transferred", result.DiskBytesLoaded);
+                json.WriteEndObject();
+            }
+
             json.WriteBoolean("guest-started", result.GuestStarted);
             if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });

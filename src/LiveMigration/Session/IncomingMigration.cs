@@ -23,6 +23,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     private int _started;
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
+    private Block.BlockLoadHandler? _blockLoad;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
@@ -151,7 +152,8 @@ public sealed class IncomingMigration : IAsyncDisposable
     /// <summary>Registers the block section and the device states the destination can load, in the sender's order.</summary>
     private void RegisterBlockAndDevices(SavevmRegistry registry)
     {
-        registry.Register(new Block.BlockLoadHandler(_target.BlockDevices));
+        _blockLoad = new Block.BlockLoadHandler(_target.BlockDevices);
+        registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
             registry.Register(new Devices.DeviceStateHandler(state));
     }
@@ -164,5 +166,6 @@ public sealed class IncomingMigration : IAsyncDisposable
         ZeroPages = ram.ZeroPages,
         NormalPages = ram.NormalPages,
         XbzrlePages = ram.XbzrlePages,
+        DiskBytesLoaded = _blockLoad?.BytesLoaded ?? 0,
     };
 }

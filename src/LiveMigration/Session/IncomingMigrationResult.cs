@@ -33,6 +33,9 @@ public sealed record IncomingMigrationResult
     /// <summary>XBZRLE delta pages applied.</summary>
     public long XbzrlePages { get; init; }
 
+    /// <summary>Bytes of block section payload loaded (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
+    public long DiskBytesLoaded { get; init; }
+
     /// <summary>The stream's VMDESCRIPTION trailer (JSON), when it had one.</summary>
     public string? VmDescription { get; init; }
 }

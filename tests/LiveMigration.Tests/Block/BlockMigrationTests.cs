@@ -44,6 +44,7 @@ public sealed class BlockMigrationTests
             Assert.That(info.Disk!.Total, Is.EqualTo(512L << 20));
             Assert.That(info.Disk.Remaining, Is.Zero);
             Assert.That(info.Disk.Transferred, Is.GreaterThanOrEqualTo(512L << 20));
+            Assert.That(result.DiskBytesLoaded, Is.EqualTo(info.Disk.Transferred), "both sides count the same block payload");
         });
     }
 
