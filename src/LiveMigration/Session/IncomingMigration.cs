@@ -115,10 +115,14 @@ public sealed class IncomingMigration : IAsyncDisposable
                 var reader = new MigrationReader(channel.Input);
                 var registry = new SavevmRegistry();
                 registry.Register(ram);
-                var loader = new SavevmLoader(reader, registry, _options.MachineType);
+                var loader = new SavevmLoader(reader, registry, _options.MachineType)
+                {
+                    DecodeUnknownDeviceSections = _options.DecodeUnknownDeviceSections,
+                };
                 SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
                 bool started = false;
-                if (_options.Autostart)
+                // A guest whose CPU and device state did not load would run from the wrong state.
+                if (_options.Autostart && loaded.UnappliedDevices.Count == 0)
                 {
                     await _target.StartGuestAsync(ct).ConfigureAwait(false);
                     started = true;
@@ -129,6 +133,7 @@ public sealed class IncomingMigration : IAsyncDisposable
                     GuestStarted = started,
                     MachineType = loaded.MachineType,
                     VmDescription = loaded.VmDescriptionJson,
+                    UnappliedDevices = loaded.UnappliedDevices,
                 };
                 Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
             }

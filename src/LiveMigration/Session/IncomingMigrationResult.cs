@@ -1,3 +1,5 @@
+using LiveMigration.Inspection;
+
 namespace LiveMigration;
 
 /// <summary>How an incoming migration ended.</summary>
@@ -32,6 +34,12 @@ public sealed record IncomingMigrationResult
 
     /// <summary>XBZRLE delta pages applied.</summary>
     public long XbzrlePages { get; init; }
+
+    /// <summary>
+    /// Device sections the destination had no handler for, decoded with the trailer and shown as JSON; their
+    /// state was not applied (see <see cref="IncomingMigrationOptions.DecodeUnknownDeviceSections"/>).
+    /// </summary>
+    public IReadOnlyList<DecodedDeviceState> UnappliedDevices { get; init; } = [];
 
     /// <summary>The stream's VMDESCRIPTION trailer (JSON), when it had one.</summary>
     public string? VmDescription { get; init; }
