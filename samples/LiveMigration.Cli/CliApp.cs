@@ -13,6 +13,7 @@ public static class CliApp
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--max-bandwidth B] [--downtime-limit MS] [--auto-converge] [--dump-final DIR] [--json]
           livemig receive URI --ram NAME:SIZE... [--machine NAME] [--dump DIR] [--json]
+          livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
         sizes take K, M, G (binary: 256M = 256 MiB); rates take KB/s, MB/s, GB/s (decimal) or KiB/s, MiB/s, GiB/s;
@@ -31,6 +32,7 @@ public static class CliApp
                 "demo" => await DemoCommand.RunAsync(parsed).ConfigureAwait(false),
                 "send" => await SendCommand.RunAsync(parsed).ConfigureAwait(false),
                 "receive" => await ReceiveCommand.RunAsync(parsed).ConfigureAwait(false),
+                "inspect" => await InspectCommand.RunAsync(parsed).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{parsed.Command}'"),
             };
         }
