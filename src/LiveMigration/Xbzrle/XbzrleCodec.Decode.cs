@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace LiveMigration.Xbzrle;
 
@@ -74,29 +76,53 @@ public static partial class XbzrleCodec
     }
 
     /// <summary>Copies the nzruns of an encoding that <see cref="Validate"/> accepted.</summary>
+    /// <remarks>
+    /// Busy pages are mostly runs of a few bytes, where a copy call costs more than the copy. A run of at
+    /// most 16 bytes is therefore merged into the page's 16 bytes at its offset with one vector select:
+    /// the bytes past the run are stored back with the values just read, so they keep their old values.
+    /// </remarks>
     private static void Apply(ReadOnlySpan<byte> encoded, Span<byte> page)
     {
-        int i = 0;
-        int d = 0;
-        while (i < encoded.Length)
+        ref byte src = ref MemoryMarshal.GetReference(encoded);
+        ref byte dst = ref MemoryMarshal.GetReference(page);
+        nuint encodedLength = (nuint)encoded.Length;
+        nuint pageLength = (nuint)page.Length;
+        nuint i = 0;
+        nuint d = 0;
+        while (i < encodedLength)
         {
-            d += ReadLength(encoded, ref i);
-            int nzrun = ReadLength(encoded, ref i);
-            ReadOnlySpan<byte> run = encoded.Slice(i, nzrun);
-            Span<byte> target = page.Slice(d, nzrun);
-            if (nzrun == 1)
+            d += ReadValidatedLength(ref src, ref i);
+            nuint nzrun = ReadValidatedLength(ref src, ref i);
+            if (Vector128.IsHardwareAccelerated && nzrun <= 16 && i + 16 <= encodedLength && d + 16 <= pageLength)
             {
-                // Single changed bytes dominate busy pages; skip the copy call for them.
-                target[0] = run[0];
+                Vector128<byte> keep = Vector128.GreaterThanOrEqual(Vector128<byte>.Indices, Vector128.Create((byte)nzrun));
+                Vector128.ConditionalSelect(keep, Vector128.LoadUnsafe(ref dst, d), Vector128.LoadUnsafe(ref src, i))
+                    .StoreUnsafe(ref dst, d);
             }
             else
             {
-                run.CopyTo(target);
+                encoded.Slice((int)i, (int)nzrun).CopyTo(page.Slice((int)d, (int)nzrun));
             }
 
             i += nzrun;
             d += nzrun;
         }
+    }
+
+    /// <summary>Reads a length <see cref="Validate"/> already checked: in bounds and well formed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint ReadValidatedLength(ref byte src, ref nuint i)
+    {
+        nuint first = Unsafe.Add(ref src, i);
+        if (first < 0x80)
+        {
+            i++;
+            return first;
+        }
+
+        nuint second = Unsafe.Add(ref src, i + 1);
+        i += 2;
+        return (first & 0x7f) | (second << 7);
     }
 
     /// <summary>

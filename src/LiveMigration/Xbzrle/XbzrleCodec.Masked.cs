@@ -75,6 +75,18 @@ public static partial class XbzrleCodec
             search = ~search & (ulong.MaxValue << bit);
 
             // In an nzrun: look for the next unchanged byte, or the page end.
+            if (search == 0)
+            {
+                // Long changed runs (a rewritten buffer) skip four vectors at a time as well.
+                nuint from = chunk + ChunkBytes;
+                while (from + SkipBytes <= length && TMask.Changed256(ref oldRef, ref newRef, from))
+                {
+                    from += SkipBytes;
+                }
+
+                chunk = from - ChunkBytes;
+            }
+
             while (search == 0)
             {
                 nuint from = chunk + ChunkBytes;

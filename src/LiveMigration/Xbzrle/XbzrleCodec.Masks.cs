@@ -5,7 +5,7 @@ namespace LiveMigration.Xbzrle;
 
 public static partial class XbzrleCodec
 {
-    /// <summary>Bytes one <see cref="IChangeMask.Equal256"/> call compares.</summary>
+    /// <summary>Bytes one <see cref="IChangeMask.Equal256"/> or <see cref="IChangeMask.Changed256"/> call compares.</summary>
     private const int SkipBytes = 256;
 
     /// <summary>
@@ -19,6 +19,9 @@ public static partial class XbzrleCodec
 
         /// <summary>Whether the 256 bytes at <paramref name="offset"/> are all unchanged.</summary>
         static abstract bool Equal256(ref byte oldRef, ref byte newRef, nuint offset);
+
+        /// <summary>Whether the 256 bytes at <paramref name="offset"/> all changed.</summary>
+        static abstract bool Changed256(ref byte oldRef, ref byte newRef, nuint offset);
     }
 
     private readonly struct Mask512 : IChangeMask
@@ -36,6 +39,16 @@ public static partial class XbzrleCodec
             Vector512<byte> x2 = Vector512.LoadUnsafe(ref oldRef, offset + 128) ^ Vector512.LoadUnsafe(ref newRef, offset + 128);
             Vector512<byte> x3 = Vector512.LoadUnsafe(ref oldRef, offset + 192) ^ Vector512.LoadUnsafe(ref newRef, offset + 192);
             return ((x0 | x1) | (x2 | x3)) == Vector512<byte>.Zero;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Changed256(ref byte oldRef, ref byte newRef, nuint offset)
+        {
+            Vector512<byte> e0 = Vector512.Equals(Vector512.LoadUnsafe(ref oldRef, offset), Vector512.LoadUnsafe(ref newRef, offset));
+            Vector512<byte> e1 = Vector512.Equals(Vector512.LoadUnsafe(ref oldRef, offset + 64), Vector512.LoadUnsafe(ref newRef, offset + 64));
+            Vector512<byte> e2 = Vector512.Equals(Vector512.LoadUnsafe(ref oldRef, offset + 128), Vector512.LoadUnsafe(ref newRef, offset + 128));
+            Vector512<byte> e3 = Vector512.Equals(Vector512.LoadUnsafe(ref oldRef, offset + 192), Vector512.LoadUnsafe(ref newRef, offset + 192));
+            return ((e0 | e1) | (e2 | e3)) == Vector512<byte>.Zero;
         }
     }
 
@@ -59,6 +72,19 @@ public static partial class XbzrleCodec
             {
                 acc |= (Vector256.LoadUnsafe(ref oldRef, offset + i) ^ Vector256.LoadUnsafe(ref newRef, offset + i))
                     | (Vector256.LoadUnsafe(ref oldRef, offset + i + 32) ^ Vector256.LoadUnsafe(ref newRef, offset + i + 32));
+            }
+
+            return acc == Vector256<byte>.Zero;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Changed256(ref byte oldRef, ref byte newRef, nuint offset)
+        {
+            Vector256<byte> acc = Vector256<byte>.Zero;
+            for (nuint i = 0; i < SkipBytes; i += 64)
+            {
+                acc |= Vector256.Equals(Vector256.LoadUnsafe(ref oldRef, offset + i), Vector256.LoadUnsafe(ref newRef, offset + i))
+                    | Vector256.Equals(Vector256.LoadUnsafe(ref oldRef, offset + i + 32), Vector256.LoadUnsafe(ref newRef, offset + i + 32));
             }
 
             return acc == Vector256<byte>.Zero;
@@ -91,6 +117,21 @@ public static partial class XbzrleCodec
                     | (Vector128.LoadUnsafe(ref oldRef, offset + i + 16) ^ Vector128.LoadUnsafe(ref newRef, offset + i + 16))
                     | (Vector128.LoadUnsafe(ref oldRef, offset + i + 32) ^ Vector128.LoadUnsafe(ref newRef, offset + i + 32))
                     | (Vector128.LoadUnsafe(ref oldRef, offset + i + 48) ^ Vector128.LoadUnsafe(ref newRef, offset + i + 48));
+            }
+
+            return acc == Vector128<byte>.Zero;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Changed256(ref byte oldRef, ref byte newRef, nuint offset)
+        {
+            Vector128<byte> acc = Vector128<byte>.Zero;
+            for (nuint i = 0; i < SkipBytes; i += 64)
+            {
+                acc |= Vector128.Equals(Vector128.LoadUnsafe(ref oldRef, offset + i), Vector128.LoadUnsafe(ref newRef, offset + i))
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref oldRef, offset + i + 16), Vector128.LoadUnsafe(ref newRef, offset + i + 16))
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref oldRef, offset + i + 32), Vector128.LoadUnsafe(ref newRef, offset + i + 32))
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref oldRef, offset + i + 48), Vector128.LoadUnsafe(ref newRef, offset + i + 48));
             }
 
             return acc == Vector128<byte>.Zero;
