@@ -21,7 +21,9 @@ public static partial class XbzrleCodec
     /// <remarks>
     /// The whole encoding is validated before <paramref name="page"/> is touched, so on -1 the page is
     /// unchanged (QEMU applies runs as it parses them; this is stricter, and costs one extra pass over
-    /// the run headers only). Nothing outside <paramref name="page"/> is ever written.
+    /// the run headers only). Nothing outside <paramref name="page"/> is ever written; a few bytes
+    /// after a short nzrun may be stored back with the values they already hold, so the page must not
+    /// be written by another thread during the call.
     /// </remarks>
     public static int Decode(ReadOnlySpan<byte> encoded, Span<byte> page)
     {

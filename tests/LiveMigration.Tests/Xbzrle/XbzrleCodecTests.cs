@@ -80,6 +80,21 @@ public sealed class XbzrleCodecTests
         Assert.That(destination.AsSpan(1, header.Length).ToArray(), Is.EqualTo(header));
     }
 
+    [TestCase(127, new byte[] { 0x7f })]
+    [TestCase(128, new byte[] { 0x80, 0x01 })]
+    [TestCase(16382, new byte[] { 0xfe, 0x7f })]
+    public void Encoder_writes_zrun_lengths_as_uleb128(int zrun, byte[] header)
+    {
+        byte[] oldPage = new byte[16383];
+        byte[] newPage = new byte[16383];
+        newPage[zrun] = 0x5a;
+        byte[] destination = new byte[16];
+
+        int written = XbzrleCodec.Encode(oldPage, newPage, destination);
+
+        Assert.That(destination[..written], Is.EqualTo(header.Concat(new byte[] { 0x01, 0x5a }).ToArray()));
+    }
+
     [Test]
     public void Encoder_rejects_pages_of_unequal_length()
     {

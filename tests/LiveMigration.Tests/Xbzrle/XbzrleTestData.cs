@@ -37,7 +37,7 @@ internal static class XbzrleTestData
 
     /// <summary>
     /// Fills <paramref name="newPage"/> from <paramref name="oldPage"/> with changes drawn from a mix of
-    /// shapes: sparse and dense random bytes, single runs of boundary lengths (63/64/65, 127/128/129 and
+    /// shapes: sparse and dense random bytes, unchanged gaps of boundary lengths, single runs of boundary lengths (63/64/65, 127/128/129 and
     /// the page's whole length), and changes forced onto the first and last byte.
     /// </summary>
     public static void MakeChanges(Random random, ReadOnlySpan<byte> oldPage, Span<byte> newPage)
@@ -49,8 +49,20 @@ internal static class XbzrleTestData
             return;
         }
 
-        switch (random.Next(6))
+        switch (random.Next(7))
         {
+            case 5:
+                // Two changes around an unchanged gap of a boundary length, so zruns hit them exactly.
+                int[] gaps = [1, 63, 64, 127, 128, 129, 4095, XbzrleCodec.MaxPageLength - 2];
+                int gap = gaps[random.Next(gaps.Length)];
+                if (gap + 2 <= length)
+                {
+                    int first = random.Next(length - gap - 1);
+                    Flip(random, newPage, first);
+                    Flip(random, newPage, first + gap + 1);
+                }
+
+                break;
             case 0:
                 break; // unchanged
             case 1:
@@ -98,11 +110,12 @@ internal static class XbzrleTestData
     /// <summary>The longest encoding a page of <paramref name="length"/> bytes can have, with room to spare.</summary>
     public static int MaxEncodedLength(int length) => (2 * length) + 16;
 
-    /// <summary>A page length: mostly 4096, else anything from 1 to the format's limit, often small.</summary>
-    public static int PageLength(Random random) => random.Next(4) switch
+    /// <summary>A page length: mostly 4096, often small, sometimes the format's limit, else anything in between.</summary>
+    public static int PageLength(Random random) => random.Next(8) switch
     {
-        0 or 1 => 4096,
-        2 => random.Next(1, 300),
+        0 or 1 or 2 => 4096,
+        3 or 4 => random.Next(1, 300),
+        5 => XbzrleCodec.MaxPageLength,
         _ => random.Next(1, XbzrleCodec.MaxPageLength + 1),
     };
 
