@@ -47,7 +47,7 @@ public class XbzrleDecodeBenchmarks
             {
                 total += XbzrleCodec.Decode(
                     _encoded.AsSpan(_offsets[pair], _lengths[pair]),
-                    _pairs.Old.AsSpan(pair * XbzrlePagePairs.PageSize, XbzrlePagePairs.PageSize));
+                    _pairs.OldPageMutable(pair));
             }
         }
 

@@ -8,29 +8,48 @@ internal sealed class XbzrlePagePairs
 {
     public const int PageSize = 4096;
 
+    private readonly byte[] _old;
+    private readonly byte[] _new;
+    private readonly int _oldStart;
+    private readonly int _newStart;
+
     public XbzrlePagePairs(XbzrleWorkload workload, int count, int seed = 12345)
     {
         Count = count;
-        Old = new byte[count * PageSize];
-        New = new byte[count * PageSize];
+
+        // Page-aligned, like guest RAM and the page cache, so vector loads do not straddle cache lines.
+        _old = GC.AllocateUninitializedArray<byte>((count * PageSize) + PageSize, pinned: true);
+        _new = GC.AllocateUninitializedArray<byte>((count * PageSize) + PageSize, pinned: true);
+        _oldStart = AlignedStart(_old);
+        _newStart = AlignedStart(_new);
         var random = new Random(seed);
-        random.NextBytes(Old);
-        Old.CopyTo(New, 0);
+        Span<byte> oldPages = _old.AsSpan(_oldStart, count * PageSize);
+        random.NextBytes(oldPages);
+        oldPages.CopyTo(_new.AsSpan(_newStart, count * PageSize));
         for (int pair = 0; pair < count; pair++)
         {
-            Change(random, workload, New.AsSpan(pair * PageSize, PageSize));
+            Change(random, workload, NewPageMutable(pair));
         }
     }
 
     public int Count { get; }
 
-    public byte[] Old { get; }
+    public ReadOnlySpan<byte> OldPage(int pair) => _old.AsSpan(_oldStart + (pair * PageSize), PageSize);
 
-    public byte[] New { get; }
+    public ReadOnlySpan<byte> NewPage(int pair) => _new.AsSpan(_newStart + (pair * PageSize), PageSize);
 
-    public ReadOnlySpan<byte> OldPage(int pair) => Old.AsSpan(pair * PageSize, PageSize);
+    /// <summary>The old page as a decode target.</summary>
+    public Span<byte> OldPageMutable(int pair) => _old.AsSpan(_oldStart + (pair * PageSize), PageSize);
 
-    public ReadOnlySpan<byte> NewPage(int pair) => New.AsSpan(pair * PageSize, PageSize);
+    private Span<byte> NewPageMutable(int pair) => _new.AsSpan(_newStart + (pair * PageSize), PageSize);
+
+    private static unsafe int AlignedStart(byte[] pinned)
+    {
+        fixed (byte* start = pinned)
+        {
+            return (int)((PageSize - ((nuint)start % PageSize)) % PageSize);
+        }
+    }
 
     private static void Change(Random random, XbzrleWorkload workload, Span<byte> page)
     {
