@@ -8,16 +8,18 @@ public static class CliApp
     /// <summary>The usage text printed for malformed arguments.</summary>
     public const string Usage = """
         usage:
-          livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--max-bandwidth 200MB/s] [--downtime-limit 300]
-                       [--xbzrle] [--json]
+          livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--hot-set SIZE] [--max-bandwidth 200MB/s]
+                       [--downtime-limit 300] [--xbzrle] [--xbzrle-cache-size 64M] [--auto-converge] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
-                       [--max-bandwidth B] [--downtime-limit MS] [--auto-converge] [--dump-final DIR] [--json]
+                       [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
+                       [--dump-final DIR] [--json]
           livemig receive URI --ram NAME:SIZE... [--machine NAME] [--dump DIR] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
         sizes take K, M, G (binary: 256M = 256 MiB); rates take KB/s, MB/s, GB/s (decimal) or KiB/s, MiB/s, GiB/s;
-        --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds.
+        --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds; --hot-set confines the
+        demo guest's writes to the first SIZE bytes of RAM (a hot working set, where XBZRLE pays off).
         """;
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

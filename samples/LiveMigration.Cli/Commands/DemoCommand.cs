@@ -17,6 +17,7 @@ internal static class DemoCommand
             throw new UsageException($"--ram: {ram} must be a positive multiple of {RamBlock.PageSize}");
         long dirtyRate = Units.ParseRate(args.Get("--dirty-rate") ?? "20MB/s", "--dirty-rate");
         bool json = args.Has("--json");
+        long hotSet = args.Get("--hot-set") is { } hot ? Units.ParseSize(hot, "--hot-set") : 0;
 
         using var source = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 1);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
@@ -27,6 +28,7 @@ internal static class DemoCommand
         // Half the pages hold data, the rest stay zero, as in a guest that has used half its memory.
         source.FillRandom(0.5);
         source.DirtyBytesPerSecond = dirtyRate;
+        source.HotSetBytes = hotSet;
         source.StartDirtying();
 
         await using var incoming = new IncomingMigration(destination);

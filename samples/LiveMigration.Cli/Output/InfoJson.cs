@@ -30,6 +30,19 @@ public static class InfoJson
             json.WriteNumber("dirty-sync-count", info.Ram.DirtySyncCount);
             json.WriteNumber("pages-per-second", (long)info.Ram.PagesPerSecond);
             json.WriteEndObject();
+            if (info.XbzrleCache is { } xbzrle)
+            {
+                json.WriteStartObject("xbzrle-cache");
+                json.WriteNumber("cache-size", xbzrle.CacheSize);
+                json.WriteNumber("bytes", xbzrle.Bytes);
+                json.WriteNumber("pages", xbzrle.Pages);
+                json.WriteNumber("cache-miss", xbzrle.CacheMiss);
+                json.WriteNumber("cache-miss-rate", Math.Round(xbzrle.CacheMissRate, 4));
+                json.WriteNumber("encoding-rate", Math.Round(xbzrle.EncodingRate, 2));
+                json.WriteNumber("overflow", xbzrle.Overflow);
+                json.WriteEndObject();
+            }
+
             if (info.CpuThrottlePercentage != 0) json.WriteNumber("cpu-throttle-percentage", info.CpuThrottlePercentage);
             if (info.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });

@@ -21,6 +21,9 @@ public sealed record MigrationInfo
     /// <summary>RAM figures.</summary>
     public RamMigrationInfo Ram { get; init; } = new();
 
+    /// <summary>XBZRLE figures, or null when the xbzrle capability is off.</summary>
+    public XbzrleCacheInfo? XbzrleCache { get; init; }
+
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }
 

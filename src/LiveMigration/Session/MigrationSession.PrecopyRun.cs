@@ -46,7 +46,8 @@ public sealed partial class MigrationSession
             _capabilities = capabilities;
             _time = session._time;
             _startTimestamp = _time.GetTimestamp();
-            _ram = new RamSaveHandler(session._source.RamBlocks, _time) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            long cacheBytes = capabilities.Contains(MigrationCapability.Xbzrle) ? session.Parameters.XbzrleCacheSizeBytes : 0;
+            _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes) { DirtyPeriodEnded = OnDirtyPeriodEnded };
         }
 
         public Task<MigrationInfo> Completion => _completion.Task;
