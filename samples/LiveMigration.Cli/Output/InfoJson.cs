@@ -63,6 +63,8 @@ public static class InfoJson
             json.WriteNumber("normal", result.NormalPages);
             json.WriteNumber("xbzrle-pages", result.XbzrlePages);
             json.WriteEndObject();
+            // Device sections this destination has no handler for: decoded with the trailer, shown by inspect, not applied.
+            json.WriteNumber("unapplied-devices", result.UnappliedDevices.Count);
             json.WriteBoolean("guest-started", result.GuestStarted);
             if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });
