@@ -14,7 +14,17 @@ internal static class InspectCommand
         if (!File.Exists(path))
             throw new UsageException($"inspect: no such file '{path}'");
 
-        MigrationStreamReport report = await MigrationStreamInspector.InspectFileAsync(path).ConfigureAwait(false);
+        MigrationStreamReport report;
+        try
+        {
+            report = await MigrationStreamInspector.InspectFileAsync(path).ConfigureAwait(false);
+        }
+        catch (MigrationStreamException ex)
+        {
+            await Console.Error.WriteLineAsync($"livemig: inspect: {path} is not a valid migration stream: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
         Console.WriteLine(json ? InspectJson.Format(report) : InspectText.Format(report));
         return 0;
     }
