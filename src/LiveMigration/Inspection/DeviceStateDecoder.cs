@@ -19,6 +19,9 @@ internal ref struct DeviceStateDecoder
     /// <summary>Structures and subsections nest a few levels in real machines; this bounds hostile descriptions.</summary>
     private const int MaxDepth = 32;
 
+    /// <summary>Real arrays hold at most a few thousand elements; this bounds elements that take no bytes.</summary>
+    private const long MaxArrayLength = 1 << 20;
+
     private readonly ReadOnlySpan<byte> _data;
     private readonly long _baseOffset;
     private readonly Utf8JsonWriter _json;
@@ -104,8 +107,8 @@ internal ref struct DeviceStateDecoder
         long size = field.TryGetProperty("size", out JsonElement s) ? s.GetInt64() : 0;
         bool isArray = field.TryGetProperty("array_len", out JsonElement a);
         long count = isArray ? a.GetInt64() : 1;
-        if (size < 0 || count < 0)
-            throw Error($"field '{name}' has a negative size or array length");
+        if (size < 0 || count < 0 || count > MaxArrayLength)
+            throw Error($"field '{name}' has a size of {size} or an array length of {count} out of range");
 
         _json.WritePropertyName(name);
         if (isArray) _json.WriteStartArray();

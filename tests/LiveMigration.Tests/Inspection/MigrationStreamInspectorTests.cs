@@ -76,6 +76,17 @@ public sealed class MigrationStreamInspectorTests
         Assert.That(error.Message, Does.Contain("field 'blob' needs 300000 bytes"));
     }
 
+    [Test]
+    public void Inspect_rejects_a_description_with_an_absurd_array_length()
+    {
+        string absurd = DeviceStreams.Description.Replace("\"array_len\":2", "\"array_len\":4000000000", StringComparison.Ordinal);
+        byte[] stream = DeviceStreams.Build(trailer: false);
+        stream = [.. stream, .. new ByteBuilder().U8(0x06).BE32((uint)absurd.Length).Ascii(absurd).ToArray()];
+
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => InspectAsync(stream));
+        Assert.That(error.Message, Does.Contain("field 'timer'").And.Contain("out of range"));
+    }
+
     [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 2 }, "version 2")]
     [TestCase(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }, "Bad magic")]
     [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x01, 0, 0, 0, 1, 5, (byte)'b', (byte)'l', (byte)'o', (byte)'c', (byte)'k', 0, 0, 0, 0, 0, 0, 0, 1 }, "cannot be inspected")]
