@@ -8,6 +8,7 @@ public static class CliApp
     /// <summary>The usage text printed for malformed arguments.</summary>
     public const string Usage = """
         usage:
+          livemig COMMAND --help   |   livemig version
           livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--hot-set SIZE] [--max-bandwidth 200MB/s]
                        [--downtime-limit 300] [--xbzrle] [--xbzrle-cache-size 64M] [--auto-converge] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
@@ -26,6 +27,18 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+        {
+            Console.WriteLine(args.Length > 1 && CommandHelp.For(args[1]) is { } one ? one : CommandHelp.All());
+            return 0;
+        }
+
+        if (args.Length > 0 && args.Skip(1).Any(a => a is "--help" or "-h") && CommandHelp.For(args[0]) is { } help)
+        {
+            Console.WriteLine(help);
+            return 0;
+        }
+
         try
         {
             var parsed = CliArguments.Parse(args);
@@ -35,6 +48,7 @@ public static class CliApp
                 "send" => await SendCommand.RunAsync(parsed).ConfigureAwait(false),
                 "receive" => await ReceiveCommand.RunAsync(parsed).ConfigureAwait(false),
                 "inspect" => await InspectCommand.RunAsync(parsed).ConfigureAwait(false),
+                "version" => PrintVersion(parsed),
                 _ => throw new UsageException($"unknown command '{parsed.Command}'"),
             };
         }
@@ -49,5 +63,20 @@ public static class CliApp
             await Console.Error.WriteLineAsync($"livemig: migration failed: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
+    }
+
+    private static int PrintVersion(CliArguments args)
+    {
+        args.EnsureAllUsed(positionalCount: 0);
+        Console.WriteLine($"livemig {Version(typeof(CliApp))} (LiveMigration {Version(typeof(MigrationSession))}, .NET {Environment.Version})");
+        return 0;
+    }
+
+    private static string Version(Type type)
+    {
+        string? informational = System.Reflection.CustomAttributeExtensions
+            .GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(type.Assembly)?.InformationalVersion;
+        // Source-linked builds append "+commit"; the plain version reads better.
+        return informational?.Split('+')[0] ?? type.Assembly.GetName().Version?.ToString() ?? "unknown";
     }
 }

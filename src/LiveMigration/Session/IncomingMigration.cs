@@ -104,6 +104,8 @@ public sealed class IncomingMigration : IAsyncDisposable
     {
         CancellationToken ct = _cancel.Token;
         long start = _time.GetTimestamp();
+        using System.Diagnostics.Activity? activity = Observability.MigrationInstruments.ActivitySource.StartActivity(
+            MigrationTelemetry.IncomingActivityName, System.Diagnostics.ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks);
         IncomingMigrationResult result;
         try
@@ -149,6 +151,8 @@ public sealed class IncomingMigration : IAsyncDisposable
 
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
+        activity?.SetTag("livemigration.status", result.Status.ToString());
+        activity?.SetStatus(result.Status == MigrationStatus.Completed ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error, result.ErrorDescription);
         _completion.TrySetResult(result);
     }
 

@@ -26,6 +26,7 @@ public sealed partial class MigrationSession
         private readonly TimeProvider _time;
         private readonly long _startTimestamp;
         private readonly RamSaveHandler _ram;
+        private readonly Observability.MigrationObserver _observer;
         private volatile MigrationChannel? _channel;
         private volatile MigrationWriter? _writer;
         private TokenBucket? _bandwidth;
@@ -39,7 +40,7 @@ public sealed partial class MigrationSession
         private volatile int _throttle;
         private int _dirtyRateHighCount;
 
-        public PrecopyRun(MigrationSession session, Func<CancellationToken, ValueTask<MigrationChannel>> connect, HashSet<MigrationCapability> capabilities)
+        public PrecopyRun(MigrationSession session, Func<CancellationToken, ValueTask<MigrationChannel>> connect, HashSet<MigrationCapability> capabilities, string target)
         {
             _session = session;
             _connect = connect;
@@ -48,6 +49,7 @@ public sealed partial class MigrationSession
             _startTimestamp = _time.GetTimestamp();
             long cacheBytes = capabilities.Contains(MigrationCapability.Xbzrle) ? session.Parameters.XbzrleCacheSizeBytes : 0;
             _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            _observer = new Observability.MigrationObserver(target, session._machineType, session._progress);
         }
 
         public Task<MigrationInfo> Completion => _completion.Task;
@@ -93,9 +95,11 @@ public sealed partial class MigrationSession
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 _setupTicks = _time.GetElapsedTime(_startTimestamp).Ticks;
                 TransitionFromSetup();
+                _observer.SetupDone(GetInfo());
 
                 await IterateUntilConvergedAsync(saver, writer, ct).ConfigureAwait(false);
 
+                _observer.Switchover(GetInfo());
                 await guest.PauseAsync(ct).ConfigureAwait(false);
                 long pausedAt = _time.GetTimestamp();
                 writer.RateLimit = null;
@@ -131,7 +135,10 @@ public sealed partial class MigrationSession
                 Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
                 _session.SetStatus(outcome);
                 LogOutcome(outcome, reason, failure);
-                _completion.TrySetResult(GetInfo());
+                MigrationInfo final = GetInfo();
+                _observer.End(final);
+                _observer.Dispose();
+                _completion.TrySetResult(final);
             }
         }
 
@@ -174,10 +181,17 @@ public sealed partial class MigrationSession
             long periodPages = PagesSent();
             ulong threshold = 0;
             double bytesPerMs = 0;
+            long syncsReported = _ram.Statistics.DirtySyncCount;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
                 ulong pending = saver.GetPendingBytes(threshold);
+                if (_ram.Statistics.DirtySyncCount != syncsReported)
+                {
+                    syncsReported = _ram.Statistics.DirtySyncCount;
+                    _observer.Iteration(GetInfo());
+                }
+
                 if (pending == 0 || pending < threshold)
                 {
                     // The last estimate, made with what is really left at the moment of switching over.
@@ -202,6 +216,7 @@ public sealed partial class MigrationSession
                 periodStart = _time.GetTimestamp();
                 periodBytes = writer.BytesWritten;
                 periodPages = PagesSent();
+                _observer.Measured(GetInfo());
             }
         }
 

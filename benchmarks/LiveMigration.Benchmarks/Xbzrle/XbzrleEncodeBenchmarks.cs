@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LiveMigration.Xbzrle;
 
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>
 /// XBZRLE encode per 4 KiB page (the mean is per page: GB/s = 4096 / mean in ns). The destination has

@@ -1,4 +1,4 @@
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>How the new page differs from the old one in an XBZRLE benchmark.</summary>
 public enum XbzrleWorkload

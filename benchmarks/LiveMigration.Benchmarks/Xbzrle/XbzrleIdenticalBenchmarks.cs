@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LiveMigration.Xbzrle;
 
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>
 /// Encoding an unchanged page against <see cref="MemoryExtensions.SequenceEqual{T}(ReadOnlySpan{T}, ReadOnlySpan{T})"/>

@@ -1,4 +1,4 @@
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>
 /// Precomputed 4 KiB page pairs, laid out back to back so a benchmark walks many distinct pages per

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LiveMigration.Xbzrle;
 
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>
 /// XBZRLE decode per 4 KiB page, including validation (the mean is per page). Decoding is idempotent,
