@@ -18,6 +18,7 @@ public sealed partial class SavevmLoader
 {
     private MigrationReader _reader;
     private CapturedDeviceState? _captured;
+    private long _maxDeviceStateBytes = CapturedDeviceState.DefaultMaxBytes;
     private readonly SavevmRegistry _registry;
     private readonly string _expectedMachineType;
     private readonly Dictionary<uint, OpenSection> _openSections = [];
@@ -55,8 +56,18 @@ public sealed partial class SavevmLoader
     /// </remarks>
     public bool DecodeUnknownDeviceSections { get; init; }
 
-    /// <summary>The most bytes read into memory to decode unknown device sections. Default: 64 MiB.</summary>
-    public long MaxDeviceStateBytes { get; init; } = CapturedDeviceState.DefaultMaxBytes;
+    /// <summary>The most bytes read into memory to decode unknown device sections, 1 byte to 1 GiB. Default: 64 MiB.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside that range.</exception>
+    public long MaxDeviceStateBytes
+    {
+        get => _maxDeviceStateBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1L << 30);
+            _maxDeviceStateBytes = value;
+        }
+    }
 
     /// <summary>
     /// Loads the whole stream: header, configuration, sections and commands up to EOF, then the optional

@@ -137,6 +137,8 @@ public sealed class IncomingMigration : IAsyncDisposable
                     VmDescription = loaded.VmDescriptionJson,
                     UnappliedDevices = loaded.UnappliedDevices,
                 };
+                if (loaded.UnappliedDevices.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
+                    Log.IncomingDevicesNotApplied(_logger, loaded.UnappliedDevices.Count, string.Join(", ", loaded.UnappliedDevices.Select(d => d.IdStr)));
                 Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
             }
         }
