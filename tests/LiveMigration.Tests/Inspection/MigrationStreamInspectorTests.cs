@@ -59,6 +59,35 @@ public sealed class MigrationStreamInspectorTests
     }
 
     [Test]
+    public async Task Inspect_decodes_tmp_fields_in_place_and_names_repeated_fields_by_index()
+    {
+        const string description = """
+            {"page_size":4096,"devices":[{"name":"ide","instance_id":0,"vmsd_name":"ide","version":3,"fields":[
+              {"name":"tmp","type":"tmp","vmsd_name":"fpreg_tmp","version":0,"size":10,"fields":[
+                {"name":"tmp_mant","type":"uint64","size":8},{"name":"tmp_exp","type":"uint16","size":2}]},
+              {"name":"drive","index":0,"type":"uint8","size":1},
+              {"name":"drive","index":1,"type":"uint8","size":1}]}]}
+            """;
+        byte[] stream = SavevmHarness.HeaderAndConfiguration(DeviceStreams.Machine)
+            .U8(0x04).BE32(3).Str8("ide").BE32(0).BE32(3)
+            .BE64(42).BE16(0x3fff).U8(1).U8(2)
+            .U8(0x7e).BE32(3).U8(0x00)
+            .U8(0x06).BE32((uint)description.Length).Ascii(description).ToArray();
+
+        MigrationStreamReport report = await InspectAsync(stream);
+
+        using JsonDocument json = JsonDocument.Parse(report.Devices.Single().Json);
+        JsonElement fields = json.RootElement.GetProperty("fields");
+        Assert.Multiple(() =>
+        {
+            Assert.That(fields.GetProperty("tmp").GetProperty("fields").GetProperty("tmp_mant").GetInt64(), Is.EqualTo(42));
+            Assert.That(fields.GetProperty("tmp").GetProperty("fields").GetProperty("tmp_exp").GetInt32(), Is.EqualTo(0x3fff));
+            Assert.That(fields.GetProperty("drive[0]").GetInt32(), Is.EqualTo(1));
+            Assert.That(fields.GetProperty("drive[1]").GetInt32(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
     public void Inspect_explains_a_device_section_without_a_trailer()
     {
         var error = Assert.ThrowsAsync<MigrationStreamException>(() => InspectAsync(DeviceStreams.Build(trailer: false)));
