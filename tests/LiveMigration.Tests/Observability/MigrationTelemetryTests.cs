@@ -26,15 +26,12 @@ public sealed class MigrationTelemetryTests
         pair.Source.HotSetBytes = 4L << 20;
         pair.Source.DirtyBytesPerSecond = 10_000_000;
         pair.Source.StartDirtying();
-        await using var incoming = new IncomingMigration(pair.Destination);
-        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source, options);
-        session.Parameters.MaxBandwidthBytesPerSecond = 30_000_000;
-        session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
-        session.SetCapability(MigrationCapability.Xbzrle, xbzrle);
-        await session.StartAsync(uri);
-        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
-        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
+        {
+            session.Parameters.MaxBandwidthBytesPerSecond = 30_000_000;
+            session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
+            session.SetCapability(MigrationCapability.Xbzrle, xbzrle);
+        }, options);
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
         return (info, result);
     }

@@ -21,16 +21,13 @@ public sealed class XbzrleMigrationTests
     public async Task Hot_pages_go_as_deltas_and_arrive_identical()
     {
         using var pair = HotGuest(41);
-        await using var incoming = new IncomingMigration(pair.Destination);
-        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
-        session.SetCapability(MigrationCapability.Xbzrle, true);
-        session.Parameters.XbzrleCacheSizeBytes = 8L << 20;
-        session.Parameters.MaxBandwidthBytesPerSecond = 40_000_000;
-        session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
-        await session.StartAsync(uri);
-        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
-        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
+        {
+            session.SetCapability(MigrationCapability.Xbzrle, true);
+            session.Parameters.XbzrleCacheSizeBytes = 8L << 20;
+            session.Parameters.MaxBandwidthBytesPerSecond = 40_000_000;
+            session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
+        });
 
         XbzrleCacheInfo? xbzrle = info.XbzrleCache;
         TestContext.Out.WriteLine($"transferred {info.Ram.Transferred}, xbzrle pages {xbzrle?.Pages}, bytes {xbzrle?.Bytes}, misses {xbzrle?.CacheMiss}, " +
