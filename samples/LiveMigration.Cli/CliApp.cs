@@ -8,16 +8,20 @@ public static class CliApp
     /// <summary>The usage text printed for malformed arguments.</summary>
     public const string Usage = """
         usage:
-          livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--max-bandwidth 200MB/s] [--downtime-limit 300]
-                       [--xbzrle] [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--json]
+          livemig COMMAND --help   |   livemig version
+          livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--hot-set SIZE] [--max-bandwidth 200MB/s]
+                       [--downtime-limit 300] [--xbzrle] [--xbzrle-cache-size 64M] [--auto-converge]
+                       [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
-                       [--max-bandwidth B] [--downtime-limit MS] [--auto-converge] [--dump-final DIR] [--json]
-                       [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
+                       [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
+                       [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks] [--json]
           livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--dump DIR] [--json]
+          livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
         sizes take K, M, G (binary: 256M = 256 MiB); rates take KB/s, MB/s, GB/s (decimal) or KiB/s, MiB/s, GiB/s;
-        --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds.
+        --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds; --hot-set confines the
+        demo guest's writes to the first SIZE bytes of RAM (a hot working set, where XBZRLE pays off).
         --disk: a raw image file, created with SIZE when absent; send copies disks (--inc: allocated chunks only).
         """;
 
@@ -25,6 +29,18 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+        {
+            Console.WriteLine(args.Length > 1 && CommandHelp.For(args[1]) is { } one ? one : CommandHelp.All());
+            return 0;
+        }
+
+        if (args.Length > 0 && args.Skip(1).Any(a => a is "--help" or "-h") && CommandHelp.For(args[0]) is { } help)
+        {
+            Console.WriteLine(help);
+            return 0;
+        }
+
         try
         {
             var parsed = CliArguments.Parse(args);
@@ -33,6 +49,8 @@ public static class CliApp
                 "demo" => await DemoCommand.RunAsync(parsed).ConfigureAwait(false),
                 "send" => await SendCommand.RunAsync(parsed).ConfigureAwait(false),
                 "receive" => await ReceiveCommand.RunAsync(parsed).ConfigureAwait(false),
+                "inspect" => await InspectCommand.RunAsync(parsed).ConfigureAwait(false),
+                "version" => PrintVersion(parsed),
                 _ => throw new UsageException($"unknown command '{parsed.Command}'"),
             };
         }
@@ -47,5 +65,20 @@ public static class CliApp
             await Console.Error.WriteLineAsync($"livemig: migration failed: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
+    }
+
+    private static int PrintVersion(CliArguments args)
+    {
+        args.EnsureAllUsed(positionalCount: 0);
+        Console.WriteLine($"livemig {Version(typeof(CliApp))} (LiveMigration {Version(typeof(MigrationSession))}, .NET {Environment.Version})");
+        return 0;
+    }
+
+    private static string Version(Type type)
+    {
+        string? informational = System.Reflection.CustomAttributeExtensions
+            .GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(type.Assembly)?.InformationalVersion;
+        // Source-linked builds append "+commit"; the plain version reads better.
+        return informational?.Split('+')[0] ?? type.Assembly.GetName().Version?.ToString() ?? "unknown";
     }
 }

@@ -87,6 +87,6 @@ public sealed class CliArguments
         }
 
         if (Positional.Count != positionalCount)
-            throw new UsageException(positionalCount == 0 ? $"{Command} takes no URI" : $"{Command} needs exactly one URI");
+            throw new UsageException(positionalCount == 0 ? $"{Command} takes no URI" : Command == "inspect" ? "inspect needs exactly one FILE" : $"{Command} needs exactly one URI");
     }
 }

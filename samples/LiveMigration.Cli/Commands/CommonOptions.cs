@@ -11,6 +11,17 @@ internal static class CommonOptions
             session.Parameters.DowntimeLimit = Units.ParseMilliseconds(downtime, "--downtime-limit");
         if (args.Has("--xbzrle"))
             session.SetCapability(MigrationCapability.Xbzrle, true);
+        if (args.Get("--xbzrle-cache-size") is { } cacheSize)
+        {
+            try
+            {
+                session.Parameters.XbzrleCacheSizeBytes = Units.ParseSize(cacheSize, "--xbzrle-cache-size");
+            }
+            catch (ArgumentException ex)
+            {
+                throw new UsageException($"--xbzrle-cache-size: {ex.Message}", ex);
+            }
+        }
         if (args.Has("--auto-converge"))
             session.SetCapability(MigrationCapability.AutoConverge, true);
         if (args.Has("--zero-blocks"))
@@ -27,6 +38,12 @@ internal static class CommonOptions
             $"({info.Ram.Normal} normal, {info.Ram.Duplicate} zero pages)");
         if (info.Disk is { } disk)
             Console.WriteLine($"disk transferred {Units.FormatBytes(disk.Transferred)} of {Units.FormatBytes(disk.Total)}, {Units.FormatBytes(disk.Remaining)} remaining");
+        if (info.XbzrleCache is { } xbzrle)
+        {
+            Console.WriteLine($"xbzrle: {xbzrle.Pages} delta pages in {Units.FormatBytes(xbzrle.Bytes)}, {xbzrle.CacheMiss} cache misses, " +
+                $"{xbzrle.Overflow} overflows, {info.Ram.Skipped} unchanged pages skipped, encoding rate {xbzrle.EncodingRate:0.0}, cache {Units.FormatBytes(xbzrle.CacheSize)}");
+        }
+
         if (info.ErrorDescription is { } error)
             Console.WriteLine($"error: {error}");
     }

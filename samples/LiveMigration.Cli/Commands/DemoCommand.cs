@@ -21,6 +21,7 @@ internal static class DemoCommand
         if (disk < 0 || disk % BlockDevice.SectorSize != 0)
             throw new UsageException($"--disk: {disk} must be a multiple of {BlockDevice.SectorSize}");
         long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "256KB/s", "--disk-write-rate");
+        long hotSet = args.Get("--hot-set") is { } hot ? Units.ParseSize(hot, "--hot-set") : 0;
 
         using var source = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 1);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
@@ -41,6 +42,7 @@ internal static class DemoCommand
         // Half the pages hold data, the rest stay zero, as in a guest that has used half its memory.
         source.FillRandom(0.5);
         source.DirtyBytesPerSecond = dirtyRate;
+        source.HotSetBytes = hotSet;
         source.StartDirtying();
 
         await using var incoming = new IncomingMigration(destination);

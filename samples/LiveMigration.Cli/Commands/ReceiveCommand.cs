@@ -43,6 +43,9 @@ internal static class ReceiveCommand
         {
             Console.WriteLine($"status {InfoJson.StatusName(result.Status)}: {Units.FormatBytes(result.RamBytesLoaded)} of RAM records in {result.TotalTime.TotalMilliseconds:0} ms " +
                 $"({result.NormalPages} normal, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle pages)");
+            if (result.UnappliedDevices.Count > 0)
+                Console.WriteLine($"{result.UnappliedDevices.Count} device sections decoded with the stream's description but not applied: " +
+                    string.Join(", ", result.UnappliedDevices.Select(d => d.InstanceId == 0 ? d.IdStr : $"{d.IdStr}#{d.InstanceId}")));
         }
 
         if (result.Status != MigrationStatus.Completed)

@@ -41,6 +41,12 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
         set => Interlocked.Exchange(ref _dirtyBytesPerSecond, value);
     }
 
+    /// <summary>
+    /// When positive, writes go only to the first pages of RAM up to this many bytes: a hot working set
+    /// rewritten a few bytes at a time, the case XBZRLE is made for. 0 spreads writes over all of RAM.
+    /// </summary>
+    public long HotSetBytes { get; set; }
+
     /// <summary>True while paused by a migration.</summary>
     public bool IsPaused
     {
@@ -173,9 +179,10 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
                     continue;
                 }
 
+                long pages = HotSetBytes > 0 ? Math.Clamp(HotSetBytes / RamBlock.PageSize, 1, _totalPages) : _totalPages;
                 for (; owed >= 1; owed--)
                 {
-                    long page = _random.NextInt64(_totalPages);
+                    long page = _random.NextInt64(pages);
                     RamBlock block = BlockOf(ref page);
                     int offset = _random.Next(RamBlock.PageSize / 8) * 8;
                     _random.NextBytes(bytes);

@@ -39,6 +39,19 @@ public static class InfoJson
                 json.WriteEndObject();
             }
 
+            if (info.XbzrleCache is { } xbzrle)
+            {
+                json.WriteStartObject("xbzrle-cache");
+                json.WriteNumber("cache-size", xbzrle.CacheSize);
+                json.WriteNumber("bytes", xbzrle.Bytes);
+                json.WriteNumber("pages", xbzrle.Pages);
+                json.WriteNumber("cache-miss", xbzrle.CacheMiss);
+                json.WriteNumber("cache-miss-rate", Math.Round(xbzrle.CacheMissRate, 4));
+                json.WriteNumber("encoding-rate", Math.Round(xbzrle.EncodingRate, 2));
+                json.WriteNumber("overflow", xbzrle.Overflow);
+                json.WriteEndObject();
+            }
+
             if (info.CpuThrottlePercentage != 0) json.WriteNumber("cpu-throttle-percentage", info.CpuThrottlePercentage);
             if (info.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });
@@ -66,6 +79,8 @@ public static class InfoJson
                 json.WriteEndObject();
             }
 
+            // Device sections this destination has no handler for: decoded with the trailer, shown by inspect, not applied.
+            json.WriteNumber("unapplied-devices", result.UnappliedDevices.Count);
             json.WriteBoolean("guest-started", result.GuestStarted);
             if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });

@@ -8,7 +8,7 @@ namespace LiveMigration.Ram;
 /// The incoming RAM section: checks the sender's block list against the destination's blocks and writes
 /// each page record into place. Every offset is checked against its block before a byte is written.
 /// </summary>
-internal sealed class RamLoadHandler : ISavevmHandler
+internal sealed partial class RamLoadHandler : ISavevmHandler
 {
     private readonly Dictionary<string, RamBlock> _blocks;
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
@@ -77,6 +77,9 @@ internal sealed class RamLoadHandler : ISavevmHandler
                         break;
                     case RamRecordFlags.Page:
                         await LoadRawPageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case RamRecordFlags.Xbzrle:
+                        await LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
                         break;
                     default:
                         throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);

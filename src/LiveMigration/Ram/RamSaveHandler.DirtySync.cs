@@ -34,6 +34,7 @@ internal sealed partial class RamSaveHandler
         long dirtied = _pagesDirtiedInPeriod;
         Statistics.DirtyPagesRate = (long)(dirtied / elapsed.TotalSeconds);
         long sent = Statistics.Transferred - _transferredAtPeriodStart;
+        _xbzrle?.EndPeriod();
         StartDirtyRatePeriod();
         DirtyPeriodEnded?.Invoke(dirtied * Hosting.RamBlock.PageSize, sent);
     }

@@ -11,6 +11,12 @@ internal sealed partial class RamSaveHandler
         RamBlock block = _blocks[blockIndex];
         ReadOnlySpan<byte> bytes = block.GetPage(page);
         ulong offset = (ulong)page * RamBlock.PageSize;
+        if (_xbzrle is not null && _firstRoundDone)
+        {
+            SendPageWithCache(writer, blockIndex, offset, bytes);
+            return;
+        }
+
         if (!bytes.ContainsAnyExcept((byte)0))
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
@@ -22,6 +28,48 @@ internal sealed partial class RamSaveHandler
         WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
         writer.WritePage(bytes);
         Statistics.NormalPages++;
+    }
+
+    /// <summary>
+    /// Sends a page through the XBZRLE cache. The page is copied once into a snapshot, and the snapshot is
+    /// both what is sent and what is cached, so the cache holds exactly what the destination holds even
+    /// while the guest keeps writing.
+    /// </summary>
+    private void SendPageWithCache(MigrationWriter writer, int blockIndex, ulong offset, ReadOnlySpan<byte> live)
+    {
+        XbzrleSender xbzrle = _xbzrle!;
+        ulong address = _blockBase[blockIndex] + offset;
+        ulong generation = (ulong)Statistics.DirtySyncCount;
+        Span<byte> snapshot = xbzrle.Snapshot;
+        live.CopyTo(snapshot);
+
+        if (!snapshot.ContainsAnyExcept((byte)0))
+        {
+            WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
+            writer.WriteU8(0);
+            Statistics.DuplicatePages++;
+            xbzrle.Remember(address, snapshot, generation, insert: !_lastStage);
+            return;
+        }
+
+        switch (xbzrle.Encode(address, snapshot, generation, insertOnMiss: !_lastStage, out ReadOnlySpan<byte> encoded))
+        {
+            case XbzrleOutcome.Unchanged:
+                Statistics.SkippedPages++;
+                return;
+            case XbzrleOutcome.Encoded:
+                WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Xbzrle);
+                writer.WriteU8(RamFormat.XbzrleEncodingFlag);
+                writer.WriteBE16((ushort)encoded.Length);
+                writer.WriteBytes(encoded);
+                Statistics.XbzrlePages++;
+                return;
+            default:
+                WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
+                writer.WritePage(snapshot);
+                Statistics.NormalPages++;
+                return;
+        }
     }
 
     private void WritePageHeader(MigrationWriter writer, int blockIndex, ulong word)

@@ -13,7 +13,7 @@ namespace LiveMigration.Ram;
 /// what the guest dirtied since the last sync. Sending a page clears its bit first, so a guest write
 /// during the copy leaves the page dirty in the guest's log for the next sync.
 /// </remarks>
-internal sealed partial class RamSaveHandler : ISavevmHandler
+internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
 {
     // Long enough for thousands of pages, short enough that the session re-measures bandwidth about
     // every 100 ms as QEMU does.
@@ -23,7 +23,13 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
     private readonly ulong[][] _toSend;
     private readonly byte[][] _blockNames;
     private readonly TimeProvider _time;
+    private readonly ulong[] _blockBase;
+    private readonly XbzrleSender? _xbzrle;
     private long _dirtyPages;
+
+    // XBZRLE starts once every page has been sent whole, and the last stage stops filling the cache.
+    private bool _firstRoundDone;
+    private bool _lastStage;
     private int _cursorBlock;
     private long _cursorPage;
 
@@ -31,7 +37,10 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
     // block again rather than relying on CONTINUE across sections.
     private int _lastSentBlock = -1;
 
-    public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time)
+    /// <param name="blocks">The guest's RAM.</param>
+    /// <param name="time">The clock for iteration budgets and dirty-rate periods.</param>
+    /// <param name="xbzrleCacheBytes">The XBZRLE cache size, or 0 to send every page whole.</param>
+    public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time, long xbzrleCacheBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count == 0)
@@ -48,6 +57,11 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
         _toSend = [.. _blocks.Select(b => new ulong[(b.PageCount + 63) / 64])];
         _time = time;
         Statistics.TotalBytes = _blocks.Sum(b => b.Length);
+        _blockBase = new ulong[_blocks.Length];
+        for (int b = 1; b < _blocks.Length; b++)
+            _blockBase[b] = _blockBase[b - 1] + (ulong)_blocks[b - 1].Length;
+        if (xbzrleCacheBytes > 0)
+            _xbzrle = new XbzrleSender(xbzrleCacheBytes);
     }
 
     public string IdStr => RamFormat.IdStr;
@@ -59,6 +73,9 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
     public bool IsLive => true;
 
     public RamStatistics Statistics { get; } = new();
+
+    /// <summary>The XBZRLE counters, or null when XBZRLE is off.</summary>
+    public XbzrleCacheInfo? XbzrleInfo => _xbzrle?.GetInfo();
 
     public async ValueTask SaveSetupAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {
@@ -122,6 +139,7 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
         long before = writer.BytesWritten;
         SyncDirtyLog();
         _lastSentBlock = -1;
+        _lastStage = true;
         while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
         {
             SendPage(writer, blockIndex, page);
@@ -131,11 +149,12 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
         writer.WriteBE64((ulong)RamRecordFlags.Eos);
         Statistics.Transferred += writer.BytesWritten - before;
         Statistics.RemainingPages = _dirtyPages;
+        _xbzrle?.EndPeriod();
     }
 
-    public void SaveCleanup()
-    {
-    }
+    public void SaveCleanup() => Dispose();
+
+    public void Dispose() => _xbzrle?.Dispose();
 
     public ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
         => throw new InvalidOperationException("The outgoing RAM handler does not load; the destination uses its own.");
@@ -159,6 +178,8 @@ internal sealed partial class RamSaveHandler : ISavevmHandler
                     return true;
                 }
 
+                if (_cursorBlock == _blocks.Length - 1)
+                    _firstRoundDone = true;
                 _cursorBlock = (_cursorBlock + 1) % _blocks.Length;
                 _cursorPage = 0;
             }

@@ -1,3 +1,5 @@
+using LiveMigration.Inspection;
+
 namespace LiveMigration.Savevm;
 
 /// <summary>What <see cref="SavevmLoader.LoadAsync"/> found in a stream it loaded completely.</summary>
@@ -28,6 +30,12 @@ public sealed class SavevmLoadResult
 
     /// <summary>The COMMAND records seen, in stream order.</summary>
     public IReadOnlyList<SavevmCommand> Commands { get; internal set; } = [];
+
+    /// <summary>
+    /// Device sections no handler loads, decoded with the trailer when
+    /// <see cref="SavevmLoader.DecodeUnknownDeviceSections"/> is on; their state was not applied.
+    /// </summary>
+    public IReadOnlyList<DecodedDeviceState> UnappliedDevices { get; internal set; } = [];
 
     /// <summary>The JSON of the VMDESCRIPTION trailer, or null when the stream ended without one.</summary>
     public string? VmDescriptionJson { get; internal set; }

@@ -1,3 +1,4 @@
+using LiveMigration.Inspection;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Savevm;
@@ -15,11 +16,14 @@ namespace LiveMigration.Savevm;
 /// </remarks>
 public sealed partial class SavevmLoader
 {
-    private readonly MigrationReader _reader;
+    private MigrationReader _reader;
+    private CapturedDeviceState? _captured;
+    private long _maxDeviceStateBytes = CapturedDeviceState.DefaultMaxBytes;
     private readonly SavevmRegistry _registry;
     private readonly string _expectedMachineType;
     private readonly Dictionary<uint, OpenSection> _openSections = [];
     private readonly List<SavevmCommand> _commands = [];
+    private readonly List<DecodedDeviceState> _unappliedDevices = [];
     private SavevmLoadResult? _result;
 
     /// <summary>Creates a loader reading from <paramref name="reader"/> into the handlers of <paramref name="registry"/>.</summary>
@@ -41,6 +45,31 @@ public sealed partial class SavevmLoader
     public SavevmLayout Layout { get; }
 
     /// <summary>
+    /// When true, a FULL section nobody registered is decoded with the stream's VMDESCRIPTION trailer and
+    /// reported in <see cref="SavevmLoadResult.UnappliedDevices"/> instead of failing the load. Its state is
+    /// shown, never applied. Unknown START and PART sections stay errors. Default: false.
+    /// </summary>
+    /// <remarks>
+    /// The trailer follows the device sections, so the rest of the stream (at most
+    /// <see cref="MaxDeviceStateBytes"/>) is read into memory when the first such section arrives; a stream
+    /// without a trailer then fails with a <see cref="MigrationStreamException"/> naming the section.
+    /// </remarks>
+    public bool DecodeUnknownDeviceSections { get; init; }
+
+    /// <summary>The most bytes read into memory to decode unknown device sections, 1 byte to 1 GiB. Default: 64 MiB.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside that range.</exception>
+    public long MaxDeviceStateBytes
+    {
+        get => _maxDeviceStateBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1L << 30);
+            _maxDeviceStateBytes = value;
+        }
+    }
+
+    /// <summary>
     /// Loads the whole stream: header, configuration, sections and commands up to EOF, then the optional
     /// trailer, then calls every handler's <see cref="ISavevmHandler.LoadCompleteAsync"/>.
     /// </summary>
@@ -56,12 +85,19 @@ public sealed partial class SavevmLoader
     {
         if (_result is not null)
             throw new InvalidOperationException("A loader reads one stream, once.");
-        _result = new SavevmLoadResult(Layout) { Commands = _commands };
+        _result = new SavevmLoadResult(Layout) { Commands = _commands, UnappliedDevices = _unappliedDevices };
 
-        await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
-        await ReadConfigurationAsync(_result, cancellationToken).ConfigureAwait(false);
-        await ReadSectionsAsync(_result, cancellationToken).ConfigureAwait(false);
-        _result.VmDescriptionJson = await ReadTrailerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
+            await ReadConfigurationAsync(_result, cancellationToken).ConfigureAwait(false);
+            await ReadSectionsAsync(_result, cancellationToken).ConfigureAwait(false);
+            _result.VmDescriptionJson = await ReadTrailerAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _captured?.Dispose();
+        }
 
         foreach (SavevmEntry entry in _registry.Entries)
             await entry.Handler.LoadCompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -126,6 +162,7 @@ public sealed partial class SavevmLoader
     private async ValueTask ReadNamedSectionAsync(SectionType type, CancellationToken cancellationToken)
     {
         long offset = _reader.BytesRead;
+        long sectionOffset = offset - 1;
         uint sectionId = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         string idStr = await _reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
         await _reader.EnsureAsync(8, cancellationToken).ConfigureAwait(false);
@@ -133,8 +170,17 @@ public sealed partial class SavevmLoader
         uint versionId = _reader.ReadBE32();
 
         if (!_registry.TryGetEntry(idStr, instanceId, out SavevmEntry? entry))
+        {
+            if (type == SectionType.Full && DecodeUnknownDeviceSections)
+            {
+                await DecodeUnknownDeviceAsync(sectionId, idStr, instanceId, versionId, sectionOffset, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             throw new MigrationStreamException(
                 $"Unknown savevm section '{idStr}' instance {instanceId}: no handler is registered for it on this destination", offset);
+        }
+
         uint supported = entry.Handler.VersionId;
         if (versionId > supported)
             throw new MigrationStreamException(
@@ -145,6 +191,20 @@ public sealed partial class SavevmLoader
 
         await LoadPayloadAsync(entry, type, versionId, cancellationToken).ConfigureAwait(false);
         await ReadFooterAsync(sectionId, entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask DecodeUnknownDeviceAsync(uint sectionId, string idStr, uint instanceId, uint versionId, long sectionOffset, CancellationToken cancellationToken)
+    {
+        if (_captured is null)
+        {
+            _captured = await CapturedDeviceState.CaptureAsync(_reader, MaxDeviceStateBytes, cancellationToken).ConfigureAwait(false);
+            // Everything after this point is read from memory: the rest of the stream is in the capture.
+            _reader = _captured.Reader;
+        }
+
+        DecodedDeviceState device = await _captured.DecodeAsync(idStr, instanceId, versionId, sectionOffset, cancellationToken).ConfigureAwait(false);
+        _unappliedDevices.Add(device);
+        await ReadFooterAsync(sectionId, idStr, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask ReadShortSectionAsync(SectionType type, long offset, CancellationToken cancellationToken)
@@ -174,7 +234,10 @@ public sealed partial class SavevmLoader
         }
     }
 
-    private async ValueTask ReadFooterAsync(uint sectionId, SavevmEntry entry, CancellationToken cancellationToken)
+    private ValueTask ReadFooterAsync(uint sectionId, SavevmEntry entry, CancellationToken cancellationToken)
+        => ReadFooterAsync(sectionId, entry.Handler.IdStr, cancellationToken);
+
+    private async ValueTask ReadFooterAsync(uint sectionId, string idStr, CancellationToken cancellationToken)
     {
         if (!Layout.HasFooters)
             return;
@@ -182,11 +245,11 @@ public sealed partial class SavevmLoader
         byte marker = await _reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
         if (marker != (byte)SectionType.Footer)
             throw new MigrationStreamException(
-                $"Missing section footer for '{entry.Handler.IdStr}': found byte 0x{marker:x2} instead of 0x7e", offset);
+                $"Missing section footer for '{idStr}': found byte 0x{marker:x2} instead of 0x7e", offset);
         uint footerId = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         if (footerId != sectionId)
             throw new MigrationStreamException(
-                $"Mismatched section footer for '{entry.Handler.IdStr}': footer has section id {footerId}, the section has {sectionId}", offset);
+                $"Mismatched section footer for '{idStr}': footer has section id {footerId}, the section has {sectionId}", offset);
     }
 
     /// <summary>A live handler's section opened by START, found again by PART and END through its id.</summary>

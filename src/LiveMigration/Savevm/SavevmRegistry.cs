@@ -5,7 +5,7 @@ namespace LiveMigration.Savevm;
 
 /// <summary>
 /// The handlers taking part in a migration, keyed by (idstr, instance id). Registration order is the
-/// order sections are sent in, and each handler's section id is its position in that order.
+/// order sections are sent in, and each handler's section id is its position in that order, counted from 1.
 /// </summary>
 /// <remarks>
 /// Register every handler before a migration starts; the registry is not safe for concurrent changes.
@@ -46,7 +46,10 @@ public sealed class SavevmRegistry
         if (_byKey.ContainsKey(key))
             throw new ArgumentException($"A savevm handler for '{idStr}' instance {handler.InstanceId} is already registered.", nameof(handler));
 
-        var entry = new SavevmEntry(handler, (uint)_entries.Count);
+        // Ids count from 1: a QEMU 7.2 destination finds PART and END sections by comparing their id with
+        // the id each of its handlers was last loaded under, which is 0 for every handler not loaded yet,
+        // so a section id of 0 would be taken for its first registered device (the timer).
+        var entry = new SavevmEntry(handler, (uint)_entries.Count + 1);
         _byKey.Add(key, entry);
         _entries.Add(entry);
         _handlers.Add(handler);

@@ -105,6 +105,8 @@ public sealed class IncomingMigration : IAsyncDisposable
     {
         CancellationToken ct = _cancel.Token;
         long start = _time.GetTimestamp();
+        using System.Diagnostics.Activity? activity = Observability.MigrationInstruments.ActivitySource.StartActivity(
+            MigrationTelemetry.IncomingActivityName, System.Diagnostics.ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks);
         IncomingMigrationResult result;
         try
@@ -117,10 +119,14 @@ public sealed class IncomingMigration : IAsyncDisposable
                 var registry = new SavevmRegistry();
                 registry.Register(ram);
                 RegisterBlockAndDevices(registry);
-                var loader = new SavevmLoader(reader, registry, _options.MachineType);
+                var loader = new SavevmLoader(reader, registry, _options.MachineType)
+                {
+                    DecodeUnknownDeviceSections = _options.DecodeUnknownDeviceSections,
+                };
                 SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
                 bool started = false;
-                if (_options.Autostart)
+                // A guest whose CPU and device state did not load would run from the wrong state.
+                if (_options.Autostart && loaded.UnappliedDevices.Count == 0)
                 {
                     await _target.StartGuestAsync(ct).ConfigureAwait(false);
                     started = true;
@@ -131,7 +137,10 @@ public sealed class IncomingMigration : IAsyncDisposable
                     GuestStarted = started,
                     MachineType = loaded.MachineType,
                     VmDescription = loaded.VmDescriptionJson,
+                    UnappliedDevices = loaded.UnappliedDevices,
                 };
+                if (loaded.UnappliedDevices.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
+                    Log.IncomingDevicesNotApplied(_logger, loaded.UnappliedDevices.Count, string.Join(", ", loaded.UnappliedDevices.Select(d => d.IdStr)));
                 Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
             }
         }
@@ -146,6 +155,8 @@ public sealed class IncomingMigration : IAsyncDisposable
 
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
+        activity?.SetTag("livemigration.status", result.Status.ToString());
+        activity?.SetStatus(result.Status == MigrationStatus.Completed ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error, result.ErrorDescription);
         _completion.TrySetResult(result);
     }
 

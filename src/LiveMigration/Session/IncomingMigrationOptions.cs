@@ -17,6 +17,15 @@ public sealed class IncomingMigrationOptions
     /// </summary>
     public string MachineType { get; init; } = MigrationSessionOptions.DefaultMachineType;
 
+    /// <summary>
+    /// Accept device sections this destination has no handler for (a real QEMU sends a FULL section per
+    /// device after RAM): they are decoded with the stream's VMDESCRIPTION trailer and reported in
+    /// <see cref="IncomingMigrationResult.UnappliedDevices"/>, never applied. When any arrive the guest is
+    /// not started, since its device state did not load. When false, such a section fails the migration.
+    /// Default: true.
+    /// </summary>
+    public bool DecodeUnknownDeviceSections { get; init; } = true;
+
     /// <summary>Start the guest once the stream has loaded completely (QEMU's autostart). Default: true.</summary>
     public bool Autostart { get; init; } = true;
 }

@@ -1,3 +1,5 @@
+using LiveMigration.Inspection;
+
 namespace LiveMigration;
 
 /// <summary>How an incoming migration ended.</summary>
@@ -35,6 +37,11 @@ public sealed record IncomingMigrationResult
 
     /// <summary>Bytes of block section payload loaded (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
     public long DiskBytesLoaded { get; init; }
+    /// <summary>
+    /// Device sections the destination had no handler for, decoded with the trailer and shown as JSON; their
+    /// state was not applied (see <see cref="IncomingMigrationOptions.DecodeUnknownDeviceSections"/>).
+    /// </summary>
+    public IReadOnlyList<DecodedDeviceState> UnappliedDevices { get; init; } = [];
 
     /// <summary>The stream's VMDESCRIPTION trailer (JSON), when it had one.</summary>
     public string? VmDescription { get; init; }

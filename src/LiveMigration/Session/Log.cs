@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 21, EventName = "IncomingFailed", Level = LogLevel.Error, Message = "Incoming migration failed: {Reason}")]
     public static partial void IncomingFailed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 22, EventName = "IncomingDevicesNotApplied", Level = LogLevel.Warning, Message = "{Count} device sections have no handler on this destination; they were decoded for inspection, not applied, and the guest is not started: {Devices}")]
+    public static partial void IncomingDevicesNotApplied(ILogger logger, int count, string devices);
 }

@@ -23,6 +23,8 @@ public sealed record MigrationInfo
 
     /// <summary>Block migration figures; null when the migration does not copy disks.</summary>
     public DiskMigrationInfo? Disk { get; init; }
+    /// <summary>XBZRLE figures, or null when the xbzrle capability is off.</summary>
+    public XbzrleCacheInfo? XbzrleCache { get; init; }
 
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }

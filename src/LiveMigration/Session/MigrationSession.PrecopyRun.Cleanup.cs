@@ -20,6 +20,7 @@ public sealed partial class MigrationSession
                 Downtime = _downtime,
                 ExpectedDowntime = _expectedDowntime,
                 CpuThrottlePercentage = _throttle,
+                XbzrleCache = _ram.XbzrleInfo,
                 ErrorDescription = _error,
                 Disk = GetDiskInfo(),
                 Ram = new RamMigrationInfo

@@ -27,6 +27,7 @@ public sealed partial class MigrationSession
         private readonly long _startTimestamp;
         private readonly RamSaveHandler _ram;
         private readonly Block.BlockSaveHandler? _block;
+        private readonly Observability.MigrationObserver _observer;
         private volatile MigrationChannel? _channel;
         private volatile MigrationWriter? _writer;
         private TokenBucket? _bandwidth;
@@ -40,14 +41,16 @@ public sealed partial class MigrationSession
         private volatile int _throttle;
         private int _dirtyRateHighCount;
 
-        public PrecopyRun(MigrationSession session, Func<CancellationToken, ValueTask<MigrationChannel>> connect, HashSet<MigrationCapability> capabilities)
+        public PrecopyRun(MigrationSession session, Func<CancellationToken, ValueTask<MigrationChannel>> connect, HashSet<MigrationCapability> capabilities, string target)
         {
             _session = session;
             _connect = connect;
             _capabilities = capabilities;
             _time = session._time;
             _startTimestamp = _time.GetTimestamp();
-            _ram = new RamSaveHandler(session._source.RamBlocks, _time) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            long cacheBytes = capabilities.Contains(MigrationCapability.Xbzrle) ? session.Parameters.XbzrleCacheSizeBytes : 0;
+            _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            _observer = new Observability.MigrationObserver(target, session._machineType, session._progress);
             _block = CreateBlockHandler(session, capabilities);
         }
 
@@ -95,9 +98,11 @@ public sealed partial class MigrationSession
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 _setupTicks = _time.GetElapsedTime(_startTimestamp).Ticks;
                 TransitionFromSetup();
+                _observer.SetupDone(GetInfo());
 
                 await IterateUntilConvergedAsync(saver, writer, ct).ConfigureAwait(false);
 
+                _observer.Switchover(GetInfo());
                 await guest.PauseAsync(ct).ConfigureAwait(false);
                 long pausedAt = _time.GetTimestamp();
                 writer.RateLimit = null;
@@ -133,7 +138,10 @@ public sealed partial class MigrationSession
                 Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
                 _session.SetStatus(outcome);
                 LogOutcome(outcome, reason, failure);
-                _completion.TrySetResult(GetInfo());
+                MigrationInfo final = GetInfo();
+                _observer.End(final);
+                _observer.Dispose();
+                _completion.TrySetResult(final);
             }
         }
 
@@ -176,10 +184,17 @@ public sealed partial class MigrationSession
             long periodPages = PagesSent();
             ulong threshold = 0;
             double bytesPerMs = 0;
+            long syncsReported = _ram.Statistics.DirtySyncCount;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
                 ulong pending = saver.GetPendingBytes(threshold);
+                if (_ram.Statistics.DirtySyncCount != syncsReported)
+                {
+                    syncsReported = _ram.Statistics.DirtySyncCount;
+                    _observer.Iteration(GetInfo());
+                }
+
                 if (pending == 0 || pending < threshold)
                 {
                     // The last estimate, made with what is really left at the moment of switching over.
@@ -204,6 +219,7 @@ public sealed partial class MigrationSession
                 periodStart = _time.GetTimestamp();
                 periodBytes = writer.BytesWritten;
                 periodPages = PagesSent();
+                _observer.Measured(GetInfo());
             }
         }
 

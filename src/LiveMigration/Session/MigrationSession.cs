@@ -21,6 +21,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _machineType;
+    private readonly IProgress<MigrationInfo>? _progress;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
     private readonly HashSet<MigrationCapability> _capabilities = [];
@@ -37,6 +38,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _time = options.TimeProvider ?? TimeProvider.System;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
+        _progress = options.Progress;
         Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
         Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
     }
@@ -159,7 +161,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
                 throw new MigrationException($"Migration is blocked: {string.Join("; ", _blockers.Select(b => b.Reason))}");
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
-            run = new PrecopyRun(this, connect, [.. _capabilities]);
+            run = new PrecopyRun(this, connect, [.. _capabilities], target);
             _run = run;
             old = _status;
             _status = MigrationStatus.Setup;

@@ -19,4 +19,16 @@ public sealed class MigrationSessionOptions
     /// (types up to <c>*-2.2</c> use QEMU 2.0's layout). Default: <c>pc-i440fx-7.2</c>.
     /// </summary>
     public string MachineType { get; init; } = DefaultMachineType;
+
+    /// <summary>
+    /// Receives a snapshot after every pass over RAM (each dirty sync) and once at the end. Reports come from the migration's task; a UI should hand them to its own thread.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="RamMigrationInfo.Remaining"/> can rise between passes, because the guest keeps dirtying
+    /// pages while they are sent; it is not a progress bar. Show the pass number
+    /// (<see cref="RamMigrationInfo.DirtySyncCount"/>), the dirty rate and
+    /// <see cref="MigrationInfo.ExpectedDowntime"/> against the downtime limit instead: the migration
+    /// switches over when the expected downtime fits.
+    /// </remarks>
+    public IProgress<MigrationInfo>? Progress { get; init; }
 }

@@ -40,6 +40,13 @@ public sealed class MigrationReader
         _pipe = pipe;
     }
 
+    /// <summary>Creates a reader over <paramref name="pipe"/> whose first byte is at stream offset <paramref name="startOffset"/>.</summary>
+    internal MigrationReader(PipeReader pipe, long startOffset)
+        : this(pipe)
+    {
+        _consumed = startOffset;
+    }
+
     /// <summary>Bytes taken from the stream so far: the offset of the next byte.</summary>
     public long BytesRead => _consumed;
 

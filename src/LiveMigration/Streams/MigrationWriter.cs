@@ -143,12 +143,18 @@ public sealed class MigrationWriter
     {
         if (_error is not null) return;
         long batch = _unflushed;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         try
         {
             if (RateLimit is { } limit && batch > 0)
-                await limit.WaitAsync(batch, linked.Token).ConfigureAwait(false);
-            FlushResult result = await _pipe.FlushAsync(linked.Token).ConfigureAwait(false);
+            {
+                TimeSpan delay = limit.Consume(batch);
+                if (delay > TimeSpan.Zero)
+                    await WaitOutWindowAsync(limit.TimeProvider, delay, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Shutdown cancels a pending (or the next) flush through the pipe itself, so the common
+            // path needs no linked token source per batch.
+            FlushResult result = await _pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (result.IsCanceled || _shutdown.IsCancellationRequested)
                 throw new MigrationTransportException("The migration stream was shut down.");
             if (result.IsCompleted)
@@ -160,6 +166,12 @@ public sealed class MigrationWriter
         {
             throw Latch(ex, cancellationToken);
         }
+    }
+
+    private async Task WaitOutWindowAsync(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        await Task.Delay(delay, time, linked.Token).ConfigureAwait(false);
     }
 
     /// <summary>

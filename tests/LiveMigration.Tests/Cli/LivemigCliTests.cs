@@ -89,4 +89,23 @@ public sealed class LivemigCliTests
         Assert.That(receive.ExitCode, Is.EqualTo(1));
         Assert.That(receive.StandardError, Does.Contain("pc-q35-7.2").And.Contain("pc-i440fx-7.2"));
     }
+
+    [TestCase("demo")]
+    [TestCase("send")]
+    [TestCase("receive")]
+    [TestCase("version")]
+    public async Task Every_command_has_help(string command)
+    {
+        await using Livemig help = await Livemig.RunAsync(TestTimeouts.Short, command, "--help");
+        Assert.That(help.ExitCode, Is.Zero);
+        Assert.That(help.StandardOutput, Does.StartWith($"livemig {command}"));
+    }
+
+    [Test]
+    public async Task Version_names_the_library_version()
+    {
+        await using Livemig version = await Livemig.RunAsync(TestTimeouts.Short, "version");
+        Assert.That(version.ExitCode, Is.Zero);
+        Assert.That(version.StandardOutput, Does.Match(@"^livemig \d+\.\d+\.\d+ \(LiveMigration \d+\.\d+\.\d+"));
+    }
 }

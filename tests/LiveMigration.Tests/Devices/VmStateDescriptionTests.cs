@@ -33,7 +33,7 @@ public sealed class VmStateDescriptionTests
 
         byte[] bytes = await SavevmHarness.SaveAsync(SavevmHarness.Registry(Handler(description)), "pc-i440fx-2.0");
 
-        byte[] expected = SavevmHarness.Header().U8(0x04).BE32(0).Str8("be").BE32(0).BE32(1)
+        byte[] expected = SavevmHarness.Header().U8(0x04).BE32(1).Str8("be").BE32(0).BE32(1)
             .U8(0x01).U8(0x02).U8(0x03).U8(0x04).U8(0xff).U8(0xfe).U8(0x00).ToArray();
         Assert.That(bytes, Is.EqualTo(expected));
     }

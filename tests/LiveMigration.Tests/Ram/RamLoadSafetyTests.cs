@@ -100,4 +100,42 @@ public sealed class RamLoadSafetyTests
     public Task Destination_block_missing_from_the_stream_is_rejected() => AssertRejectedAsync(
         Prefix().BlockList(Mib, ("a", Mib)).Eos().Footer(1).Eof().ToArray(),
         "'b' of the destination was not in the stream", ("a", (long)Mib), ("b", (long)Mib));
+
+    private static StreamBuilder XbzrlePrefix() => Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x2000 | 0x40).Str8("pc.ram");
+
+    [Test]
+    public Task Xbzrle_record_with_an_unknown_encoding_is_rejected() => AssertRejectedAsync(
+        XbzrlePrefix().U8(0x02).Be16(2).Bytes([0, 1]).Eos().Footer(1).Eof().ToArray(),
+        "Unknown XBZRLE encoding 0x02", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Xbzrle_record_longer_than_a_page_is_rejected() => AssertRejectedAsync(
+        XbzrlePrefix().U8(0x01).Be16(4097).Bytes(new byte[4097]).Eos().Footer(1).Eof().ToArray(),
+        "exceeds the page size", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Malformed_xbzrle_data_is_rejected() => AssertRejectedAsync(
+        // A zero-length nzrun is never valid.
+        XbzrlePrefix().U8(0x01).Be16(3).Bytes([0x05, 0x00, 0x00]).Eos().Footer(1).Eof().ToArray(),
+        "Malformed XBZRLE data for page 0x2000", ("pc.ram", (long)Mib));
+
+    [Test]
+    public async Task Xbzrle_record_applies_to_the_page_already_loaded()
+    {
+        byte[] page = new byte[4096];
+        page[100] = 7;
+        // zrun 10, nzrun 2 of bytes 0xaa 0xbb: bytes 10 and 11 change, the rest keep the loaded page.
+        byte[] stream = Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x2000 | 0x08).Str8("pc.ram").Bytes(page)
+            .Be64(0x2000 | 0x40 | 0x20).U8(0x01).Be16(4).Bytes([10, 2, 0xaa, 0xbb]).Eos().Footer(1).Eof().ToArray();
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(stream, ("pc.ram", (long)Mib));
+        using (guest)
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Span<byte> loaded = guest.RamBlocks[0].GetSpan(0x2000, 4096);
+            Assert.That(loaded[10], Is.EqualTo(0xaa));
+            Assert.That(loaded[11], Is.EqualTo(0xbb));
+            Assert.That(loaded[100], Is.EqualTo(7));
+            Assert.That(result.XbzrlePages, Is.EqualTo(1));
+        }
+    }
 }

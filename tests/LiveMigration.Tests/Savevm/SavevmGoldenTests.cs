@@ -11,7 +11,7 @@ namespace LiveMigration.Tests.Savevm;
 public sealed class SavevmGoldenTests
 {
     private const string Machine = "pc-i440fx-7.2";
-    private const uint RamSectionId = 0;
+    private const uint RamSectionId = 1;
     private const string EmptyDescription = """{"page_size":4096,"devices":[]}""";
 
     [Test]
@@ -26,9 +26,9 @@ public sealed class SavevmGoldenTests
         Assert.That(bytes, Is.EqualTo(HeaderThroughRamStart().ToArray()));
         Assert.That(Convert.ToHexString(bytes), Is.EqualTo(
             "5145564D00000003" + "070000000D" + "70632D6934343066782D372E32"
-            + "0100000000" + "0372616D" + "00000000" + "00000004"
+            + "0100000001" + "0372616D" + "00000000" + "00000004"
             + "0000000008000004" + "0670632E72616D" + "0000000008000000" + "0000000000000010"
-            + "7E00000000"));
+            + "7E00000001"));
     }
 
     [Test]

@@ -14,7 +14,7 @@ public sealed class SavevmRegistryTests
         SavevmRegistry registry = SavevmHarness.Registry(ram, timer, block);
 
         Assert.That(registry.Handlers, Is.EqualTo(new ISavevmHandler[] { ram, timer, block }));
-        Assert.That(registry.Entries.Select(e => e.SectionId), Is.EqualTo(new uint[] { 0, 1, 2 }));
+        Assert.That(registry.Entries.Select(e => e.SectionId), Is.EqualTo(new uint[] { 1, 2, 3 }));
         Assert.That(registry.Count, Is.EqualTo(3));
     }
 

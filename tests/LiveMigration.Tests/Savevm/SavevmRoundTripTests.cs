@@ -40,7 +40,7 @@ public sealed class SavevmRoundTripTests
         byte[] bytes = await SavevmHarness.SaveAsync(SavevmHarness.Registry(new TestDeviceHandler("timer", payloadLength: 0)), "pc-i440fx-2.0");
 
         byte[] expected = SavevmHarness.Header()
-            .U8(0x04).BE32(0).Str8("timer").BE32(0).BE32(1).BE32(0)
+            .U8(0x04).BE32(1).Str8("timer").BE32(0).BE32(1).BE32(0)
             .U8(0x00)
             .ToArray();
         Assert.That(bytes, Is.EqualTo(expected));
@@ -53,7 +53,7 @@ public sealed class SavevmRoundTripTests
 
         const string json = """{"page_size":4096,"devices":[{"name":"timer","instance_id":0,"vmsd_name":"timer","version":1,"fields":[]}]}""";
         byte[] expected = SavevmHarness.Header()
-            .U8(0x04).BE32(0).Str8("timer").BE32(0).BE32(1).BE32(0)
+            .U8(0x04).BE32(1).Str8("timer").BE32(0).BE32(1).BE32(0)
             .U8(0x00)
             .U8(0x06).BE32((uint)json.Length).Ascii(json)
             .ToArray();

@@ -108,15 +108,11 @@ public sealed class MigrationSessionIntegrationTests
         pair.Source.FillRandom();
         pair.Source.DirtyBytesPerSecond = 90_000_000;
         pair.Source.StartDirtying();
-        await using var incoming = new IncomingMigration(pair.Destination);
-        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
-        session.Parameters.MaxBandwidthBytesPerSecond = 50_000_000;
-        session.SetCapability(MigrationCapability.AutoConverge, true);
-        await session.StartAsync(uri);
-
-        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
-        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
+        {
+            session.Parameters.MaxBandwidthBytesPerSecond = 50_000_000;
+            session.SetCapability(MigrationCapability.AutoConverge, true);
+        });
 
         TestContext.Out.WriteLine($"throttle steps: {string.Join(", ", pair.Source.ThrottleSteps)}; total {info.TotalTime.TotalSeconds:0.0} s; final throttle {info.CpuThrottlePercentage}%");
         Assert.Multiple(() =>

@@ -26,15 +26,12 @@ public sealed class MigrationSessionRandomizedTests
             pair.Source.FillRandom(random.NextDouble());
             pair.Source.DirtyBytesPerSecond = dirtyRate;
             pair.Source.StartDirtying();
-            await using var incoming = new IncomingMigration(pair.Destination);
-            string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-            await using var session = new MigrationSession(pair.Source);
-            session.Parameters.MaxBandwidthBytesPerSecond = bandwidth;
-            session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(random.Next(50, 500));
-            await session.StartAsync(uri);
-
-            MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
-            IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+            TimeSpan downtimeLimit = TimeSpan.FromMilliseconds(random.Next(50, 500));
+            (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
+            {
+                session.Parameters.MaxBandwidthBytesPerSecond = bandwidth;
+                session.Parameters.DowntimeLimit = downtimeLimit;
+            });
 
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), $"{description}: {info.ErrorDescription}");
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), $"{description}: {result.ErrorDescription}");

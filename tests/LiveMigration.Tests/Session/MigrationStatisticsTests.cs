@@ -47,13 +47,7 @@ public sealed class MigrationStatisticsTests
         pair.Source.FillRandom();
         pair.Source.DirtyBytesPerSecond = 20_000_000;
         pair.Source.StartDirtying();
-        await using var incoming = new IncomingMigration(pair.Destination);
-        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
-        session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        await session.StartAsync(uri);
-        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
-        await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(pair, session => session.Parameters.MaxBandwidthBytesPerSecond = 0);
 
         TestContext.Out.WriteLine($"expected downtime {info.ExpectedDowntime?.TotalMilliseconds:0.0} ms, measured {info.Downtime?.TotalMilliseconds:0.0} ms, " +
             $"total {info.TotalTime.TotalMilliseconds:0} ms, {info.Ram.Mbps:0} Mbit/s");

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Streams;
 
 /// <summary>Adds a throughput column: bytes per operation / mean time, in MB/s (10^6 bytes per second).</summary>
 public sealed class ThroughputConfig : ManualConfig

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
 
-namespace LiveMigration.Benchmarks;
+namespace LiveMigration.Benchmarks.Streams;
 
 /// <summary>
 /// <see cref="MigrationWriter"/> sending 4 KiB pages over loopback TCP through the tcp transport, with a

@@ -1,0 +1,79 @@
+namespace LiveMigration.Cli;
+
+/// <summary>The text of <c>livemig --help</c> and <c>livemig COMMAND --help</c>.</summary>
+public static class CommandHelp
+{
+    private static readonly Dictionary<string, string> Texts = new(StringComparer.Ordinal)
+    {
+        ["demo"] = """
+            livemig demo: a live migration between two endpoints in this process over loopback tcp.
+            A synthetic guest keeps writing random bytes into random pages while it migrates; a progress
+            line shows status, pass, bytes sent and remaining, and rate; at the end the XXH64 of every
+            block on both sides is compared. Exits 0 only if the migration completed and they match.
+
+              --ram SIZE               guest RAM (default 256M)
+              --dirty-rate RATE        how fast the guest dirties pages (default 20MB/s)
+              --hot-set SIZE           confine writes to the first SIZE bytes of RAM (default: all of RAM)
+              --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 200MB/s)
+              --downtime-limit MS      switch over once the rest fits in this pause (default 300)
+              --xbzrle                 send re-dirtied pages as XBZRLE deltas
+              --xbzrle-cache-size SIZE the XBZRLE page cache (default 64M, at most the RAM size)
+              --auto-converge          throttle the guest if it dirties faster than pages can be sent
+              --disk SIZE              add a disk of SIZE (a quarter filled) copied with the RAM, written
+                                       at random 4 KiB offsets while migrating; compared by hash at the end
+              --disk-write-rate RATE   how fast the guest writes its disk (default 256KB/s)
+              --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --json                   print the final info as one JSON object (query-migrate names)
+            """,
+        ["send"] = """
+            livemig send URI --ram NAME:SIZE[:FILE]... : the source of a migration, as its own process.
+            Each --ram adds a RAM block; FILE gives its initial bytes. Exits 0 when the migration
+            completed, 1 when it failed (with the reason), 2 on malformed arguments.
+
+              --machine NAME           machine type in the stream (default pc-i440fx-7.2); types up to
+                                       *-2.2 use QEMU 2.0's layout, 2.3 adds the trailer
+              --dirty-rate RATE        a worker dirties random pages at this rate (default 0: idle guest)
+              --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 32 MiB/s)
+              --downtime-limit MS      downtime limit (default 300)
+              --xbzrle, --xbzrle-cache-size SIZE, --auto-converge   as for demo
+              --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
+                                       a leading '_' is dropped)
+              --disk NAME:PATH[:SIZE]  copy the raw image PATH as disk NAME (created with SIZE when absent)
+              --disk-write-rate RATE   a worker writes random 4 KiB blocks to the disks at this rate
+              --inc                    copy only allocated chunks (shared base); a raw image is all allocated
+              --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --json                   print the final info as one JSON object
+            """,
+        ["receive"] = """
+            livemig receive URI --ram NAME:SIZE... : the destination of a migration, as its own process.
+            Prints "listening on URI" on standard error once it listens (with the real port when port 0
+            was asked for). The guest is "started" only after a complete, valid stream.
+
+              --machine NAME           this destination's machine type; the stream must name the same
+                                       (default pc-i440fx-7.2)
+              --dump DIR               write each block's bytes to DIR/NAME after the migration
+              --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
+              --json                   print the outcome as one JSON object
+            Device sections this destination has no devices for (a QEMU source sends one per device)
+            are decoded with the stream's VMDESCRIPTION trailer and listed, never applied; the guest is
+            then not started. Without a trailer they fail the migration.
+            """,
+        ["inspect"] = """
+            livemig inspect FILE [--json]: what a migration stream file holds, ours or QEMU's (for example
+            from QMP migrate "exec:cat > FILE"): header, configuration, each section with its offset and
+            size, the RAM blocks and page counts (zero, normal, xbzrle), and with a VMDESCRIPTION trailer
+            every device section decoded to JSON. Exits 1 when the file is not a valid stream.
+
+              --json                   print everything as one JSON object
+            """,
+        ["version"] = """
+            livemig version: print the versions of livemig and of the LiveMigration library.
+            """,
+    };
+
+    /// <summary>The help text of <paramref name="command"/>, or null for an unknown command.</summary>
+    public static string? For(string command) => Texts.GetValueOrDefault(command);
+
+    /// <summary>The whole help: the usage summary and every command.</summary>
+    public static string All() => CliApp.Usage + Environment.NewLine + string.Join(Environment.NewLine, Texts.Values);
+}

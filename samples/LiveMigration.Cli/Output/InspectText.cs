@@ -1,0 +1,33 @@
+using System.Globalization;
+using System.Text;
+using LiveMigration.Inspection;
+
+namespace LiveMigration.Cli.Output;
+
+/// <summary>The human-readable form of an inspected stream.</summary>
+public static class InspectText
+{
+    /// <summary>Formats <paramref name="report"/> as lines of text.</summary>
+    public static string Format(MigrationStreamReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var text = new StringBuilder();
+        void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
+
+        Line($"stream: QEVM version {report.StreamVersion}, {report.Length} bytes, footers {(report.HasFooters ? "yes" : "no")}");
+        Line($"machine: {report.MachineType ?? "(no configuration section)"}");
+        if (report.TargetPageBits is { } bits) Line($"target page bits: {bits}");
+        if (report.Capabilities.Count > 0) Line($"capabilities: {string.Join(", ", report.Capabilities)}");
+        if (report.Uuid is { } uuid) Line($"uuid: {uuid}");
+        Line($"sections: {report.Sections.Count}");
+        foreach (MigrationSectionInfo section in report.Sections)
+            Line($"  {section.Offset,12} {section.Type.ToString().ToUpperInvariant(),-5} id {section.SectionId,3} {section.IdStr} instance {section.InstanceId} version {section.Version}: {section.Size} bytes");
+        if (report.Commands.Count > 0) Line($"commands: {string.Join(", ", report.Commands)}");
+        Line($"ram blocks: {string.Join(", ", report.RamBlocks.Select(b => $"{b.Name} {b.Length}"))}");
+        Line($"ram pages: {report.ZeroPages} zero, {report.NormalPages} normal, {report.XbzrlePages} xbzrle, {report.CompressedPages} compressed");
+        Line($"trailer: {(report.VmDescriptionJson is null ? "none" : $"{report.VmDescriptionJson.Length} bytes of JSON")}");
+        foreach (DecodedDeviceState device in report.Devices)
+            Line($"device {device.IdStr} instance {device.InstanceId} version {device.Version}: {device.Json}");
+        return text.ToString().TrimEnd();
+    }
+}

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Inspection;
+
+/// <summary>
+/// The rest of a stream, read into memory once the first device section arrives that nobody loads. The
+/// trailer that describes the device sections comes after them, so a stream that cannot seek is read to
+/// its end (device state is small next to RAM) and the sections are then decoded from memory.
+/// </summary>
+internal sealed class CapturedDeviceState : IDisposable
+{
+    /// <summary>The default bound on the captured bytes: 64 MiB, far above a real machine's device state.</summary>
+    public const long DefaultMaxBytes = 64L * 1024 * 1024;
+
+    private readonly byte[] _bytes;
+    private readonly long _startOffset;
+    private readonly VmDescription? _description;
+
+    private CapturedDeviceState(byte[] bytes, long startOffset, VmDescription? description)
+    {
+        _bytes = bytes;
+        _startOffset = startOffset;
+        _description = description;
+        Reader = new MigrationReader(PipeReader.Create(new ReadOnlySequence<byte>(bytes)), startOffset);
+    }
+
+    /// <summary>A reader over the captured bytes that continues at the offset where the capture began.</summary>
+    public MigrationReader Reader { get; }
+
+    /// <summary>True when the captured bytes end with a VMDESCRIPTION trailer.</summary>
+    public bool HasDescription => _description is not null;
+
+    /// <summary>Reads everything left in <paramref name="reader"/> (at most <paramref name="maxBytes"/>) and locates the trailer.</summary>
+    /// <exception cref="MigrationStreamException">More than <paramref name="maxBytes"/> remain, or the trailer is malformed.</exception>
+    public static async ValueTask<CapturedDeviceState> CaptureAsync(MigrationReader reader, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        long startOffset = reader.BytesRead;
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        while (!await reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+        {
+            int chunk = (int)Math.Min(reader.BufferedBytes, MigrationReader.MaxEnsureBytes);
+            if (buffer.WrittenCount + chunk > maxBytes)
+                throw new MigrationStreamException(
+                    $"The device state after RAM exceeds the limit of {maxBytes} bytes; it is read into memory to be decoded with the VMDESCRIPTION trailer", startOffset);
+            reader.ReadBytes(buffer.GetSpan(chunk)[..chunk]);
+            buffer.Advance(chunk);
+        }
+
+        byte[] bytes = buffer.WrittenSpan.ToArray();
+        VmDescription? description = null;
+        if (VmDescription.TryLocate(bytes, out int trailerStart))
+            description = VmDescription.Parse(bytes.AsMemory(trailerStart + 5));
+        return new CapturedDeviceState(bytes, startOffset, description);
+    }
+
+    /// <summary>
+    /// Decodes the device section payload at the reader's position and moves the reader past it (the
+    /// footer, if any, is left for the caller).
+    /// </summary>
+    /// <exception cref="MigrationStreamException">There is no trailer, it does not describe the section, or the payload does not match.</exception>
+    public async ValueTask<DecodedDeviceState> DecodeAsync(string idStr, uint instanceId, uint version, long sectionOffset, CancellationToken cancellationToken)
+    {
+        if (_description is null)
+            throw new MigrationStreamException(
+                $"Device section '{idStr}' instance {instanceId} has no handler here, and the stream has no VMDESCRIPTION trailer to decode it with", sectionOffset);
+        long position = Reader.BytesRead - _startOffset;
+        string json = _description.Decode(idStr, instanceId, _bytes.AsSpan((int)position), Reader.BytesRead, out int consumed);
+        await Reader.SkipAsync(consumed, cancellationToken).ConfigureAwait(false);
+        return new DecodedDeviceState(idStr, instanceId, version, sectionOffset, json);
+    }
+
+    /// <summary>Releases the parsed trailer.</summary>
+    public void Dispose() => _description?.Dispose();
+}

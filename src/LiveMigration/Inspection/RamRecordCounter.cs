@@ -1,0 +1,126 @@
+using LiveMigration.Ram;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Inspection;
+
+/// <summary>
+/// Walks RAM section payloads without a destination: it reads the block list and counts page records by
+/// kind, skipping their data. Every length is checked against its limit before it is skipped.
+/// </summary>
+internal sealed class RamRecordCounter
+{
+    private const int PageSize = 4096;
+
+    /// <summary>zlib's worst case for one page is a few bytes over the page; anything far above is not a page.</summary>
+    private const int MaxCompressedPage = 2 * PageSize;
+
+    private readonly List<RamBlockInfo> _blocks = [];
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private bool _namedBlock;
+
+    public IReadOnlyList<RamBlockInfo> Blocks => _blocks;
+
+    public long ZeroPages { get; private set; }
+
+    public long NormalPages { get; private set; }
+
+    public long XbzrlePages { get; private set; }
+
+    public long CompressedPages { get; private set; }
+
+    /// <summary>Reads one section's RAM records, up to and including its EOS.</summary>
+    public async ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            long offset = reader.BytesRead;
+            ulong word = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
+            var flags = (RamRecordFlags)(word & RamFormat.FlagMask);
+            ulong address = word & ~RamFormat.FlagMask;
+            if (flags == RamRecordFlags.Eos)
+                return;
+            if (flags == RamRecordFlags.MultifdFlush)
+                continue;
+
+            switch (flags & ~(RamRecordFlags.Continue | RamRecordFlags.Eos))
+            {
+                case RamRecordFlags.MemSize:
+                    await ReadBlockListAsync(reader, address, cancellationToken).ConfigureAwait(false);
+                    break;
+                case RamRecordFlags.Zero:
+                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
+                    await reader.SkipAsync(1, cancellationToken).ConfigureAwait(false);
+                    ZeroPages++;
+                    break;
+                case RamRecordFlags.Page:
+                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
+                    await reader.SkipAsync(PageSize, cancellationToken).ConfigureAwait(false);
+                    NormalPages++;
+                    break;
+                case RamRecordFlags.Xbzrle:
+                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
+                    await ReadXbzrleAsync(reader, offset, cancellationToken).ConfigureAwait(false);
+                    XbzrlePages++;
+                    break;
+                case RamRecordFlags.CompressPage:
+                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
+                    uint length = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                    if (length > MaxCompressedPage)
+                        throw new MigrationStreamException($"A compressed page of {length} bytes exceeds the limit of {MaxCompressedPage}", offset);
+                    await reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
+                    CompressedPages++;
+                    break;
+                default:
+                    throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", offset);
+            }
+
+            if ((flags & RamRecordFlags.Eos) != 0)
+                return;
+        }
+    }
+
+    private async ValueTask ReadBlockListAsync(MigrationReader reader, ulong total, CancellationToken cancellationToken)
+    {
+        ulong remaining = total;
+        while (remaining > 0)
+        {
+            long offset = reader.BytesRead;
+            string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (name.Length == 0)
+                throw new MigrationStreamException($"The RAM block list ended short of its stated total of {total} bytes", offset);
+            ulong length = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
+            if (length > remaining)
+                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{name}'", offset);
+            if (!_names.Add(name))
+                throw new MigrationStreamException($"RAM block '{name}' is listed twice", offset);
+            _blocks.Add(new RamBlockInfo(name, (long)length));
+            remaining -= length;
+        }
+    }
+
+    private async ValueTask ReadBlockNameAsync(MigrationReader reader, RamRecordFlags flags, long offset, CancellationToken cancellationToken)
+    {
+        if ((flags & RamRecordFlags.Continue) != 0)
+        {
+            if (!_namedBlock)
+                throw new MigrationStreamException("A RAM record continues a block, but no block was named before it", offset);
+            return;
+        }
+
+        string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!_names.Contains(name))
+            throw new MigrationStreamException($"A page record names RAM block '{name}', which the block list did not", offset);
+        _namedBlock = true;
+    }
+
+    private static async ValueTask ReadXbzrleAsync(MigrationReader reader, long offset, CancellationToken cancellationToken)
+    {
+        byte encoding = await reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
+        if (encoding != RamFormat.XbzrleEncodingFlag)
+            throw new MigrationStreamException($"XBZRLE record with encoding byte 0x{encoding:x2}, expected 0x{RamFormat.XbzrleEncodingFlag:x2}", offset);
+        ushort length = await reader.ReadBE16Async(cancellationToken).ConfigureAwait(false);
+        if (length > PageSize)
+            throw new MigrationStreamException($"XBZRLE record of {length} bytes exceeds the page size", offset);
+        await reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
+    }
+}

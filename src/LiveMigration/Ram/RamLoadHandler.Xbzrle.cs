@@ -1,0 +1,33 @@
+using LiveMigration.Hosting;
+using LiveMigration.Streams;
+using LiveMigration.Xbzrle;
+
+namespace LiveMigration.Ram;
+
+internal sealed partial class RamLoadHandler
+{
+    private readonly byte[] _encoded = new byte[RamBlock.PageSize];
+
+    /// <summary>
+    /// Applies an XBZRLE delta to the page the destination already holds. Accepted whether or not the
+    /// destination enabled the capability, as QEMU's destination does.
+    /// </summary>
+    private async ValueTask LoadXbzrlePageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
+    {
+        RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
+        CheckPage(block, address, recordOffset);
+        await reader.EnsureAsync(3, cancellationToken).ConfigureAwait(false);
+        byte encoding = reader.ReadU8();
+        if (encoding != RamFormat.XbzrleEncodingFlag)
+            throw new MigrationStreamException($"Unknown XBZRLE encoding 0x{encoding:x2} for page 0x{address:x} of '{block.Name}'", recordOffset);
+        int length = reader.ReadBE16();
+        if (length > RamBlock.PageSize)
+            throw new MigrationStreamException($"XBZRLE data of {length} bytes for page 0x{address:x} of '{block.Name}' exceeds the page size", recordOffset);
+        await reader.EnsureAsync(length, cancellationToken).ConfigureAwait(false);
+        Span<byte> encoded = _encoded.AsSpan(0, length);
+        reader.ReadBytes(encoded);
+        if (XbzrleCodec.Decode(encoded, block.GetSpan((long)address, RamBlock.PageSize)) < 0)
+            throw new MigrationStreamException($"Malformed XBZRLE data for page 0x{address:x} of '{block.Name}'", recordOffset);
+        XbzrlePages++;
+    }
+}

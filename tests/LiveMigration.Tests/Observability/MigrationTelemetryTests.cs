@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Observability;
+
+/// <summary>Metrics, activities, progress reports and logs of a real migration.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class MigrationTelemetryTests
+{
+    private static readonly string[] SwitchoverThenEnd = ["switchover", "end"];
+
+    private sealed class ListProgress : IProgress<MigrationInfo>
+    {
+        public ConcurrentQueue<MigrationInfo> Reports { get; } = new();
+
+        public void Report(MigrationInfo value) => Reports.Enqueue(value);
+    }
+
+    private static async Task<(MigrationInfo Info, IncomingMigrationResult Result)> MigrateAsync(MigrationSessionOptions options, bool xbzrle = false)
+    {
+        using var pair = new MigrationPair(51, ("pc.ram", 16L << 20));
+        pair.Source.FillRandom(0.5);
+        pair.Source.HotSetBytes = 4L << 20;
+        pair.Source.DirtyBytesPerSecond = 10_000_000;
+        pair.Source.StartDirtying();
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
+        {
+            session.Parameters.MaxBandwidthBytesPerSecond = 30_000_000;
+            session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
+            session.SetCapability(MigrationCapability.Xbzrle, xbzrle);
+        }, options);
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        return (info, result);
+    }
+
+    [Test]
+    public async Task Meter_reports_bytes_pages_iterations_and_downtime()
+    {
+        var sums = new ConcurrentDictionary<string, long>();
+        var downtimes = new ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MigrationTelemetry.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string key = instrument.Name;
+            foreach (KeyValuePair<string, object?> tag in tags) key += $"/{tag.Value}";
+            sums.AddOrUpdate(key, value, (_, old) => old + value);
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "livemigration.downtime") downtimes.Enqueue(value);
+        });
+        listener.Start();
+
+        (MigrationInfo info, _) = await MigrateAsync(new MigrationSessionOptions(), xbzrle: true);
+        listener.Dispose();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sums.GetValueOrDefault("livemigration.bytes_transferred"), Is.EqualTo(info.Ram.Transferred));
+            Assert.That(sums.GetValueOrDefault("livemigration.pages/normal"), Is.EqualTo(info.Ram.Normal));
+            Assert.That(sums.GetValueOrDefault("livemigration.pages/zero"), Is.EqualTo(info.Ram.Duplicate));
+            Assert.That(sums.GetValueOrDefault("livemigration.pages/xbzrle"), Is.EqualTo(info.XbzrleCache!.Pages));
+            Assert.That(sums.GetValueOrDefault("livemigration.xbzrle.cache_misses"), Is.EqualTo(info.XbzrleCache.CacheMiss));
+            Assert.That(sums.GetValueOrDefault("livemigration.iterations"), Is.EqualTo(info.Ram.DirtySyncCount));
+            Assert.That(downtimes, Has.Count.EqualTo(1));
+            Assert.That(downtimes.Single(), Is.EqualTo(info.Downtime!.Value.TotalMilliseconds));
+        });
+    }
+
+    [Test]
+    public async Task Activity_covers_the_migration_with_setup_iteration_switchover_and_end_events()
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == MigrationTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await MigrateAsync(new MigrationSessionOptions());
+
+        Activity migrate = stopped.Single(a => a.OperationName == MigrationTelemetry.MigrateActivityName);
+        string[] events = [.. migrate.Events.Select(e => e.Name)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.First(), Is.EqualTo("setup"));
+            Assert.That(events, Does.Contain("iteration"));
+            Assert.That(events.SkipWhile(e => e != "switchover").ToArray(), Is.EqualTo(SwitchoverThenEnd));
+            Assert.That(migrate.Status, Is.EqualTo(ActivityStatusCode.Ok));
+            Assert.That(stopped.Any(a => a.OperationName == MigrationTelemetry.IncomingActivityName && a.Status == ActivityStatusCode.Ok), Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Progress_reports_each_pass_and_the_end()
+    {
+        var progress = new ListProgress();
+        (MigrationInfo info, _) = await MigrateAsync(new MigrationSessionOptions { Progress = progress });
+
+        MigrationInfo[] reports = [.. progress.Reports];
+        Assert.That(reports, Has.Length.GreaterThanOrEqualTo(2));
+        Assert.That(reports[^1].Status, Is.EqualTo(MigrationStatus.Completed));
+        Assert.That(reports[^1].Ram.Transferred, Is.EqualTo(info.Ram.Transferred));
+        Assert.That(reports.Select(r => r.Ram.DirtySyncCount), Is.Ordered);
+    }
+
+    [Test]
+    public async Task Logs_use_stable_event_ids()
+    {
+        var logs = new CapturingLoggerFactory();
+        await MigrateAsync(new MigrationSessionOptions { LoggerFactory = logs });
+
+        var events = logs.Entries.Select(e => (e.EventId.Id, e.EventId.Name)).ToList();
+        Assert.That(events, Does.Contain((1, "MigrationStarting")));
+        Assert.That(events, Does.Contain((7, "MigrationSwitchover")));
+        Assert.That(events, Does.Contain((3, "MigrationCompleted")));
+    }
+}

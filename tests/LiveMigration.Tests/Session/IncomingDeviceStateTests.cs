@@ -1,0 +1,82 @@
+using LiveMigration.Cli.Guest;
+using LiveMigration.Hosting;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Session;
+
+/// <summary>
+/// An incoming migration whose stream carries device sections this destination has no handler for, as
+/// every stream from a real QEMU does.
+/// </summary>
+[TestFixture]
+public sealed class IncomingDeviceStateTests
+{
+    /// <summary>RAM (one 4 KiB block, one page), then the hpet device section only the trailer describes.</summary>
+    private static byte[] Stream(bool trailer = true)
+    {
+        byte[] device = DeviceStreams.Build(trailer);
+        int prefix = SavevmHarness.HeaderAndConfiguration(DeviceStreams.Machine).Length;
+        return [.. RamPrefix(), .. device.AsSpan(prefix)];
+    }
+
+    [Test]
+    public async Task Incoming_reports_device_state_it_cannot_apply_and_does_not_start_the_guest()
+    {
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(Stream(), decode: true);
+        using (guest)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+                Assert.That(result.NormalPages, Is.EqualTo(1));
+                Assert.That(result.UnappliedDevices.Single().IdStr, Is.EqualTo("hpet"));
+                Assert.That(result.UnappliedDevices[0].Json, Does.Contain("\"rtc_irq_level\":9"));
+                Assert.That(result.GuestStarted, Is.False);
+                Assert.That(guest.Started, Is.False);
+                Assert.That(guest.RamBlocks[0].GetSpan(0, 4)[0], Is.EqualTo(0x5a));
+            });
+        }
+    }
+
+    [Test]
+    public async Task Incoming_with_device_decoding_off_fails_naming_the_section()
+    {
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(Stream(), decode: false);
+        using (guest)
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.ErrorDescription, Does.Contain("Unknown savevm section 'hpet' instance 0"));
+            Assert.That(guest.Started, Is.False);
+        }
+    }
+
+    [Test]
+    public async Task Incoming_fails_clearly_when_no_trailer_describes_the_device_sections()
+    {
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(Stream(trailer: false), decode: true);
+        using (guest)
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.ErrorDescription, Does.Contain("no VMDESCRIPTION trailer to decode it with"));
+            Assert.That(guest.Started, Is.False);
+        }
+    }
+
+    private static byte[] RamPrefix()
+    {
+        byte[] page = new byte[4096];
+        page.AsSpan().Fill(0x5a);
+        return new StreamBuilder().Header().Configuration(DeviceStreams.Machine)
+            .RamStart(1).BlockList(4096, ("pc.ram", 4096)).Eos().Footer(1)
+            .U8(0x03).Be32(1).Be64(0x08).Str8("pc.ram").Bytes(page).Eos().Footer(1)
+            .ToArray();
+    }
+
+    private static async Task<(IncomingMigrationResult, SyntheticGuest)> LoadAsync(byte[] stream, bool decode)
+    {
+        var guest = new SyntheticGuest([new RamBlock("pc.ram", 4096)]);
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { DecodeUnknownDeviceSections = decode });
+        IncomingMigrationResult result = await incoming.RunAsync(new MemoryStream(stream)).WaitAsync(TestTimeouts.Short);
+        return (result, guest);
+    }
+}
