@@ -59,6 +59,18 @@ public static class InspectJson
             json.WriteNumber("xbzrle-pages", report.XbzrlePages);
             json.WriteNumber("compressed-pages", report.CompressedPages);
             json.WriteEndObject();
+            if (report.DiskDevices.Count > 0)
+            {
+                json.WriteStartObject("disk");
+                json.WriteNumber("chunks", report.DiskChunks);
+                json.WriteNumber("zero-chunks", report.DiskZeroChunks);
+                json.WriteStartArray("devices");
+                foreach (string device in report.DiskDevices)
+                    json.WriteStringValue(device);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
             json.WriteBoolean("trailer", report.VmDescriptionJson is not null);
             json.WriteStartArray("devices");
             foreach (DecodedDeviceState device in report.Devices)

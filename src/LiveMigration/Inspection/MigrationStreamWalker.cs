@@ -8,6 +8,7 @@ namespace LiveMigration.Inspection;
 internal sealed class MigrationStreamWalker
 {
     private const string RamIdStr = "ram";
+    private const string BlockIdStr = "block";
 
     private readonly MigrationStreamReport _report = new();
     private readonly List<MigrationSectionInfo> _sections = [];
@@ -15,6 +16,7 @@ internal sealed class MigrationStreamWalker
     private readonly List<DecodedDeviceState> _devices = [];
     private readonly Dictionary<uint, (string IdStr, uint InstanceId, uint Version)> _open = [];
     private readonly RamRecordCounter _ram = new();
+    private readonly BlockRecordCounter _block = new();
     private MigrationReader _reader;
     private CapturedDeviceState? _captured;
 
@@ -45,6 +47,9 @@ internal sealed class MigrationStreamWalker
         _report.NormalPages = _ram.NormalPages;
         _report.XbzrlePages = _ram.XbzrlePages;
         _report.CompressedPages = _ram.CompressedPages;
+        _report.DiskDevices = _block.Devices;
+        _report.DiskChunks = _block.NormalChunks;
+        _report.DiskZeroChunks = _block.ZeroChunks;
         _report.Length = _reader.BytesRead;
         return _report;
     }
@@ -153,6 +158,10 @@ internal sealed class MigrationStreamWalker
         {
             await _ram.ReadSectionAsync(_reader, cancellationToken).ConfigureAwait(false);
         }
+        else if (idStr == BlockIdStr && type != SectionType.Full)
+        {
+            await _block.ReadSectionAsync(_reader, cancellationToken).ConfigureAwait(false);
+        }
         else if (type == SectionType.Full)
         {
             if (_captured is null)
@@ -177,9 +186,12 @@ internal sealed class MigrationStreamWalker
         uint sectionId = await _reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         if (!_open.TryGetValue(sectionId, out var open))
             throw new MigrationStreamException($"{type} section with id {sectionId}, which no START section opened", offset);
-        if (open.IdStr != RamIdStr)
-            throw new MigrationStreamException($"Live section '{open.IdStr}' cannot be inspected: only the RAM section's records are known", offset);
-        await _ram.ReadSectionAsync(_reader, cancellationToken).ConfigureAwait(false);
+        if (open.IdStr == BlockIdStr)
+            await _block.ReadSectionAsync(_reader, cancellationToken).ConfigureAwait(false);
+        else if (open.IdStr != RamIdStr)
+            throw new MigrationStreamException($"Live section '{open.IdStr}' cannot be inspected: only the RAM and block sections' records are known", offset);
+        else
+            await _ram.ReadSectionAsync(_reader, cancellationToken).ConfigureAwait(false);
         await ReadFooterAsync(sectionId, offset, cancellationToken).ConfigureAwait(false);
         _sections.Add(new MigrationSectionInfo(type, sectionId, open.IdStr, open.InstanceId, open.Version, offset, _reader.BytesRead - offset));
     }

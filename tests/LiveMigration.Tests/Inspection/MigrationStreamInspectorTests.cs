@@ -118,7 +118,7 @@ public sealed class MigrationStreamInspectorTests
 
     [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 2 }, "version 2")]
     [TestCase(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }, "Bad magic")]
-    [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x01, 0, 0, 0, 1, 5, (byte)'b', (byte)'l', (byte)'o', (byte)'c', (byte)'k', 0, 0, 0, 0, 0, 0, 0, 1 }, "cannot be inspected")]
+    [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x01, 0, 0, 0, 1, 5, (byte)'s', (byte)'p', (byte)'i', (byte)'c', (byte)'e', 0, 0, 0, 0, 0, 0, 0, 1 }, "cannot be inspected")]
     [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x02, 0, 0, 0, 9 }, "which no START section opened")]
     [TestCase(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x01, 0, 0, 0, 1, 3, (byte)'r', (byte)'a', (byte)'m' }, "ended early")]
     public void Inspect_rejects_malformed_streams_with_a_clear_error(byte[] stream, string expected)

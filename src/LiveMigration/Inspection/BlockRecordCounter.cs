@@ -1,0 +1,52 @@
+using LiveMigration.Block;
+using LiveMigration.Streams;
+
+namespace LiveMigration.Inspection;
+
+/// <summary>Walks block section payloads without a destination: it counts chunk records by kind and names the devices, skipping the data.</summary>
+internal sealed class BlockRecordCounter
+{
+    private readonly List<string> _devices = [];
+
+    /// <summary>The devices named by chunk records, in order of first appearance.</summary>
+    public IReadOnlyList<string> Devices => _devices;
+
+    public long ZeroChunks { get; private set; }
+
+    public long NormalChunks { get; private set; }
+
+    /// <summary>Reads one section's block records, up to and including its EOS.</summary>
+    public async ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            long offset = reader.BytesRead;
+            ulong word = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
+            var flags = (BlockRecordFlags)(word & BlockFormat.FlagMask);
+            if ((flags & ~BlockRecordFlags.All) != 0)
+                throw new MigrationStreamException($"Unknown block record flags 0x{(ulong)flags:x3}", offset);
+            if ((flags & BlockRecordFlags.DeviceBlock) != 0)
+            {
+                string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (!_devices.Contains(name))
+                    _devices.Add(name);
+                if ((flags & BlockRecordFlags.ZeroBlock) != 0)
+                {
+                    ZeroChunks++;
+                }
+                else
+                {
+                    await reader.SkipAsync(Hosting.BlockDevice.ChunkSize, cancellationToken).ConfigureAwait(false);
+                    NormalChunks++;
+                }
+            }
+            else if ((flags & (BlockRecordFlags.Progress | BlockRecordFlags.Eos)) == 0)
+            {
+                throw new MigrationStreamException($"A block record with flags 0x{(ulong)flags:x3} names no device and is no marker", offset);
+            }
+
+            if ((flags & BlockRecordFlags.Eos) != 0)
+                return;
+        }
+    }
+}
