@@ -65,12 +65,13 @@ internal sealed class MigrationObserver : IDisposable
     {
         RamMigrationInfo ram = info.Ram;
         RamMigrationInfo last = _reported.Ram;
-        Add(MigrationInstruments.BytesTransferred, ram.Transferred - last.Transferred);
-        Add(MigrationInstruments.Pages, ram.Normal - last.Normal, "normal");
-        Add(MigrationInstruments.Pages, ram.Duplicate - last.Duplicate, "zero");
+        Add(MigrationInstruments.BytesTransferred, ram.Transferred - last.Transferred, "section", "ram");
+        Add(MigrationInstruments.BytesTransferred, (info.Disk?.Transferred ?? 0) - (_reported.Disk?.Transferred ?? 0), "section", "disk");
+        Add(MigrationInstruments.Pages, ram.Normal - last.Normal, "kind", "normal");
+        Add(MigrationInstruments.Pages, ram.Duplicate - last.Duplicate, "kind", "zero");
         long xbzrlePages = info.XbzrleCache?.Pages ?? 0;
         long xbzrleMisses = info.XbzrleCache?.CacheMiss ?? 0;
-        Add(MigrationInstruments.Pages, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0), "xbzrle");
+        Add(MigrationInstruments.Pages, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0), "kind", "xbzrle");
         Add(MigrationInstruments.XbzrleCacheHits, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0));
         Add(MigrationInstruments.XbzrleCacheMisses, xbzrleMisses - (_reported.XbzrleCache?.CacheMiss ?? 0));
         Add(MigrationInstruments.Iterations, ram.DirtySyncCount - last.DirtySyncCount);
@@ -81,10 +82,10 @@ internal sealed class MigrationObserver : IDisposable
         _reported = info;
     }
 
-    private static void Add(System.Diagnostics.Metrics.Counter<long> counter, long delta, string? kind = null)
+    private static void Add(System.Diagnostics.Metrics.Counter<long> counter, long delta, string? tag = null, string? value = null)
     {
         if (delta <= 0) return;
-        if (kind is null) counter.Add(delta);
-        else counter.Add(delta, new KeyValuePair<string, object?>("kind", kind));
+        if (tag is null) counter.Add(delta);
+        else counter.Add(delta, new KeyValuePair<string, object?>(tag, value));
     }
 }

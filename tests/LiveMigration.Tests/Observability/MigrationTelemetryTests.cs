@@ -63,7 +63,7 @@ public sealed class MigrationTelemetryTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(sums.GetValueOrDefault("livemigration.bytes_transferred"), Is.EqualTo(info.Ram.Transferred));
+            Assert.That(sums.GetValueOrDefault("livemigration.bytes_transferred/ram"), Is.EqualTo(info.Ram.Transferred));
             Assert.That(sums.GetValueOrDefault("livemigration.pages/normal"), Is.EqualTo(info.Ram.Normal));
             Assert.That(sums.GetValueOrDefault("livemigration.pages/zero"), Is.EqualTo(info.Ram.Duplicate));
             Assert.That(sums.GetValueOrDefault("livemigration.pages/xbzrle"), Is.EqualTo(info.XbzrleCache!.Pages));
@@ -123,5 +123,33 @@ public sealed class MigrationTelemetryTests
         Assert.That(events, Does.Contain((1, "MigrationStarting")));
         Assert.That(events, Does.Contain((7, "MigrationSwitchover")));
         Assert.That(events, Does.Contain((3, "MigrationCompleted")));
+    }
+
+    [Test]
+    public async Task Meter_reports_disk_bytes_apart_from_ram_bytes()
+    {
+        var sums = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "livemigration.bytes_transferred") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+                sums.AddOrUpdate($"{tag.Value}", value, (_, old) => old + value);
+        });
+        listener.Start();
+
+        using var pair = new MigrationPair(52, ("pc.ram", 4L << 20));
+        pair.Source.AddDisk(new LiveMigration.Hosting.MemoryBlockDevice("disk0", 8L << 20));
+        pair.Destination.AddDisk(new LiveMigration.Hosting.MemoryBlockDevice("disk0", 8L << 20));
+        pair.Source.FillDisksRandom(0.5);
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(pair, s => s.BlockMigration = MigrationBlockMode.Full);
+        listener.Dispose();
+
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+        Assert.That(sums.GetValueOrDefault("disk"), Is.EqualTo(info.Disk!.Transferred));
+        Assert.That(sums.GetValueOrDefault("ram"), Is.EqualTo(info.Ram.Transferred));
     }
 }
