@@ -3,7 +3,7 @@ using LiveMigration.Inspection;
 namespace LiveMigration.Savevm;
 
 /// <summary>What <see cref="SavevmLoader.LoadAsync"/> found in a stream it loaded completely.</summary>
-public sealed class SavevmLoadResult
+internal sealed class SavevmLoadResult
 {
     internal SavevmLoadResult(SavevmLayout layout)
     {

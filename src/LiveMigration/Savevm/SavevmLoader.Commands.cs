@@ -2,7 +2,7 @@ using System.Text;
 
 namespace LiveMigration.Savevm;
 
-public sealed partial class SavevmLoader
+internal sealed partial class SavevmLoader
 {
     private async ValueTask ReadCommandAsync(long offset, CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ namespace LiveMigration.Savevm;
 /// <see cref="MigrationStreamTruncatedException"/> for a stream that stops early) carrying the stream
 /// offset; every length is checked against its limit before anything is allocated or awaited.
 /// </remarks>
-public sealed partial class SavevmLoader
+internal sealed partial class SavevmLoader
 {
     private MigrationReader _reader;
     private CapturedDeviceState? _captured;

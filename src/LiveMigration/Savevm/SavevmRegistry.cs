@@ -12,7 +12,7 @@ namespace LiveMigration.Savevm;
 /// A destination registers the same (idstr, instance id) pairs as the source, each with the newest
 /// version it can load.
 /// </remarks>
-public sealed class SavevmRegistry
+internal sealed class SavevmRegistry
 {
     private readonly List<SavevmEntry> _entries = [];
     private readonly List<ISavevmHandler> _handlers = [];

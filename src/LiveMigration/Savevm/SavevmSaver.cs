@@ -18,7 +18,7 @@ namespace LiveMigration.Savevm;
 /// encoded once at registration, and only the trailer JSON is built (once, at completion). A stream
 /// error latched by the writer fails the next phase.</para>
 /// </remarks>
-public sealed class SavevmSaver
+internal sealed class SavevmSaver
 {
     private readonly MigrationWriter _writer;
     private readonly SavevmRegistry _registry;
