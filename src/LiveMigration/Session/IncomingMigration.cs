@@ -167,6 +167,8 @@ public sealed class IncomingMigration : IAsyncDisposable
         registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
             registry.Register(new Devices.DeviceStateHandler(state));
+        foreach (ISavevmHandler handler in _options.AdditionalSections)
+            registry.Register(handler);
     }
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()

@@ -1,3 +1,4 @@
+using LiveMigration.Savevm;
 using Microsoft.Extensions.Logging;
 
 namespace LiveMigration;
@@ -28,4 +29,11 @@ public sealed class IncomingMigrationOptions
 
     /// <summary>Start the guest once the stream has loaded completely (QEMU's autostart). Default: true.</summary>
     public bool Autostart { get; init; } = true;
+
+    /// <summary>
+    /// Handlers for sections of the host's own (see <see cref="MigrationSessionOptions.AdditionalSections"/>);
+    /// a section the stream carries is loaded by the handler registered for its (idstr, instance).
+    /// Default: none.
+    /// </summary>
+    public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
 }

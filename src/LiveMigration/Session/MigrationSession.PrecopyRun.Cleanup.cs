@@ -56,7 +56,20 @@ public sealed partial class MigrationSession
                 }
             }
 
-            _ram.SaveCleanup();
+            // Every registered section releases what saving held; before registration only RAM exists.
+            // A host's handler that throws here must not keep the guest from resuming below.
+            try
+            {
+                if (_saver is not null)
+                    _saver.Cleanup();
+                else
+                    _ram.SaveCleanup();
+            }
+            catch (Exception ex)
+            {
+                Log.CleanupFailed(_session._logger, ex);
+            }
+
             if (_throttle != 0)
                 _session._source.SetCpuThrottle(0);
             try

@@ -25,6 +25,8 @@ public sealed partial class MigrationSession
                 registry.Register(_block);
             foreach (IDeviceState state in _session._source.DeviceStates)
                 registry.Register(new DeviceStateHandler(state));
+            foreach (ISavevmHandler handler in _session._additionalSections)
+                registry.Register(handler);
         }
 
         private DiskMigrationInfo? GetDiskInfo()

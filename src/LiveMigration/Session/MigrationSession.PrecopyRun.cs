@@ -30,6 +30,7 @@ public sealed partial class MigrationSession
         private readonly Observability.MigrationObserver _observer;
         private volatile MigrationChannel? _channel;
         private volatile MigrationWriter? _writer;
+        private SavevmSaver? _saver;
         private TokenBucket? _bandwidth;
         private long _setupTicks;
         private long _endTimestamp;
@@ -94,6 +95,7 @@ public sealed partial class MigrationSession
                 registry.Register(_ram);
                 RegisterBlockAndDevices(registry);
                 var saver = new SavevmSaver(writer, registry, _session._machineType);
+                _saver = saver;
                 await saver.WriteHeaderAndSetupAsync(ct).ConfigureAwait(false);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 _setupTicks = _time.GetElapsedTime(_startTimestamp).Ticks;

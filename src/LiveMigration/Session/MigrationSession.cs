@@ -1,4 +1,5 @@
 using LiveMigration.Hosting;
+using LiveMigration.Savevm;
 using LiveMigration.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,6 +23,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _machineType;
     private readonly IProgress<MigrationInfo>? _progress;
+    private readonly ISavevmHandler[] _additionalSections;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
     private readonly HashSet<MigrationCapability> _capabilities = [];
@@ -39,6 +41,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
         _progress = options.Progress;
+        _additionalSections = [.. options.AdditionalSections];
         Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
         Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
     }

@@ -1,3 +1,4 @@
+using LiveMigration.Savevm;
 using Microsoft.Extensions.Logging;
 
 namespace LiveMigration;
@@ -31,4 +32,11 @@ public sealed class MigrationSessionOptions
     /// switches over when the expected downtime fits.
     /// </remarks>
     public IProgress<MigrationInfo>? Progress { get; init; }
+
+    /// <summary>
+    /// Sections of the host's own, sent after RAM, disks and device states: live handlers iterate beside
+    /// RAM (START, PART, END), the others go once at the switchover (FULL). Each needs an (idstr,
+    /// instance) no other section uses, and the destination must register a handler for it. Default: none.
+    /// </summary>
+    public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
 }
