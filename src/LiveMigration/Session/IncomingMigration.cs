@@ -23,6 +23,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     private int _started;
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
+    private volatile bool _handshakeExpired;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
@@ -46,7 +47,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MarkStarted();
-        MigrationListener listener = await MigrationTransport.ListenAsync(uri, null, cancellationToken).ConfigureAwait(false);
+        MigrationListener listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
         _listener = listener;
         _ = Task.Run(() => RunAsync(async ct => await listener.AcceptAsync(ct).ConfigureAwait(false)), CancellationToken.None);
         return listener.Uri;
@@ -104,17 +105,25 @@ public sealed class IncomingMigration : IAsyncDisposable
     {
         CancellationToken ct = _cancel.Token;
         long start = _time.GetTimestamp();
-        var ram = new RamLoadHandler(_target.RamBlocks);
+        var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
         IncomingMigrationResult result;
         try
         {
             MigrationChannel channel = await open(ct).ConfigureAwait(false);
             _channel = channel;
+            if (ct.IsCancellationRequested) channel.Abort();
+
+            // One migration at a time: once a source is connected, later connections are refused.
+            if (_listener is { } accepted)
+                await accepted.DisposeAsync().ConfigureAwait(false);
             await using (channel.ConfigureAwait(false))
             {
-                var reader = new MigrationReader(channel.Input);
+                var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
+                using ITimer handshake = HeaderDeadline(reader, channel);
                 var registry = new SavevmRegistry();
                 registry.Register(ram);
+                if (ram.Digests is { } digests)
+                    registry.Register(new RamVerifyHandler(ram.Blocks, digests));
                 var loader = new SavevmLoader(reader, registry, _options.MachineType);
                 SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
                 bool started = false;
@@ -137,6 +146,8 @@ public sealed class IncomingMigration : IAsyncDisposable
         {
             string reason = ex is OperationCanceledException && _cancel.IsCancellationRequested
                 ? "The incoming migration was cancelled."
+                : _handshakeExpired
+                ? $"The source sent no stream header within the handshake timeout of {_options.HandshakeTimeout.TotalSeconds:0.###} s."
                 : ex is MigrationException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
             result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = ex };
             Log.IncomingFailed(_logger, reason, ex);
@@ -146,6 +157,15 @@ public sealed class IncomingMigration : IAsyncDisposable
             await listener.DisposeAsync().ConfigureAwait(false);
         _completion.TrySetResult(result);
     }
+
+    /// <summary>Drops a connection that has not sent the stream header (magic and version) in time.</summary>
+    private ITimer HeaderDeadline(MigrationReader reader, MigrationChannel channel) => _time.CreateTimer(_ =>
+    {
+        if (reader.BytesRead >= 8) return;
+        _handshakeExpired = true;
+        channel.Abort();
+        reader.Shutdown();
+    }, null, _options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()
     {

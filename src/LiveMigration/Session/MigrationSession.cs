@@ -21,6 +21,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _machineType;
+    private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
     private readonly HashSet<MigrationCapability> _capabilities = [];
@@ -37,6 +38,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _time = options.TimeProvider ?? TimeProvider.System;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
+        _transport = options.Transport;
         Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
         Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
     }
@@ -107,7 +109,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MigrationUri.Parse(uri);
-        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, null, ct), uri, cancellationToken);
+        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, _transport, ct), uri, cancellationToken);
     }
 
     /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>

@@ -19,4 +19,11 @@ public sealed class MigrationSessionOptions
     /// (types up to <c>*-2.2</c> use QEMU 2.0's layout). Default: <c>pc-i440fx-7.2</c>.
     /// </summary>
     public string MachineType { get; init; } = DefaultMachineType;
+
+    /// <summary>
+    /// How connections are opened: connect timeout, buffer size, and
+    /// <see cref="Transports.MigrationTransportOptions.StreamWrapper"/> for TLS (see <see cref="Transports.MigrationTls"/>).
+    /// Default: null, plain connections with default settings.
+    /// </summary>
+    public Transports.MigrationTransportOptions? Transport { get; init; }
 }
