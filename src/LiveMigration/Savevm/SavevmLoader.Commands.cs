@@ -66,7 +66,7 @@ public sealed partial class SavevmLoader
                 $"The VMDESCRIPTION trailer is {length} bytes long, more than the limit of {SavevmFormat.MaxVmDescriptionLength}", offset);
         // The buffer grows with the bytes that really arrive, so a length claimed by a hostile or
         // truncated stream costs no more memory than the data sent.
-        var json = new System.Buffers.ArrayBufferWriter<byte>((int)Math.Min(length, Streams.MigrationReader.MaxEnsureBytes));
+        var json = new System.Buffers.ArrayBufferWriter<byte>((int)Math.Clamp(length, 1, Streams.MigrationReader.MaxEnsureBytes));
         for (uint left = length; left > 0;)
         {
             int chunk = (int)Math.Min(left, Streams.MigrationReader.MaxEnsureBytes);
