@@ -24,6 +24,10 @@ internal static class CommonOptions
         }
         if (args.Has("--auto-converge"))
             session.SetCapability(MigrationCapability.AutoConverge, true);
+        if (args.Has("--verify"))
+            session.SetCapability(MigrationCapability.Verify, true);
+        if (args.Get("--stall-timeout") is { } stall)
+            session.Parameters.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
     }
 
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>

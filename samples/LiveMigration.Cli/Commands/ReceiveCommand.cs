@@ -13,11 +13,25 @@ internal static class ReceiveCommand
         string machine = args.Get("--machine") ?? MigrationSessionOptions.DefaultMachineType;
         string? dumpDirectory = args.Get("--dump");
         bool json = args.Has("--json");
+        var options = new IncomingMigrationOptions
+        {
+            MachineType = machine,
+            Verify = args.Has("--verify"),
+            Transport = TlsFiles.Read(args, outgoing: false),
+        };
+        if (args.Get("--stall-timeout") is { } stall)
+            options = new IncomingMigrationOptions
+            {
+                MachineType = options.MachineType,
+                Verify = options.Verify,
+                Transport = options.Transport,
+                StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout"),
+            };
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()));
-        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = machine });
+        await using var incoming = new IncomingMigration(guest, options);
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -16,7 +16,8 @@ internal static class SendCommand
         bool json = args.Has("--json");
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()), seed: Environment.ProcessId);
-        await using var session = new MigrationSession(guest, new MigrationSessionOptions { MachineType = machine });
+        var options = new MigrationSessionOptions { MachineType = machine, Transport = TlsFiles.Read(args, outgoing: true) };
+        await using var session = new MigrationSession(guest, options);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
