@@ -17,8 +17,8 @@ public sealed class CutMatrixTests
     public async Task Connection_cut_anywhere_fails_both_ends_and_leaves_the_source_guest_running()
     {
         int cases = int.TryParse(Environment.GetEnvironmentVariable("LIVEMIG_CUT_CASES"), out int n) ? n : 200;
-        int seed = Environment.TickCount & 0xffff;
-        TestContext.Out.WriteLine($"cut matrix seed {seed}, {cases} cases");
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("LIVEMIG_CUT_SEED"), out int s) ? s : Environment.TickCount & 0xffff;
+        TestContext.Out.WriteLine($"cut matrix seed {seed}, {cases} cases; repeat with LIVEMIG_CUT_SEED={seed}");
         var random = new Random(seed);
 
         using var pair = new MigrationPair(seed: 21, ("pc.ram", Ram - (1 << 20)), ("vga.vram", 1 << 20));
