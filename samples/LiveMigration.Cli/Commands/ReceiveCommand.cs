@@ -18,15 +18,10 @@ internal static class ReceiveCommand
             MachineType = machine,
             Verify = args.Has("--verify"),
             Transport = TlsFiles.Read(args, outgoing: false),
+            StallTimeout = args.Get("--stall-timeout") is { } stall
+                ? Units.ParseMilliseconds(stall, "--stall-timeout")
+                : MigrationParameters.DefaultStallTimeout,
         };
-        if (args.Get("--stall-timeout") is { } stall)
-            options = new IncomingMigrationOptions
-            {
-                MachineType = options.MachineType,
-                Verify = options.Verify,
-                Transport = options.Transport,
-                StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout"),
-            };
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
 
