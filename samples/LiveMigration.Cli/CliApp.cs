@@ -11,11 +11,13 @@ public static class CliApp
           livemig COMMAND --help   |   livemig version
           livemig demo [--ram 256M] [--dirty-rate 20MB/s] [--hot-set SIZE] [--max-bandwidth 200MB/s]
                        [--downtime-limit 300] [--xbzrle] [--xbzrle-cache-size 64M] [--auto-converge]
-                       [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--json]
+                       [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--no-verify] [--stall-timeout MS] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
+                       [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
                        [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks] [--json]
-          livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--dump DIR] [--json]
+          livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
+                       [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
@@ -23,6 +25,10 @@ public static class CliApp
         --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds; --hot-set confines the
         demo guest's writes to the first SIZE bytes of RAM (a hot working set, where XBZRLE pays off).
         --disk: a raw image file, created with SIZE when absent; send copies disks (--inc: allocated chunks only).
+        --verify (on both ends; on by default in the demo) adds a per-block digest of every page sent, which
+        the destination checks before it starts the guest; a QEMU peer does not understand it.
+        --tls-* (PEM files, on both ends) make a mutual-TLS connection for tcp: and unix:; each side trusts
+        only peers whose certificate chains to --tls-ca.
         """;
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

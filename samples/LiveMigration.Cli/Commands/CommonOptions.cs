@@ -26,6 +26,10 @@ internal static class CommonOptions
             session.SetCapability(MigrationCapability.AutoConverge, true);
         if (args.Has("--zero-blocks"))
             session.SetCapability(MigrationCapability.ZeroBlocks, true);
+        if (args.Has("--verify"))
+            session.SetCapability(MigrationCapability.Verify, true);
+        if (args.Get("--stall-timeout") is { } stall)
+            session.Parameters.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
     }
 
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>

@@ -27,6 +27,9 @@ internal static class DemoCommand
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
         await using var session = new MigrationSession(source);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: "200MB/s");
+        // The demo checks integrity end to end by default; --no-verify shows the plain QEMU stream.
+        bool verify = !args.Has("--no-verify");
+        session.SetCapability(MigrationCapability.Verify, verify);
         args.EnsureAllUsed(positionalCount: 0);
         if (disk > 0)
         {
@@ -45,13 +48,13 @@ internal static class DemoCommand
         source.HotSetBytes = hotSet;
         source.StartDirtying();
 
-        await using var incoming = new IncomingMigration(destination);
+        await using var incoming = new IncomingMigration(destination, new IncomingMigrationOptions { Verify = verify });
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0").ConfigureAwait(false);
         if (!json)
         {
             Console.WriteLine($"livemig demo: {Units.FormatBytes(ram)} guest dirtying {dirtyRate / 1e6:0.#} MB/s, migrating to {uri}");
             Console.WriteLine($"  max bandwidth {(session.Parameters.MaxBandwidthBytesPerSecond == 0 ? "unlimited" : $"{session.Parameters.MaxBandwidthBytesPerSecond / 1e6:0.#} MB/s")}, " +
-                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.GetCapability(MigrationCapability.Xbzrle) ? "on" : "off")}");
+                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.GetCapability(MigrationCapability.Xbzrle) ? "on" : "off")}, verify {(verify ? "on" : "off")}");
         }
 
         MigrationInfo info;

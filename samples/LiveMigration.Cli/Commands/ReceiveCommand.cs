@@ -14,13 +14,22 @@ internal static class ReceiveCommand
         string? dumpDirectory = args.Get("--dump");
         bool json = args.Has("--json");
         List<DiskSpec> disks = [.. args.GetAll("--disk").Select(DiskSpec.Parse)];
+        var options = new IncomingMigrationOptions
+        {
+            MachineType = machine,
+            Verify = args.Has("--verify"),
+            Transport = TlsFiles.Read(args, outgoing: false),
+            StallTimeout = args.Get("--stall-timeout") is { } stall
+                ? Units.ParseMilliseconds(stall, "--stall-timeout")
+                : MigrationParameters.DefaultStallTimeout,
+        };
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()));
         foreach (DiskSpec disk in disks)
             guest.AddDisk(disk.Open());
-        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = machine });
+        await using var incoming = new IncomingMigration(guest, options);
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

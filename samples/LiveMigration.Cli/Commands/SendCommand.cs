@@ -20,7 +20,8 @@ internal static class SendCommand
             guest.AddDisk(DiskSpec.Parse(disk).Open());
         long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "0", "--disk-write-rate");
         bool incremental = args.Has("--inc");
-        await using var session = new MigrationSession(guest, new MigrationSessionOptions { MachineType = machine });
+        var options = new MigrationSessionOptions { MachineType = machine, Transport = TlsFiles.Read(args, outgoing: true) };
+        await using var session = new MigrationSession(guest, options);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];

@@ -26,8 +26,10 @@ internal sealed partial class RamLoadHandler
         await reader.EnsureAsync(length, cancellationToken).ConfigureAwait(false);
         Span<byte> encoded = _encoded.AsSpan(0, length);
         reader.ReadBytes(encoded);
-        if (XbzrleCodec.Decode(encoded, block.GetSpan((long)address, RamBlock.PageSize)) < 0)
+        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        if (XbzrleCodec.Decode(encoded, page) < 0)
             throw new MigrationStreamException($"Malformed XBZRLE data for page 0x{address:x} of '{block.Name}'", recordOffset);
         XbzrlePages++;
+        Digests?.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
     }
 }

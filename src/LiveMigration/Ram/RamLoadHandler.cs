@@ -12,10 +12,15 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
 {
     private readonly Dictionary<string, RamBlock> _blocks;
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
+    private readonly Dictionary<RamBlock, int> _indexOf = new(ReferenceEqualityComparer.Instance);
+    private readonly RamBlock[] _ordered;
     private RamBlock? _lastBlock;
+    private int _lastBlockIndex;
     private bool _sawBlockList;
 
-    public RamLoadHandler(IReadOnlyList<RamBlock> blocks)
+    /// <param name="blocks">The destination's RAM.</param>
+    /// <param name="verify">Keep the digest of every page applied, for the integrity check.</param>
+    public RamLoadHandler(IReadOnlyList<RamBlock> blocks, bool verify = false)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         _blocks = new Dictionary<string, RamBlock>(StringComparer.Ordinal);
@@ -23,8 +28,19 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
         {
             if (!_blocks.TryAdd(block.Name, block))
                 throw new ArgumentException($"Two RAM blocks are named '{block.Name}'.", nameof(blocks));
+            _indexOf.Add(block, _indexOf.Count);
         }
+
+        _ordered = [.. blocks];
+        if (verify)
+            Digests = new RamPageDigests(_ordered);
     }
+
+    /// <summary>The digests of what was applied, or null when the integrity check is off.</summary>
+    public RamPageDigests? Digests { get; }
+
+    /// <summary>The blocks, in the order of <see cref="Digests"/>.</summary>
+    public IReadOnlyList<RamBlock> Blocks => _ordered;
 
     public string IdStr => RamFormat.IdStr;
 
@@ -141,6 +157,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
         if (!_blocks.TryGetValue(name, out RamBlock? block))
             throw new MigrationStreamException($"Unknown ramblock '{name}' in a page record", recordOffset);
         _lastBlock = block;
+        _lastBlockIndex = _indexOf[block];
         return block;
     }
 
@@ -161,6 +178,11 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
         if (fill != 0 || page.ContainsAnyExcept((byte)0))
             page.Fill(fill);
         ZeroPages++;
+        if (Digests is { } digests)
+        {
+            if (fill == 0) digests.RecordZero(_lastBlockIndex, (long)(address / RamBlock.PageSize));
+            else digests.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+        }
     }
 
     private async ValueTask LoadRawPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
@@ -168,7 +190,9 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         CheckPage(block, address, recordOffset);
         await reader.EnsureAsync(RamBlock.PageSize, cancellationToken).ConfigureAwait(false);
-        reader.ReadBytes(block.GetSpan((long)address, RamBlock.PageSize));
+        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        reader.ReadBytes(page);
         NormalPages++;
+        Digests?.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
     }
 }

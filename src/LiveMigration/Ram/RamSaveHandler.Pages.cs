@@ -17,6 +17,12 @@ internal sealed partial class RamSaveHandler
             return;
         }
 
+        if (_digests is not null)
+        {
+            SendPageVerified(writer, blockIndex, page, bytes);
+            return;
+        }
+
         if (!bytes.ContainsAnyExcept((byte)0))
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
@@ -28,6 +34,30 @@ internal sealed partial class RamSaveHandler
         WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
         writer.WritePage(bytes);
         Statistics.NormalPages++;
+    }
+
+    /// <summary>
+    /// Sends a page and records its digest. The guest may write the page meanwhile, so the page is copied
+    /// once and the copy is both hashed and sent: the digest is of exactly the bytes on the wire.
+    /// </summary>
+    private void SendPageVerified(MigrationWriter writer, int blockIndex, long page, ReadOnlySpan<byte> live)
+    {
+        Span<byte> snapshot = _verifySnapshot;
+        live.CopyTo(snapshot);
+        ulong offset = (ulong)page * RamBlock.PageSize;
+        if (!snapshot.ContainsAnyExcept((byte)0))
+        {
+            WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
+            writer.WriteU8(0);
+            Statistics.DuplicatePages++;
+            _digests!.RecordZero(blockIndex, page);
+            return;
+        }
+
+        WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
+        writer.WritePage(snapshot);
+        Statistics.NormalPages++;
+        _digests!.Record(blockIndex, page, snapshot);
     }
 
     /// <summary>
@@ -49,6 +79,7 @@ internal sealed partial class RamSaveHandler
             writer.WriteU8(0);
             Statistics.DuplicatePages++;
             xbzrle.Remember(address, snapshot, generation, insert: !_lastStage);
+            _digests?.RecordZero(blockIndex, (long)(offset / RamBlock.PageSize));
             return;
         }
 
@@ -63,11 +94,13 @@ internal sealed partial class RamSaveHandler
                 writer.WriteBE16((ushort)encoded.Length);
                 writer.WriteBytes(encoded);
                 Statistics.XbzrlePages++;
+                _digests?.Record(blockIndex, (long)(offset / RamBlock.PageSize), snapshot);
                 return;
             default:
                 WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
                 writer.WritePage(snapshot);
                 Statistics.NormalPages++;
+                _digests?.Record(blockIndex, (long)(offset / RamBlock.PageSize), snapshot);
                 return;
         }
     }

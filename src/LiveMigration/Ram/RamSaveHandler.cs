@@ -25,6 +25,8 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
     private readonly TimeProvider _time;
     private readonly ulong[] _blockBase;
     private readonly XbzrleSender? _xbzrle;
+    private readonly RamPageDigests? _digests;
+    private readonly byte[]? _verifySnapshot;
     private long _dirtyPages;
 
     // XBZRLE starts once every page has been sent whole, and the last stage stops filling the cache.
@@ -40,7 +42,8 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
     /// <param name="blocks">The guest's RAM.</param>
     /// <param name="time">The clock for iteration budgets and dirty-rate periods.</param>
     /// <param name="xbzrleCacheBytes">The XBZRLE cache size, or 0 to send every page whole.</param>
-    public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time, long xbzrleCacheBytes = 0)
+    /// <param name="verify">Keep the digest of every page sent, for the integrity check.</param>
+    public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time, long xbzrleCacheBytes = 0, bool verify = false)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count == 0)
@@ -62,6 +65,11 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
             _blockBase[b] = _blockBase[b - 1] + (ulong)_blocks[b - 1].Length;
         if (xbzrleCacheBytes > 0)
             _xbzrle = new XbzrleSender(xbzrleCacheBytes);
+        if (verify)
+        {
+            _digests = new RamPageDigests(_blocks);
+            _verifySnapshot = GC.AllocateArray<byte>(RamBlock.PageSize, pinned: true);
+        }
     }
 
     public string IdStr => RamFormat.IdStr;
@@ -76,6 +84,12 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
 
     /// <summary>The XBZRLE counters, or null when XBZRLE is off.</summary>
     public XbzrleCacheInfo? XbzrleInfo => _xbzrle?.GetInfo();
+
+    /// <summary>The digests of what was sent, or null when the integrity check is off.</summary>
+    public RamPageDigests? Digests => _digests;
+
+    /// <summary>The blocks, in the order of <see cref="Digests"/>.</summary>
+    public IReadOnlyList<RamBlock> Blocks => _blocks;
 
     public async ValueTask SaveSetupAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {

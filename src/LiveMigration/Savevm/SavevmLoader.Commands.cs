@@ -64,8 +64,17 @@ internal sealed partial class SavevmLoader
         if (length > SavevmFormat.MaxVmDescriptionLength)
             throw new MigrationStreamException(
                 $"The VMDESCRIPTION trailer is {length} bytes long, more than the limit of {SavevmFormat.MaxVmDescriptionLength}", offset);
-        byte[] json = new byte[length];
-        await _reader.ReadBytesAsync(json, cancellationToken).ConfigureAwait(false);
-        return Encoding.UTF8.GetString(json);
+        // The buffer grows with the bytes that really arrive, so a length claimed by a hostile or
+        // truncated stream costs no more memory than the data sent.
+        var json = new System.Buffers.ArrayBufferWriter<byte>((int)Math.Clamp(length, 1, Streams.MigrationReader.MaxEnsureBytes));
+        for (uint left = length; left > 0;)
+        {
+            int chunk = (int)Math.Min(left, Streams.MigrationReader.MaxEnsureBytes);
+            await _reader.ReadBytesAsync(json.GetMemory(chunk)[..chunk], cancellationToken).ConfigureAwait(false);
+            json.Advance(chunk);
+            left -= (uint)chunk;
+        }
+
+        return Encoding.UTF8.GetString(json.WrittenSpan);
     }
 }

@@ -24,6 +24,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
     private Block.BlockLoadHandler? _blockLoad;
+    private volatile bool _handshakeExpired;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
@@ -47,7 +48,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MarkStarted();
-        MigrationListener listener = await MigrationTransport.ListenAsync(uri, null, cancellationToken).ConfigureAwait(false);
+        MigrationListener listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
         _listener = listener;
         _ = Task.Run(() => RunAsync(async ct => await listener.AcceptAsync(ct).ConfigureAwait(false)), CancellationToken.None);
         return listener.Uri;
@@ -107,17 +108,25 @@ public sealed class IncomingMigration : IAsyncDisposable
         long start = _time.GetTimestamp();
         using System.Diagnostics.Activity? activity = Observability.MigrationInstruments.ActivitySource.StartActivity(
             MigrationTelemetry.IncomingActivityName, System.Diagnostics.ActivityKind.Consumer);
-        var ram = new RamLoadHandler(_target.RamBlocks);
+        var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
         IncomingMigrationResult result;
         try
         {
             MigrationChannel channel = await open(ct).ConfigureAwait(false);
             _channel = channel;
+            if (ct.IsCancellationRequested) channel.Abort();
+
+            // One migration at a time: once a source is connected, later connections are refused.
+            if (_listener is { } accepted)
+                await accepted.DisposeAsync().ConfigureAwait(false);
             await using (channel.ConfigureAwait(false))
             {
-                var reader = new MigrationReader(channel.Input);
+                var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
+                using ITimer handshake = HeaderDeadline(reader, channel);
                 var registry = new SavevmRegistry();
                 registry.Register(ram);
+                if (ram.Digests is { } digests)
+                    registry.Register(new RamVerifyHandler(ram.Blocks, digests));
                 RegisterBlockAndDevices(registry);
                 var loader = new SavevmLoader(reader, registry, _options.MachineType)
                 {
@@ -148,6 +157,8 @@ public sealed class IncomingMigration : IAsyncDisposable
         {
             string reason = ex is OperationCanceledException && _cancel.IsCancellationRequested
                 ? "The incoming migration was cancelled."
+                : _handshakeExpired
+                ? $"The source sent no stream header within the handshake timeout of {_options.HandshakeTimeout.TotalSeconds:0.###} s."
                 : ex is MigrationException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
             result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = ex };
             Log.IncomingFailed(_logger, reason, ex);
@@ -170,6 +181,15 @@ public sealed class IncomingMigration : IAsyncDisposable
         foreach (ISavevmHandler handler in _options.AdditionalSections)
             registry.Register(handler);
     }
+
+    /// <summary>Drops a connection that has not sent the stream header (magic and version) in time.</summary>
+    private ITimer HeaderDeadline(MigrationReader reader, MigrationChannel channel) => _time.CreateTimer(_ =>
+    {
+        if (reader.BytesRead >= 8) return;
+        _handshakeExpired = true;
+        channel.Abort();
+        reader.Shutdown();
+    }, null, _options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()
     {

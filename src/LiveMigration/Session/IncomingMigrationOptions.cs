@@ -36,4 +36,30 @@ public sealed class IncomingMigrationOptions
     /// Default: none.
     /// </summary>
     public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
+
+    /// <summary>
+    /// Require and check the source's integrity section (<see cref="MigrationCapability.Verify"/>): a
+    /// stream without it, or whose digests differ from the RAM loaded, fails with
+    /// <see cref="MigrationVerificationException"/> and the guest is not started. Default: false.
+    /// </summary>
+    public bool Verify { get; init; }
+
+    /// <summary>
+    /// How long the source may send nothing, once connected, before the incoming migration fails as
+    /// stalled (<see cref="MigrationStallException"/>). Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// waits forever.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = MigrationParameters.DefaultStallTimeout;
+
+    /// <summary>
+    /// How long a connection may take, from being accepted, to authenticate (TLS) and send the stream
+    /// header; a peer that does not is dropped and the migration fails. Default: 10 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How connections are opened: buffer size, and <see cref="Transports.MigrationTransportOptions.StreamWrapper"/>
+    /// for TLS (see <see cref="Transports.MigrationTls"/>). Default: null, plain connections.
+    /// </summary>
+    public Transports.MigrationTransportOptions? Transport { get; init; }
 }

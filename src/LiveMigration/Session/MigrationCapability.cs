@@ -17,4 +17,17 @@ public enum MigrationCapability
     /// cannot be switched on; asking for it fails with a clear error.
     /// </summary>
     RdmaPinAll,
+
+    /// <summary>
+    /// Beyond QEMU: after the RAM section, send per RAM block a digest (a sum of XXH64 page hashes) of
+    /// every page's last sent content; the destination, with
+    /// <see cref="IncomingMigrationOptions.Verify"/> set, compares it with what it loaded and refuses to
+    /// start the guest on a mismatch. Default off, because a QEMU destination rejects the extra section.
+    /// </summary>
+    /// <remarks>
+    /// The stream is one-way: the source has completed (and left its guest paused, as QEMU does) by the
+    /// time the destination finds a mismatch. The host learns of it from the destination and must then
+    /// resume the source guest itself.
+    /// </remarks>
+    Verify,
 }

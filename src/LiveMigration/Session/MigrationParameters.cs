@@ -16,13 +16,34 @@ public sealed class MigrationParameters
     private long _maxBandwidth = DefaultMaxBandwidthBytesPerSecond;
     private long _downtimeLimitTicks = DefaultDowntimeLimit.Ticks;
     private long _xbzrleCacheSize = DefaultXbzrleCacheSizeBytes;
+    private long _stallTimeoutTicks = DefaultStallTimeout.Ticks;
 
     internal MigrationParameters(Func<long> guestRamBytes) => _guestRamBytes = guestRamBytes;
 
     /// <summary>The default downtime limit: 300 ms.</summary>
     public static TimeSpan DefaultDowntimeLimit { get; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>The default stall timeout: 30 s.</summary>
+    public static TimeSpan DefaultStallTimeout { get; } = TimeSpan.FromSeconds(30);
+
     internal event Action<long>? MaxBandwidthChanged;
+
+    /// <summary>
+    /// How long the destination may take no bytes at all before the migration fails as stalled
+    /// (<see cref="MigrationStallException"/>), instead of hanging; the guest keeps running. Waits for the
+    /// bandwidth limit do not count. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.
+    /// Read when a migration starts.
+    /// </summary>
+    public TimeSpan StallTimeout
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _stallTimeoutTicks));
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The stall timeout must be positive or infinite.");
+            Volatile.Write(ref _stallTimeoutTicks, value.Ticks);
+        }
+    }
 
     /// <summary>
     /// The most bytes per second sent while the guest runs; 0 means unlimited. The switchover itself is

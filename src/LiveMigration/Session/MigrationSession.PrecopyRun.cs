@@ -50,7 +50,8 @@ public sealed partial class MigrationSession
             _time = session._time;
             _startTimestamp = _time.GetTimestamp();
             long cacheBytes = capabilities.Contains(MigrationCapability.Xbzrle) ? session.Parameters.XbzrleCacheSizeBytes : 0;
-            _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes) { DirtyPeriodEnded = OnDirtyPeriodEnded };
+            bool verify = capabilities.Contains(MigrationCapability.Verify);
+            _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes, verify) { DirtyPeriodEnded = OnDirtyPeriodEnded };
             _observer = new Observability.MigrationObserver(target, session._machineType, session._progress);
             _block = CreateBlockHandler(session, capabilities);
         }
@@ -87,12 +88,18 @@ public sealed partial class MigrationSession
                 _channel = channel;
                 ct.ThrowIfCancellationRequested();
                 _bandwidth = new TokenBucket(_session.Parameters.MaxBandwidthBytesPerSecond, _time);
-                var writer = new MigrationWriter(channel.Output, _bandwidth);
+                var writer = new MigrationWriter(channel.Output, _bandwidth)
+                {
+                    StallTimeout = _session.Parameters.StallTimeout,
+                    TimeProvider = _time,
+                };
                 _writer = writer;
                 if (ct.IsCancellationRequested) writer.Shutdown();
 
                 var registry = new SavevmRegistry();
                 registry.Register(_ram);
+                if (_ram.Digests is { } digests)
+                    registry.Register(new RamVerifyHandler(_ram.Blocks, digests));
                 RegisterBlockAndDevices(registry);
                 var saver = new SavevmSaver(writer, registry, _session._machineType);
                 _saver = saver;

@@ -24,6 +24,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly string _machineType;
     private readonly IProgress<MigrationInfo>? _progress;
     private readonly ISavevmHandler[] _additionalSections;
+    private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
     private readonly HashSet<MigrationCapability> _capabilities = [];
@@ -42,6 +43,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _machineType = options.MachineType;
         _progress = options.Progress;
         _additionalSections = [.. options.AdditionalSections];
+        _transport = options.Transport;
         Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
         Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
     }
@@ -112,7 +114,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MigrationUri.Parse(uri);
-        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, null, ct), uri, cancellationToken);
+        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, _transport, ct), uri, cancellationToken);
     }
 
     /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>

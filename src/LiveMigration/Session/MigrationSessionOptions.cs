@@ -39,4 +39,11 @@ public sealed class MigrationSessionOptions
     /// instance) no other section uses, and the destination must register a handler for it. Default: none.
     /// </summary>
     public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
+
+    /// <summary>
+    /// How connections are opened: connect timeout, buffer size, and
+    /// <see cref="Transports.MigrationTransportOptions.StreamWrapper"/> for TLS (see <see cref="Transports.MigrationTls"/>).
+    /// Default: null, plain connections with default settings.
+    /// </summary>
+    public Transports.MigrationTransportOptions? Transport { get; init; }
 }

@@ -32,6 +32,9 @@ public sealed class MigrationReader
     private bool _holdingBuffer;
     private bool _pipeCompleted;
     private long _consumed;
+    private ITimer? _stallTimer;
+    private volatile bool _readPending;
+    private volatile bool _stalled;
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
     public MigrationReader(PipeReader pipe)
@@ -46,6 +49,14 @@ public sealed class MigrationReader
     {
         _consumed = startOffset;
     }
+    /// <summary>
+    /// How long one wait for more bytes may last before the stream fails as stalled
+    /// (<see cref="MigrationStallException"/>); default <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Bytes taken from the stream so far: the offset of the next byte.</summary>
     public long BytesRead => _consumed;
@@ -252,7 +263,8 @@ public sealed class MigrationReader
             ReadResult result;
             try
             {
-                result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+                ValueTask<ReadResult> read = _pipe.ReadAsync(cancellationToken);
+                result = read.IsCompleted ? read.Result : await WaitWatchingForStallAsync(read).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not MigrationException)
             {
@@ -261,10 +273,38 @@ public sealed class MigrationReader
 
             _buffer = result.Buffer;
             _holdingBuffer = true;
+            if (result.IsCanceled && _stalled)
+                throw new MigrationStallException($"The migration stream stalled: no data arrived for {StallTimeout.TotalSeconds:0.###} s", _consumed);
             if (result.IsCanceled)
                 throw new MigrationTransportException("The migration stream was shut down.");
             _pipeCompleted = result.IsCompleted;
         }
+    }
+
+    private async ValueTask<ReadResult> WaitWatchingForStallAsync(ValueTask<ReadResult> read)
+    {
+        if (StallTimeout == Timeout.InfiniteTimeSpan)
+            return await read.ConfigureAwait(false);
+        _stallTimer ??= TimeProvider.CreateTimer(static state => ((MigrationReader)state!).OnStall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _readPending = true;
+        _stallTimer.Change(StallTimeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            return await read.ConfigureAwait(false);
+        }
+        finally
+        {
+            _readPending = false;
+            _stallTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnStall()
+    {
+        // A timer that fires just as the read completes must not break the next read.
+        if (!_readPending) return;
+        _stalled = true;
+        _pipe.CancelPendingRead();
     }
 
     private void ThrowNotBuffered(int count) => throw new InvalidOperationException(

@@ -29,6 +29,9 @@ public sealed class MigrationWriter
     private long _flushed;
     private long _unflushed;
     private Exception? _error;
+    private ITimer? _stallTimer;
+    private volatile bool _flushPending;
+    private volatile bool _stalled;
 
     /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
     /// <param name="pipe">Where the bytes go.</param>
@@ -45,6 +48,16 @@ public sealed class MigrationWriter
 
     /// <summary>The rate limit applied at each flush; null means unlimited. May be replaced between flushes.</summary>
     public TokenBucket? RateLimit { get; set; }
+
+    /// <summary>
+    /// How long one flush may wait for the transport to take bytes before the stream fails as stalled;
+    /// default <see cref="Timeout.InfiniteTimeSpan"/> (wait as long as it takes). Waits for the rate limit
+    /// do not count: only a peer that stops reading does.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Every byte written so far, flushed or still buffered.</summary>
     public long BytesWritten => _flushed + _unflushed;
@@ -154,7 +167,10 @@ public sealed class MigrationWriter
 
             // Shutdown cancels a pending (or the next) flush through the pipe itself, so the common
             // path needs no linked token source per batch.
-            FlushResult result = await _pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
+            ValueTask<FlushResult> flush = _pipe.FlushAsync(cancellationToken);
+            FlushResult result = flush.IsCompleted ? flush.Result : await WaitWatchingForStallAsync(flush).ConfigureAwait(false);
+            if (result.IsCanceled && _stalled)
+                throw new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s");
             if (result.IsCanceled || _shutdown.IsCancellationRequested)
                 throw new MigrationTransportException("The migration stream was shut down.");
             if (result.IsCompleted)
@@ -199,6 +215,38 @@ public sealed class MigrationWriter
         }
     }
 
+    private async ValueTask<FlushResult> WaitWatchingForStallAsync(ValueTask<FlushResult> flush)
+    {
+        if (StallTimeout == Timeout.InfiniteTimeSpan)
+            return await flush.ConfigureAwait(false);
+        _stallTimer ??= TimeProvider.CreateTimer(static state => ((MigrationWriter)state!).OnStall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _flushPending = true;
+        _stallTimer.Change(StallTimeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            return await flush.ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushPending = false;
+            _stallTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnStall()
+    {
+        // A timer that fires just as the flush completes must not break the next flush.
+        if (!_flushPending) return;
+        _stalled = true;
+        try
+        {
+            _pipe.CancelPendingFlush();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     private Exception Latch(Exception ex, CancellationToken callerToken)
     {
         if (_shutdown.IsCancellationRequested && ex is OperationCanceledException)
@@ -206,6 +254,7 @@ public sealed class MigrationWriter
         else if (ex is not MigrationException && !(ex is OperationCanceledException && callerToken.IsCancellationRequested))
             ex = new MigrationTransportException($"Writing the migration stream failed: {ex.Message}", ex);
         Interlocked.CompareExchange(ref _error, ex, null);
+        _stallTimer?.Dispose();
         return ex;
     }
 

@@ -9,10 +9,13 @@ namespace LiveMigration.Transports;
 /// </summary>
 internal sealed class StreamChannel : MigrationChannel
 {
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Stream? _readStream;
     private readonly Stream? _writeStream;
     private readonly Socket? _socket;
     private readonly bool _leaveOpen;
+    private bool _halfClosed;
 
     private StreamChannel(string description, Stream? readStream, Stream? writeStream, Socket? socket, bool leaveOpen, int bufferSize)
         : base(description, CreateReader(readStream, bufferSize), CreateWriter(writeStream, bufferSize))
@@ -54,6 +57,7 @@ internal sealed class StreamChannel : MigrationChannel
             try
             {
                 _socket.Shutdown(SocketShutdown.Send);
+                _halfClosed = true;
             }
             catch (SocketException ex)
             {
@@ -82,11 +86,39 @@ internal sealed class StreamChannel : MigrationChannel
     {
         if (_leaveOpen)
             return;
+        if (_halfClosed && _readStream is not null)
+            await DrainAsync(_readStream).ConfigureAwait(false);
         if (_readStream is not null)
             await _readStream.DisposeAsync().ConfigureAwait(false);
         if (_writeStream is not null && !ReferenceEquals(_writeStream, _readStream))
             await _writeStream.DisposeAsync().ConfigureAwait(false);
         _socket?.Dispose();
+    }
+
+    /// <summary>
+    /// After a clean half-close, reads what the peer still sends (a TLS 1.3 server's session tickets) until
+    /// it closes, briefly: closing a socket with unread data resets the connection, and a reset can
+    /// destroy the end of the stream before the peer has read it.
+    /// </summary>
+    private static async ValueTask DrainAsync(Stream stream)
+    {
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        using var deadline = new CancellationTokenSource(DrainTimeout);
+        try
+        {
+            while (await stream.ReadAsync(buffer, deadline.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException
+            or System.Security.Authentication.AuthenticationException or NotSupportedException)
+        {
+            // The peer went away or took too long: nothing more to protect.
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static PipeReader? CreateReader(Stream? stream, int bufferSize)

@@ -87,6 +87,14 @@ internal sealed class Livemig : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Kills the process (as a crash would end it) and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -1,0 +1,23 @@
+namespace LiveMigration;
+
+/// <summary>
+/// The peer stopped taking or sending bytes for longer than the stall timeout
+/// (<see cref="MigrationParameters.StallTimeout"/>, <see cref="IncomingMigrationOptions.StallTimeout"/>).
+/// </summary>
+public sealed class MigrationStallException : MigrationException
+{
+    /// <summary>Creates an error with no message.</summary>
+    public MigrationStallException() { }
+
+    /// <summary>Creates an error with a message.</summary>
+    public MigrationStallException(string message) : base(message) { }
+
+    /// <summary>Creates an error with a message and the error that caused it.</summary>
+    public MigrationStallException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates an error for a stall met at <paramref name="offset"/> bytes into the stream.</summary>
+    public MigrationStallException(string message, long offset) : base($"{message} (at stream offset {offset})") => Offset = offset;
+
+    /// <summary>How far into the stream the stall came, or -1 when unknown.</summary>
+    public long Offset { get; } = -1;
+}

@@ -1,0 +1,68 @@
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Cli;
+
+/// <summary><c>livemig send</c> and <c>receive</c> with mutual TLS from PEM files, and with <c>--verify</c>.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class LivemigTlsCliTests
+{
+    [Test]
+    public async Task Send_and_receive_over_mutual_tls_with_verify_leave_identical_dumps()
+    {
+        using var temp = new TempDirectory();
+        using var ca = new TestCertificates();
+        (string serverCert, string serverKey) = TestCertificates.WritePem(ca.Issue("destination"), temp.Path, "server");
+        (string clientCert, string clientKey) = TestCertificates.WritePem(ca.Issue("source"), temp.Path, "client");
+        string caFile = temp.File("ca.crt");
+        await File.WriteAllTextAsync(caFile, ca.Authority.ExportCertificatePem());
+
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:8M", "--verify",
+            "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", caFile, "--dump", temp.File("received"));
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:8M", "--verify",
+            "--dirty-rate", "5MB/s", "--max-bandwidth", "0", "--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", caFile,
+            "--dump-final", temp.File("sent"));
+        await receive.WaitAsync(TestTimeouts.Short);
+
+        Assert.That(send.ExitCode, Is.Zero, send.StandardError);
+        Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
+        byte[] sent = await File.ReadAllBytesAsync(Path.Combine(temp.File("sent"), "pc.ram"));
+        byte[] received = await File.ReadAllBytesAsync(Path.Combine(temp.File("received"), "pc.ram"));
+        Assert.That(received, Is.EqualTo(sent));
+    }
+
+    [Test]
+    public async Task Receive_with_tls_refuses_a_source_trusted_by_another_ca()
+    {
+        using var temp = new TempDirectory();
+        using var ca = new TestCertificates();
+        using var other = new TestCertificates("Other CA");
+        (string serverCert, string serverKey) = TestCertificates.WritePem(ca.Issue("destination"), temp.Path, "server");
+        (string clientCert, string clientKey) = TestCertificates.WritePem(other.Issue("source"), temp.Path, "client");
+        await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
+        await File.WriteAllTextAsync(temp.File("other.crt"), other.Authority.ExportCertificatePem());
+
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:32M",
+            "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", temp.File("ca.crt"));
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:32M", "--max-bandwidth", "0",
+            "--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", temp.File("other.crt"));
+        await receive.WaitAsync(TestTimeouts.Short);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(send.ExitCode, Is.EqualTo(1));
+            Assert.That(send.StandardError, Does.Contain("TLS handshake"));
+            Assert.That(receive.ExitCode, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Demo_verifies_by_default()
+    {
+        await using Livemig demo = await Livemig.RunAsync(TestTimeouts.Migration, "demo", "--ram", "32M");
+        Assert.That(demo.ExitCode, Is.Zero, demo.StandardError);
+        Assert.That(demo.StandardOutput, Does.Contain("verify on"));
+    }
+}

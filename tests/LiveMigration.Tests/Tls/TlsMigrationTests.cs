@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using LiveMigration.Tests.Infrastructure;
+using LiveMigration.Transports;
+
+namespace LiveMigration.Tests.Tls;
+
+/// <summary>Migration over mutual TLS, and every way a peer without the right credentials is refused.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class TlsMigrationTests
+{
+    private const long Ram = 32L << 20;
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(5);
+
+    [TestCase("tcp")]
+    [TestCase("unix")]
+    public async Task Mutual_tls_migration_completes_with_identical_ram(string transport)
+    {
+        using var ca = new TestCertificates();
+        using X509Certificate2 server = ca.Issue("destination");
+        using X509Certificate2 client = ca.Issue("source");
+        using var temp = new TempDirectory();
+        using var pair = new MigrationPair(seed: 61, ("pc.ram", Ram));
+        pair.Source.FillRandom(0.5);
+        pair.Source.DirtyBytesPerSecond = 10_000_000;
+        pair.Source.StartDirtying();
+
+        (MigrationInfo info, IncomingMigrationResult result, _) = await MigrateAsync(pair,
+            transport == "tcp" ? "tcp:127.0.0.1:0" : "unix:" + temp.File("tls.sock"),
+            MigrationTls.MutualServerOptions(server, ca.Roots),
+            MigrationTls.MutualClientOptions(client, ca.Roots));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(pair.RamIdentical(), Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Server_certificate_from_another_ca_is_refused_by_the_source()
+    {
+        using var ca = new TestCertificates();
+        using var other = new TestCertificates("Some Other CA");
+        using X509Certificate2 server = other.Issue("impostor");
+        using X509Certificate2 client = ca.Issue("source");
+        using var pair = RefusedPair(62);
+
+        (MigrationInfo info, IncomingMigrationResult result, TimeSpan took) = await MigrateAsync(pair, "tcp:127.0.0.1:0",
+            MigrationTls.MutualServerOptions(server, ca.Roots), MigrationTls.MutualClientOptions(client, ca.Roots));
+
+        AssertRefused(info, result, took, pair);
+        Assert.That(info.ErrorDescription, Does.Contain("TLS handshake").And.Contain("client"));
+    }
+
+    [Test]
+    public async Task Client_without_a_certificate_is_refused_by_the_destination()
+    {
+        using var ca = new TestCertificates();
+        using X509Certificate2 server = ca.Issue("destination");
+        using var pair = RefusedPair(63);
+        var anonymous = new SslClientAuthenticationOptions { CertificateChainPolicy = MigrationTls.MutualClientOptions(server, ca.Roots).CertificateChainPolicy };
+
+        (MigrationInfo info, IncomingMigrationResult result, TimeSpan took) = await MigrateAsync(pair, "tcp:127.0.0.1:0",
+            MigrationTls.MutualServerOptions(server, ca.Roots), anonymous);
+
+        AssertRefused(info, result, took, pair);
+        Assert.That(result.ErrorDescription, Does.Contain("TLS handshake").And.Contain("server"));
+    }
+
+    [Test]
+    public async Task Expired_client_certificate_is_refused_by_the_destination()
+    {
+        using var ca = new TestCertificates();
+        using X509Certificate2 server = ca.Issue("destination");
+        using X509Certificate2 expired = ca.Issue("source", expired: true);
+        using var pair = RefusedPair(64);
+
+        (MigrationInfo info, IncomingMigrationResult result, TimeSpan took) = await MigrateAsync(pair, "tcp:127.0.0.1:0",
+            MigrationTls.MutualServerOptions(server, ca.Roots), MigrationTls.MutualClientOptions(expired, ca.Roots));
+
+        AssertRefused(info, result, took, pair);
+        Assert.That(result.ErrorDescription, Does.Contain("TLS handshake"));
+    }
+
+    [Test]
+    public async Task Plaintext_source_against_a_tls_listener_is_refused()
+    {
+        using var ca = new TestCertificates();
+        using X509Certificate2 server = ca.Issue("destination");
+        using var pair = RefusedPair(65);
+
+        (MigrationInfo info, IncomingMigrationResult result, TimeSpan took) = await MigrateAsync(pair, "tcp:127.0.0.1:0",
+            MigrationTls.MutualServerOptions(server, ca.Roots), client: null);
+
+        AssertRefused(info, result, took, pair);
+        Assert.That(result.ErrorDescription, Does.Contain("TLS handshake"));
+    }
+
+    // Enough data that it cannot all sit in socket buffers: a stream that fits could be written in full
+    // before the destination refuses it, and a one-way source would then report Completed.
+    private static MigrationPair RefusedPair(int seed)
+    {
+        var pair = new MigrationPair(seed, ("pc.ram", Ram));
+        pair.Source.FillRandom(0.5);
+        return pair;
+    }
+
+    private static void AssertRefused(MigrationInfo info, IncomingMigrationResult result, TimeSpan took, MigrationPair pair)
+    {
+        TestContext.Out.WriteLine($"in {took.TotalMilliseconds:0} ms; source: {info.ErrorDescription}; destination: {result.ErrorDescription}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(pair.Source.IsPaused, Is.False);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.Error, Is.InstanceOf<MigrationException>());
+            Assert.That(pair.Destination.Started, Is.False);
+            Assert.That(took, Is.LessThan(Prompt));
+        });
+    }
+
+    private static async Task<(MigrationInfo Info, IncomingMigrationResult Result, TimeSpan Took)> MigrateAsync(
+        MigrationPair pair, string listen, SslServerAuthenticationOptions server, SslClientAuthenticationOptions? client)
+    {
+        var incomingOptions = new IncomingMigrationOptions
+        {
+            Transport = new MigrationTransportOptions { StreamWrapper = MigrationTls.Server(server) },
+        };
+        await using var incoming = new IncomingMigration(pair.Destination, incomingOptions);
+        string uri = await incoming.ListenAsync(listen);
+        var sessionOptions = new MigrationSessionOptions
+        {
+            Transport = client is null ? null : new MigrationTransportOptions { StreamWrapper = MigrationTls.Client(client) },
+        };
+        await using var session = new MigrationSession(pair.Source, sessionOptions);
+        session.Parameters.MaxBandwidthBytesPerSecond = 0;
+        var watch = Stopwatch.StartNew();
+        await session.StartAsync(uri);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);
+        return (info, result, watch.Elapsed);
+    }
+}
