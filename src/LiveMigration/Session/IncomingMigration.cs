@@ -20,6 +20,9 @@ public sealed class IncomingMigration : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _cancel = new();
     private readonly TaskCompletionSource<IncomingMigrationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The byte a verifying destination sends back once the digests matched.</summary>
+    internal const byte VerifiedConfirmation = 0x01;
+
     private int _started;
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
@@ -133,6 +136,14 @@ public sealed class IncomingMigration : IAsyncDisposable
                     DecodeUnknownDeviceSections = _options.DecodeUnknownDeviceSections,
                 };
                 SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
+                if (_options.Verify && channel.IsConversation)
+                {
+                    // The source waits for this byte before it lets its guest go.
+                    channel.Output.GetSpan(1)[0] = VerifiedConfirmation;
+                    channel.Output.Advance(1);
+                    await channel.CompleteOutputAsync(ct).ConfigureAwait(false);
+                }
+
                 bool started = false;
                 // A guest whose CPU and device state did not load would run from the wrong state.
                 if (_options.Autostart && loaded.UnappliedDevices.Count == 0)

@@ -25,9 +25,11 @@ public enum MigrationCapability
     /// start the guest on a mismatch. Default off, because a QEMU destination rejects the extra section.
     /// </summary>
     /// <remarks>
-    /// The stream is one-way: the source has completed (and left its guest paused, as QEMU does) by the
-    /// time the destination finds a mismatch. The host learns of it from the destination and must then
-    /// resume the source guest itself.
+    /// Over a two-way channel (tcp, unix, a socket fd or a caller's two-way stream) the destination
+    /// answers with one confirmation byte once the digests match, and the source completes only then; no
+    /// confirmation (a mismatch, or any failure on the destination) fails the migration and the source
+    /// guest runs again. Over one-way channels (exec, file) there is no answer: the source completes when
+    /// it has sent everything, and a host must learn of a mismatch from the destination.
     /// </remarks>
     Verify,
 }

@@ -118,6 +118,8 @@ public sealed partial class MigrationSession
                 await saver.CompleteAsync(ct).ConfigureAwait(false);
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 await channel.CompleteOutputAsync(ct).ConfigureAwait(false);
+                if (_capabilities.Contains(MigrationCapability.Verify) && channel.IsConversation)
+                    await AwaitVerifiedAsync(channel, ct).ConfigureAwait(false);
                 _downtime = _time.GetElapsedTime(pausedAt);
                 guest.HandedOver();
                 outcome = MigrationStatus.Completed;
@@ -152,6 +154,27 @@ public sealed partial class MigrationSession
                 _observer.Dispose();
                 _completion.TrySetResult(final);
             }
+        }
+
+        /// <summary>
+        /// Waits for the destination's confirmation that the pages it loaded match the digests sent: until
+        /// it arrives the guest belongs to no one else, so without it the migration fails and the source
+        /// guest runs again.
+        /// </summary>
+        private async Task AwaitVerifiedAsync(MigrationChannel channel, CancellationToken ct)
+        {
+            var reader = new MigrationReader(channel.Input) { StallTimeout = _session.Parameters.StallTimeout, TimeProvider = _time };
+            try
+            {
+                if (await reader.ReadU8Async(ct).ConfigureAwait(false) == IncomingMigration.VerifiedConfirmation)
+                    return;
+            }
+            catch (MigrationStreamTruncatedException)
+            {
+            }
+
+            throw new MigrationVerificationException(
+                "The destination did not confirm that the RAM it loaded matches what was sent (a digest mismatch, or it failed after the stream ended); the source guest keeps running.");
         }
 
         private void LogOutcome(MigrationStatus outcome, string? reason, Exception? failure)

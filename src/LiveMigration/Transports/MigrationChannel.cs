@@ -36,6 +36,13 @@ public abstract class MigrationChannel : IAsyncDisposable
     /// <summary>True when the channel can be written (<see cref="Output"/> is available).</summary>
     public bool HasOutput => _output is not null;
 
+    /// <summary>
+    /// True when the peer at the other end of <see cref="Output"/> is the one reading back from
+    /// <see cref="Input"/> (a socket, a duplex pipe): only then can the two ends answer each other. An
+    /// exec channel has both directions, but they lead to a command, not to the peer.
+    /// </summary>
+    internal virtual bool IsConversation => false;
+
     /// <summary>The bytes arriving from the peer.</summary>
     /// <exception cref="InvalidOperationException">The channel cannot be read (see <see cref="HasInput"/>).</exception>
     public PipeReader Input => _input ?? throw new InvalidOperationException($"The migration channel {Description} is write-only; it has no Input.");

@@ -71,6 +71,10 @@ internal sealed class StreamChannel : MigrationChannel
         return _readStream is null && !_leaveOpen ? _writeStream!.DisposeAsync() : ValueTask.CompletedTask;
     }
 
+    // A socket, or one caller stream that both reads and writes, talks to the peer in both directions.
+    internal override bool IsConversation =>
+        _readStream is not null && _writeStream is not null && (_socket is not null || ReferenceEquals(_readStream, _writeStream));
+
     private protected override void AbortCore()
     {
         try

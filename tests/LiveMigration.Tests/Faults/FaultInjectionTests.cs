@@ -140,6 +140,7 @@ public sealed class FaultInjectionTests
         (MigrationInfo plainInfo, IncomingMigrationResult plain) = await MigrateWithFlipAsync(pair, offset, verify: false);
         bool plainIdentical = pair.RamIdentical();
         await pair.Source.ResumeAsync(CancellationToken.None);
+        int resumesBefore = pair.Source.ResumeCount;
         (MigrationInfo verifiedInfo, IncomingMigrationResult verified) = await MigrateWithFlipAsync(pair, offset, verify: true);
 
         TestContext.Out.WriteLine($"plain: {plain.Status}, identical {plainIdentical}; verify: {verified.Status}: {verified.ErrorDescription}");
@@ -148,7 +149,10 @@ public sealed class FaultInjectionTests
             Assert.That(plainInfo.Status, Is.EqualTo(MigrationStatus.Completed));
             Assert.That(plain.Status, Is.EqualTo(MigrationStatus.Completed), "without verify the corruption goes unnoticed");
             Assert.That(plainIdentical, Is.False, "the flip landed in page data");
-            Assert.That(verifiedInfo.Status, Is.EqualTo(MigrationStatus.Completed), "the one-way source completes before the destination checks");
+            Assert.That(verifiedInfo.Status, Is.EqualTo(MigrationStatus.Failed), "without the destination's confirmation the source fails");
+            Assert.That(verifiedInfo.ErrorDescription, Does.Contain("did not confirm"));
+            Assert.That(pair.Source.IsPaused, Is.False, "the source guest runs again");
+            Assert.That(pair.Source.ResumeCount, Is.EqualTo(resumesBefore + 1));
             Assert.That(verified.Status, Is.EqualTo(MigrationStatus.Failed));
             Assert.That(verified.Error, Is.InstanceOf<MigrationVerificationException>());
             Assert.That(verified.ErrorDescription, Does.Contain("Integrity check failed").And.Contain("'pc.ram'"));
