@@ -39,7 +39,11 @@ public sealed class MigrationStatisticsTests
         });
     }
 
+    // The estimate is made from one period's throughput and the switchover runs at whatever rate the
+    // machine gives it a moment later; on a shared machine a neighbour's burst can slow that moment
+    // alone, so a miss is retried before it counts as a wrong estimate.
     [Test]
+    [Retry(3)]
     public async Task Expected_downtime_of_a_steady_workload_is_within_twice_the_measured_one()
     {
         // Every page holds data, so each page sent costs the same and the measured bandwidth predicts the switchover.
