@@ -37,11 +37,11 @@ public class XbzrleDecodeBenchmarks
         }
     }
 
-    [Benchmark(OperationsPerInvoke = 4096)]
+    [Benchmark(OperationsPerInvoke = XbzrlePagePairs.PagesPerRound)]
     public int Decode()
     {
         int total = 0;
-        for (int round = 0; round < 4096 / PairCount; round++)
+        for (int round = 0; round < XbzrlePagePairs.PagesPerRound / PairCount; round++)
         {
             for (int pair = 0; pair < PairCount; pair++)
             {

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using LiveMigration.Xbzrle;
 
 namespace LiveMigration.Benchmarks.Xbzrle;
 
@@ -27,19 +26,6 @@ public class XbzrleEncodeBenchmarks
     [GlobalSetup]
     public void Setup() => _pairs = new XbzrlePagePairs(Workload, Pairs);
 
-    [Benchmark(OperationsPerInvoke = 4096)]
-    public long Encode()
-    {
-        long total = 0;
-        int count = _pairs.Count;
-        for (int round = 0; round < 4096 / count; round++)
-        {
-            for (int pair = 0; pair < count; pair++)
-            {
-                total += XbzrleCodec.Encode(_pairs.OldPage(pair), _pairs.NewPage(pair), _destination);
-            }
-        }
-
-        return total;
-    }
+    [Benchmark(OperationsPerInvoke = XbzrlePagePairs.PagesPerRound)]
+    public long Encode() => _pairs.EncodeRound(_destination);
 }

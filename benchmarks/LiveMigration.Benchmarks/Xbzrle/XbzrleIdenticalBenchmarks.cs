@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using LiveMigration.Xbzrle;
 
 namespace LiveMigration.Benchmarks.Xbzrle;
 
@@ -20,12 +19,12 @@ public class XbzrleIdenticalBenchmarks
     [GlobalSetup]
     public void Setup() => _pairs = new XbzrlePagePairs(XbzrleWorkload.Identical, Pairs);
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = 4096)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = XbzrlePagePairs.PagesPerRound)]
     public int SequenceEqual()
     {
         int equal = 0;
         int count = _pairs.Count;
-        for (int round = 0; round < 4096 / count; round++)
+        for (int round = 0; round < XbzrlePagePairs.PagesPerRound / count; round++)
         {
             for (int pair = 0; pair < count; pair++)
             {
@@ -36,19 +35,6 @@ public class XbzrleIdenticalBenchmarks
         return equal;
     }
 
-    [Benchmark(OperationsPerInvoke = 4096)]
-    public long Encode()
-    {
-        long total = 0;
-        int count = _pairs.Count;
-        for (int round = 0; round < 4096 / count; round++)
-        {
-            for (int pair = 0; pair < count; pair++)
-            {
-                total += XbzrleCodec.Encode(_pairs.OldPage(pair), _pairs.NewPage(pair), _destination);
-            }
-        }
-
-        return total;
-    }
+    [Benchmark(OperationsPerInvoke = XbzrlePagePairs.PagesPerRound)]
+    public long Encode() => _pairs.EncodeRound(_destination);
 }

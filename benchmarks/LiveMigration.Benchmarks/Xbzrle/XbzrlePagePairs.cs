@@ -1,3 +1,5 @@
+using LiveMigration.Xbzrle;
+
 namespace LiveMigration.Benchmarks.Xbzrle;
 
 /// <summary>
@@ -7,6 +9,9 @@ namespace LiveMigration.Benchmarks.Xbzrle;
 internal sealed class XbzrlePagePairs
 {
     public const int PageSize = 4096;
+
+    /// <summary>Pages one benchmark invocation encodes or decodes, whatever the number of distinct pairs.</summary>
+    public const int PagesPerRound = 4096;
 
     private readonly byte[] _old;
     private readonly byte[] _new;
@@ -33,6 +38,21 @@ internal sealed class XbzrlePagePairs
     }
 
     public int Count { get; }
+
+    /// <summary>Encodes <see cref="PagesPerRound"/> pairs, going round the set as often as that takes; returns the summed results.</summary>
+    public long EncodeRound(Span<byte> destination)
+    {
+        long total = 0;
+        for (int round = 0; round < PagesPerRound / Count; round++)
+        {
+            for (int pair = 0; pair < Count; pair++)
+            {
+                total += XbzrleCodec.Encode(OldPage(pair), NewPage(pair), destination);
+            }
+        }
+
+        return total;
+    }
 
     public ReadOnlySpan<byte> OldPage(int pair) => _old.AsSpan(_oldStart + (pair * PageSize), PageSize);
 
