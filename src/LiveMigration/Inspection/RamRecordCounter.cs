@@ -7,7 +7,7 @@ namespace LiveMigration.Inspection;
 /// Walks RAM section payloads without a destination: it reads the block list and counts page records by
 /// kind, skipping their data. Every length is checked against its limit before it is skipped.
 /// </summary>
-internal sealed class RamRecordCounter
+internal sealed class RamRecordCounter : IRamRecordHandler
 {
     private const int PageSize = 4096;
 
@@ -29,53 +29,39 @@ internal sealed class RamRecordCounter
     public long CompressedPages { get; private set; }
 
     /// <summary>Reads one section's RAM records, up to and including its EOS.</summary>
-    public async ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
+    public ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
+        => RamRecordReader.ReadSectionAsync(reader, this, cancellationToken);
+
+    ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
+        => ReadBlockListAsync(reader, totalBytes, cancellationToken);
+
+    async ValueTask IRamRecordHandler.PageRecordAsync(
+        MigrationReader reader, RamRecordFlags kind, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
-        while (true)
+        if (kind is not (RamRecordFlags.Zero or RamRecordFlags.Page or RamRecordFlags.Xbzrle or RamRecordFlags.CompressPage))
+            throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);
+        await ReadBlockNameAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
+        switch (kind)
         {
-            long offset = reader.BytesRead;
-            ulong word = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
-            var flags = (RamRecordFlags)(word & RamFormat.FlagMask);
-            ulong address = word & ~RamFormat.FlagMask;
-            if (flags == RamRecordFlags.Eos)
-                return;
-            if (flags == RamRecordFlags.MultifdFlush)
-                continue;
-
-            switch (flags & ~(RamRecordFlags.Continue | RamRecordFlags.Eos))
-            {
-                case RamRecordFlags.MemSize:
-                    await ReadBlockListAsync(reader, address, cancellationToken).ConfigureAwait(false);
-                    break;
-                case RamRecordFlags.Zero:
-                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
-                    await reader.SkipAsync(1, cancellationToken).ConfigureAwait(false);
-                    ZeroPages++;
-                    break;
-                case RamRecordFlags.Page:
-                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
-                    await reader.SkipAsync(PageSize, cancellationToken).ConfigureAwait(false);
-                    NormalPages++;
-                    break;
-                case RamRecordFlags.Xbzrle:
-                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
-                    await ReadXbzrleAsync(reader, offset, cancellationToken).ConfigureAwait(false);
-                    XbzrlePages++;
-                    break;
-                case RamRecordFlags.CompressPage:
-                    await ReadBlockNameAsync(reader, flags, offset, cancellationToken).ConfigureAwait(false);
-                    uint length = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
-                    if (length > MaxCompressedPage)
-                        throw new MigrationStreamException($"A compressed page of {length} bytes exceeds the limit of {MaxCompressedPage}", offset);
-                    await reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
-                    CompressedPages++;
-                    break;
-                default:
-                    throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", offset);
-            }
-
-            if ((flags & RamRecordFlags.Eos) != 0)
-                return;
+            case RamRecordFlags.Zero:
+                await reader.SkipAsync(1, cancellationToken).ConfigureAwait(false);
+                ZeroPages++;
+                break;
+            case RamRecordFlags.Page:
+                await reader.SkipAsync(PageSize, cancellationToken).ConfigureAwait(false);
+                NormalPages++;
+                break;
+            case RamRecordFlags.Xbzrle:
+                await ReadXbzrleAsync(reader, recordOffset, cancellationToken).ConfigureAwait(false);
+                XbzrlePages++;
+                break;
+            default:
+                uint length = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                if (length > MaxCompressedPage)
+                    throw new MigrationStreamException($"A compressed page of {length} bytes exceeds the limit of {MaxCompressedPage}", recordOffset);
+                await reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
+                CompressedPages++;
+                break;
         }
     }
 

@@ -8,7 +8,7 @@ namespace LiveMigration.Ram;
 /// The incoming RAM section: checks the sender's block list against the destination's blocks and writes
 /// each page record into place. Every offset is checked against its block before a byte is written.
 /// </summary>
-internal sealed partial class RamLoadHandler : ISavevmHandler
+internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
 {
     private readonly Dictionary<string, RamBlock> _blocks;
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
@@ -72,38 +72,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
         long start = reader.BytesRead;
         try
         {
-            while (true)
-            {
-                long recordOffset = reader.BytesRead;
-                ulong word = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
-                var flags = (RamRecordFlags)(word & RamFormat.FlagMask);
-                ulong address = word & ~RamFormat.FlagMask;
-                if (flags == RamRecordFlags.Eos)
-                    return;
-                if (flags == RamRecordFlags.MultifdFlush)
-                    continue;
-
-                switch (flags & ~(RamRecordFlags.Continue | RamRecordFlags.Eos))
-                {
-                    case RamRecordFlags.MemSize:
-                        await LoadBlockListAsync(reader, address, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case RamRecordFlags.Zero:
-                        await LoadZeroPageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case RamRecordFlags.Page:
-                        await LoadRawPageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case RamRecordFlags.Xbzrle:
-                        await LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken).ConfigureAwait(false);
-                        break;
-                    default:
-                        throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);
-                }
-
-                if ((flags & RamRecordFlags.Eos) != 0)
-                    return;
-            }
+            await RamRecordReader.ReadSectionAsync(reader, this, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -123,6 +92,19 @@ internal sealed partial class RamLoadHandler : ISavevmHandler
 
         return ValueTask.CompletedTask;
     }
+
+    // Not async: the chosen loader's own ValueTask is handed back, so a page costs no extra state machine.
+    ValueTask IRamRecordHandler.PageRecordAsync(
+        MigrationReader reader, RamRecordFlags kind, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken) => kind switch
+    {
+        RamRecordFlags.Zero => LoadZeroPageAsync(reader, flags, address, recordOffset, cancellationToken),
+        RamRecordFlags.Page => LoadRawPageAsync(reader, flags, address, recordOffset, cancellationToken),
+        RamRecordFlags.Xbzrle => LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken),
+        _ => ValueTask.FromException(new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset)),
+    };
+
+    ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
+        => LoadBlockListAsync(reader, totalBytes, cancellationToken);
 
     private async ValueTask LoadBlockListAsync(MigrationReader reader, ulong total, CancellationToken cancellationToken)
     {
