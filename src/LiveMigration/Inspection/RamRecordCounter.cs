@@ -39,7 +39,7 @@ internal sealed class RamRecordCounter : IRamRecordHandler
         MigrationReader reader, RamRecordFlags kind, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
         if (kind is not (RamRecordFlags.Zero or RamRecordFlags.Page or RamRecordFlags.Xbzrle or RamRecordFlags.CompressPage))
-            throw new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);
+            throw RamRecordReader.Unsupported(flags, recordOffset);
         await ReadBlockNameAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         switch (kind)
         {
@@ -55,7 +55,7 @@ internal sealed class RamRecordCounter : IRamRecordHandler
                 await ReadXbzrleAsync(reader, recordOffset, cancellationToken).ConfigureAwait(false);
                 XbzrlePages++;
                 break;
-            default:
+            case RamRecordFlags.CompressPage:
                 uint length = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
                 if (length > MaxCompressedPage)
                     throw new MigrationStreamException($"A compressed page of {length} bytes exceeds the limit of {MaxCompressedPage}", recordOffset);

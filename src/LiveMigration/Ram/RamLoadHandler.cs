@@ -100,7 +100,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
         RamRecordFlags.Zero => LoadZeroPageAsync(reader, flags, address, recordOffset, cancellationToken),
         RamRecordFlags.Page => LoadRawPageAsync(reader, flags, address, recordOffset, cancellationToken),
         RamRecordFlags.Xbzrle => LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken),
-        _ => ValueTask.FromException(new MigrationStreamException($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset)),
+        _ => ValueTask.FromException(RamRecordReader.Unsupported(flags, recordOffset)),
     };
 
     ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)

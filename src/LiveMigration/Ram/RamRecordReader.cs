@@ -49,4 +49,8 @@ internal static class RamRecordReader
                 return;
         }
     }
+
+    /// <summary>The error a handler gives for a record kind it does not take.</summary>
+    public static MigrationStreamException Unsupported(RamRecordFlags flags, long recordOffset)
+        => new($"Unsupported RAM record flags 0x{(ulong)flags:x3}", recordOffset);
 }
