@@ -1,4 +1,5 @@
 using LiveMigration.Cli.Commands;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Cli;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using LiveMigration.Devices;
 using LiveMigration.Hosting;
 
 namespace LiveMigration.Emulator;

@@ -1,4 +1,5 @@
 using LiveMigration.Cli.Output;
+using LiveMigration.Errors;
 using LiveMigration.Inspection;
 
 namespace LiveMigration.Cli.Commands;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using K4os.Hash.xxHash;
+using LiveMigration.Devices;
 using LiveMigration.Hosting;
 
 namespace LiveMigration.Cli.Guest;

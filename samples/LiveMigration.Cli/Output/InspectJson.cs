@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LiveMigration.Inspection;
+using LiveMigration.Savevm;
 
 namespace LiveMigration.Cli.Output;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LiveMigration.Inspection;
+using LiveMigration.Savevm;
 
 namespace LiveMigration.Cli.Output;
 

@@ -34,11 +34,13 @@ internal sealed class BlockSaveHandler : ISavevmHandler
     private int _lastProgress = -1;
     private volatile bool _bulkCompleted;
 
-    public BlockSaveHandler(IReadOnlyList<IBlockDevice> devices, MigrationBlockMode mode, bool zeroBlocks, TimeProvider time)
+    /// <param name="devices">The disks to copy.</param>
+    /// <param name="incremental">True to copy only what each disk has allocated (QEMU's <c>migrate -i</c>), false for everything.</param>
+    /// <param name="zeroBlocks">True to send all-zero chunks as ZERO_BLOCK records.</param>
+    /// <param name="time">The clock for progress reports.</param>
+    public BlockSaveHandler(IReadOnlyList<IBlockDevice> devices, bool incremental, bool zeroBlocks, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(devices);
-        if (mode == MigrationBlockMode.None)
-            throw new ArgumentException("Block migration is off; no block section is sent.", nameof(mode));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (IBlockDevice device in devices)
         {
@@ -49,7 +51,7 @@ internal sealed class BlockSaveHandler : ISavevmHandler
         }
 
         _devices = [.. devices.Select(d => new Device(d))];
-        _incremental = mode == MigrationBlockMode.Incremental;
+        _incremental = incremental;
         _zeroBlocks = zeroBlocks;
         _time = time;
         Statistics.Total = _devices.Sum(d => d.Block.Length);

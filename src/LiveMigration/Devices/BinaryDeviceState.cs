@@ -1,4 +1,4 @@
-using LiveMigration.Hosting;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Devices;
 

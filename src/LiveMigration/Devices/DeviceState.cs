@@ -1,5 +1,3 @@
-using LiveMigration.Hosting;
-
 namespace LiveMigration.Devices;
 
 /// <summary>The plain <see cref="IDeviceState"/>: a section name and instance for a state description.</summary>

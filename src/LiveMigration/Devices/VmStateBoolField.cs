@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Devices;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.Json;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Devices;

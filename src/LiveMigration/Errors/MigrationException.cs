@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>The base of every error the migration engine raises on purpose.</summary>
 public class MigrationException : Exception

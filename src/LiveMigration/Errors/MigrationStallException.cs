@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>
 /// The peer stopped taking or sending bytes for longer than the stall timeout

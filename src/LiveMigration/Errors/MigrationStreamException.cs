@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>
 /// The migration stream is malformed: bad magic, an unknown section, a record that points outside its

@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>The migration stream ended before a record was complete.</summary>
 public sealed class MigrationStreamTruncatedException : MigrationStreamException

@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>
 /// The channel under the stream failed: a URI that names no known transport, a refused or broken

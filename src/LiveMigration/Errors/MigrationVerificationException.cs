@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Errors;
 
 /// <summary>
 /// The integrity check (<see cref="MigrationCapability.Verify"/>) found that the RAM the destination

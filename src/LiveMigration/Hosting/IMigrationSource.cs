@@ -1,3 +1,5 @@
+using LiveMigration.Devices;
+
 namespace LiveMigration.Hosting;
 
 /// <summary>

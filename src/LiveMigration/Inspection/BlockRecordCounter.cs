@@ -1,4 +1,5 @@
 using LiveMigration.Block;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Inspection;

@@ -1,4 +1,5 @@
 using System.Text;
+using LiveMigration.Errors;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 

@@ -1,4 +1,4 @@
-namespace LiveMigration;
+namespace LiveMigration.Observability;
 
 /// <summary>
 /// Names under which migrations report to <see cref="System.Diagnostics.Metrics"/> and

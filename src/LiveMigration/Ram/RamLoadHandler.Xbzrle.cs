@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Streams;
 using LiveMigration.Xbzrle;

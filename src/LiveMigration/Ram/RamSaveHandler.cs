@@ -83,7 +83,7 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
     public RamStatistics Statistics { get; } = new();
 
     /// <summary>The XBZRLE counters, or null when XBZRLE is off.</summary>
-    public XbzrleCacheInfo? XbzrleInfo => _xbzrle?.GetInfo();
+    public XbzrleStatistics? XbzrleStatistics => _xbzrle?.GetStatistics();
 
     /// <summary>The digests of what was sent, or null when the integrity check is off.</summary>
     public RamPageDigests? Digests => _digests;

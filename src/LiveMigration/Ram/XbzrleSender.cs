@@ -90,16 +90,14 @@ internal sealed class XbzrleSender : IDisposable
     }
 
     /// <summary>A snapshot of the counters; safe from any thread.</summary>
-    public XbzrleCacheInfo GetInfo() => new()
-    {
-        CacheSize = _cache.SizeInBytes,
-        Bytes = Interlocked.Read(ref _bytes),
-        Pages = Interlocked.Read(ref _pages),
-        CacheMiss = Interlocked.Read(ref _cacheMiss),
-        CacheMissRate = Volatile.Read(ref _cacheMissRate),
-        Overflow = Interlocked.Read(ref _overflow),
-        EncodingRate = Volatile.Read(ref _encodingRate),
-    };
+    public XbzrleStatistics GetStatistics() => new(
+        CacheSize: _cache.SizeInBytes,
+        Bytes: Interlocked.Read(ref _bytes),
+        Pages: Interlocked.Read(ref _pages),
+        CacheMiss: Interlocked.Read(ref _cacheMiss),
+        CacheMissRate: Volatile.Read(ref _cacheMissRate),
+        Overflow: Interlocked.Read(ref _overflow),
+        EncodingRate: Volatile.Read(ref _encodingRate));
 
     public void Dispose() => _cache.Dispose();
 }

@@ -1,5 +1,3 @@
-using LiveMigration.Inspection;
-
 namespace LiveMigration.Savevm;
 
 /// <summary>What <see cref="SavevmLoader.LoadAsync"/> found in a stream it loaded completely.</summary>

@@ -1,4 +1,4 @@
-using LiveMigration.Inspection;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Savevm;

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Savevm;

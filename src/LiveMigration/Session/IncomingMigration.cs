@@ -1,4 +1,8 @@
+using LiveMigration.DeviceSections;
+using LiveMigration.Devices;
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
+using LiveMigration.Observability;
 using LiveMigration.Ram;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
@@ -188,7 +192,7 @@ public sealed class IncomingMigration : IAsyncDisposable
         _blockLoad = new Block.BlockLoadHandler(_target.BlockDevices);
         registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
-            registry.Register(new Devices.DeviceStateHandler(state));
+            registry.Register(new DeviceStateHandler(state));
         foreach (ISavevmHandler handler in _options.AdditionalSections)
             registry.Register(handler);
     }

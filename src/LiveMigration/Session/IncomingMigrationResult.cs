@@ -1,4 +1,5 @@
-using LiveMigration.Inspection;
+using LiveMigration.Errors;
+using LiveMigration.Savevm;
 
 namespace LiveMigration;
 

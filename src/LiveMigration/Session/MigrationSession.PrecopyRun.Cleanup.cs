@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Ram;
 
@@ -20,7 +21,7 @@ public sealed partial class MigrationSession
                 Downtime = _downtime,
                 ExpectedDowntime = _expectedDowntime,
                 CpuThrottlePercentage = _throttle,
-                XbzrleCache = _ram.XbzrleInfo,
+                XbzrleCache = XbzrleCacheInfo.From(_ram.XbzrleStatistics),
                 ErrorDescription = _error,
                 Disk = GetDiskInfo(),
                 Ram = new RamMigrationInfo

@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Ram;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
@@ -27,7 +28,7 @@ public sealed partial class MigrationSession
         private readonly long _startTimestamp;
         private readonly RamSaveHandler _ram;
         private readonly Block.BlockSaveHandler? _block;
-        private readonly Observability.MigrationObserver _observer;
+        private readonly MigrationObserver _observer;
         private volatile MigrationChannel? _channel;
         private volatile MigrationWriter? _writer;
         private SavevmSaver? _saver;
@@ -52,7 +53,7 @@ public sealed partial class MigrationSession
             long cacheBytes = capabilities.Contains(MigrationCapability.Xbzrle) ? session.Parameters.XbzrleCacheSizeBytes : 0;
             bool verify = capabilities.Contains(MigrationCapability.Verify);
             _ram = new RamSaveHandler(session._source.RamBlocks, _time, cacheBytes, verify) { DirtyPeriodEnded = OnDirtyPeriodEnded };
-            _observer = new Observability.MigrationObserver(target, session._machineType, session._progress);
+            _observer = new MigrationObserver(target, session._machineType, session._progress);
             _block = CreateBlockHandler(session, capabilities);
         }
 

@@ -1,3 +1,5 @@
+using LiveMigration.Ram;
+
 namespace LiveMigration;
 
 /// <summary>XBZRLE figures of a migration, as QEMU's query-migrate reports them under <c>xbzrle-cache</c>.</summary>
@@ -23,4 +25,16 @@ public sealed record XbzrleCacheInfo
 
     /// <summary>Page bytes represented per encoded byte sent, over the last period (higher is better).</summary>
     public double EncodingRate { get; init; }
+
+    /// <summary>The public figures for the RAM layer's snapshot, or null when XBZRLE is off.</summary>
+    internal static XbzrleCacheInfo? From(XbzrleStatistics? statistics) => statistics is not { } s ? null : new()
+    {
+        CacheSize = s.CacheSize,
+        Bytes = s.Bytes,
+        Pages = s.Pages,
+        CacheMiss = s.CacheMiss,
+        CacheMissRate = s.CacheMissRate,
+        Overflow = s.Overflow,
+        EncodingRate = s.EncodingRate,
+    };
 }

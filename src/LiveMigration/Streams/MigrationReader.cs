@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Streams;
 

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Transports;
 

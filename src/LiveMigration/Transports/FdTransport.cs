@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using System.Net.Sockets;
+using LiveMigration.Errors;
 using Microsoft.Win32.SafeHandles;
 
 namespace LiveMigration.Transports;

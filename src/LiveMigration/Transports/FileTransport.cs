@@ -1,3 +1,5 @@
+using LiveMigration.Errors;
+
 namespace LiveMigration.Transports;
 
 /// <summary>Opens <c>file:path[,offset=N]</c> channels.</summary>

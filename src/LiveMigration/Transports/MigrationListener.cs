@@ -1,3 +1,5 @@
+using LiveMigration.Errors;
+
 namespace LiveMigration.Transports;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Transports;
 

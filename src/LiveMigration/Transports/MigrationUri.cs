@@ -1,4 +1,5 @@
 using System.Globalization;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Transports;
 

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using LiveMigration.Errors;
 
 namespace LiveMigration.Transports;
 

@@ -1,4 +1,5 @@
 using LiveMigration.Block;
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;

@@ -11,7 +11,7 @@ public sealed class BlockSaveHandlerTests
     public void Pending_stays_above_any_threshold_until_the_bulk_copy_ends()
     {
         using var disk = new MemoryBlockDevice("disk0", 8L << 20);
-        var handler = new BlockSaveHandler([disk], MigrationBlockMode.Full, zeroBlocks: false, TimeProvider.System);
+        var handler = new BlockSaveHandler([disk], incremental: false, zeroBlocks: false, TimeProvider.System);
 
         Assert.That(handler.GetPendingBytes(ulong.MaxValue / 2), Is.GreaterThan(ulong.MaxValue / 2));
         Assert.That(handler.BulkCompleted, Is.False);
@@ -24,7 +24,7 @@ public sealed class BlockSaveHandlerTests
         byte[] data = new byte[5 << 20];
         new Random(7).NextBytes(data);
         source.Write(0, data);
-        var save = new BlockSaveHandler([source], MigrationBlockMode.Full, zeroBlocks: true, TimeProvider.System);
+        var save = new BlockSaveHandler([source], incremental: false, zeroBlocks: true, TimeProvider.System);
         byte[] bytes = await SavevmHarness.SaveAsync(SavevmHarness.Registry(save), "pc-i440fx-7.2", maxIterations: 100);
 
         using var destination = new MemoryBlockDevice("disk0", 5L << 20);
@@ -44,6 +44,6 @@ public sealed class BlockSaveHandlerTests
     {
         using var a = new MemoryBlockDevice("disk0", 1L << 20);
         using var b = new MemoryBlockDevice("disk0", 1L << 20);
-        Assert.That(() => new BlockSaveHandler([a, b], MigrationBlockMode.Full, false, TimeProvider.System), Throws.ArgumentException);
+        Assert.That(() => new BlockSaveHandler([a, b], incremental: false, false, TimeProvider.System), Throws.ArgumentException);
     }
 }

@@ -1,5 +1,6 @@
+using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
-using LiveMigration.Hosting;
+using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Devices;

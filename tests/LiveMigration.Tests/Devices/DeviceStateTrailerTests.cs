@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
 using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;

@@ -1,4 +1,6 @@
+using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
+using LiveMigration.Errors;
 using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;
 

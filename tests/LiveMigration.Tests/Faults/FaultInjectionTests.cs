@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Faults;

@@ -1,3 +1,5 @@
+using LiveMigration.Errors;
+
 namespace LiveMigration.Tests.Fuzz;
 
 /// <summary>What a fuzz worker saw: outcomes by error type, the slowest case, and every case that is a bug.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Ram;
 using LiveMigration.Savevm;

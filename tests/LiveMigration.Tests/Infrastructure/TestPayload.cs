@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Tests.Infrastructure;

@@ -1,7 +1,9 @@
 using LiveMigration.Block;
+using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
 using LiveMigration.Hosting;
 using LiveMigration.Inspection;
+using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Inspection;
@@ -17,7 +19,7 @@ public sealed class BlockInspectionTests
         uint pc = 0x1234;
         var device = new DeviceState("cpu", 0, new VmStateDescription("cpu", 1, 1).Field("pc", () => pc, v => pc = v));
         byte[] bytes = await SavevmHarness.SaveAsync(SavevmHarness.Registry(
-            new BlockSaveHandler([disk], MigrationBlockMode.Full, zeroBlocks: true, TimeProvider.System), new DeviceStateHandler(device)), "pc-i440fx-7.2", maxIterations: 100);
+            new BlockSaveHandler([disk], incremental: false, zeroBlocks: true, TimeProvider.System), new DeviceStateHandler(device)), "pc-i440fx-7.2", maxIterations: 100);
 
         using var stream = new MemoryStream(bytes);
         MigrationStreamReport report = await MigrationStreamInspector.InspectAsync(stream);

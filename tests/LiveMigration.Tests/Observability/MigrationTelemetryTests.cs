@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using LiveMigration.Observability;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Observability;

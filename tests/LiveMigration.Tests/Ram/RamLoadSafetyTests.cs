@@ -1,4 +1,5 @@
 using LiveMigration.Cli.Guest;
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Tests.Infrastructure;
 

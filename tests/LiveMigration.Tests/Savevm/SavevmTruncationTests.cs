@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;
 

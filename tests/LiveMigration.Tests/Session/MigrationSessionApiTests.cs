@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Session;

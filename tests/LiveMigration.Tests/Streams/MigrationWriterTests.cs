@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Tests.Streams;

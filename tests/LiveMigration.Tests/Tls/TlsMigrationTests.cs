@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
 using LiveMigration.Transports;
 

@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Transports;
 
 namespace LiveMigration.Tests.Transports;

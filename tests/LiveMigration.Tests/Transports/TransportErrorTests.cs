@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
 

@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LiveMigration.Errors;
 
-namespace LiveMigration.Inspection;
+namespace LiveMigration.Savevm;
 
 /// <summary>
 /// Decodes one device section's payload into JSON by following its entry in the VMDESCRIPTION trailer:

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using LiveMigration.Errors;
 using LiveMigration.Streams;
 
-namespace LiveMigration.Inspection;
+namespace LiveMigration.Savevm;
 
 /// <summary>
 /// The rest of a stream, read into memory once the first device section arrives that nobody loads. The

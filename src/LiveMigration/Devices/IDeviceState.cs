@@ -1,6 +1,4 @@
-using LiveMigration.Devices;
-
-namespace LiveMigration.Hosting;
+namespace LiveMigration.Devices;
 
 /// <summary>
 /// One device's state, sent once with the guest paused as a FULL section (idstr, instance, version) after

@@ -1,9 +1,10 @@
 using System.Text.Json;
-using LiveMigration.Hosting;
+using LiveMigration.Devices;
+using LiveMigration.Errors;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 
-namespace LiveMigration.Devices;
+namespace LiveMigration.DeviceSections;
 
 /// <summary>Sends and loads one <see cref="IDeviceState"/> as a FULL section, and describes it in the trailer.</summary>
 internal sealed class DeviceStateHandler : ISavevmHandler, IDescribedHandler

@@ -1,4 +1,4 @@
-namespace LiveMigration.Inspection;
+namespace LiveMigration.Savevm;
 
 /// <summary>
 /// One device section decoded with the stream's VMDESCRIPTION trailer: what the sender saved for a device,

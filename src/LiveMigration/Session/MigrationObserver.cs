@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using LiveMigration.Observability;
 
-namespace LiveMigration.Observability;
+namespace LiveMigration;
 
 /// <summary>
 /// Turns one outgoing migration's progress into metrics, activity events and progress reports. Counters

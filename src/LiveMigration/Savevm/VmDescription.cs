@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using LiveMigration.Savevm;
+using LiveMigration.Errors;
 
-namespace LiveMigration.Inspection;
+namespace LiveMigration.Savevm;
 
 /// <summary>
 /// The parsed VMDESCRIPTION trailer: the JSON description of every device section, which is what lets a
