@@ -9,7 +9,7 @@ namespace LiveMigration.Block;
 /// The incoming block section: every chunk record names one of the destination's devices and a sector
 /// inside it, both checked before a byte is written; a chunk overhanging the device's end is cut to fit.
 /// </summary>
-internal sealed class BlockLoadHandler : ISavevmHandler
+internal sealed class BlockLoadHandler : ISectionLoader
 {
     private readonly Dictionary<string, IBlockDevice> _devices = new(StringComparer.Ordinal);
     private byte[]? _chunk;
@@ -30,8 +30,6 @@ internal sealed class BlockLoadHandler : ISavevmHandler
 
     public uint VersionId => BlockFormat.Version;
 
-    public bool IsLive => true;
-
     /// <summary>Bytes of block section payload read, counted as the sender counts its transferred bytes.</summary>
     public long BytesLoaded { get; private set; }
 
@@ -40,9 +38,6 @@ internal sealed class BlockLoadHandler : ISavevmHandler
 
     /// <summary>The last bulk-copy percentage the sender reported.</summary>
     public int Progress { get; private set; }
-
-    public ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
-        => throw new InvalidOperationException("The incoming block handler does not save.");
 
     public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
     {

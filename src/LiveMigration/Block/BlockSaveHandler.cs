@@ -15,7 +15,7 @@ namespace LiveMigration.Block;
 /// setup, so everything written from then on is copied again after the bulk phase; a chunk is read after
 /// its mark was taken, so a write racing the read leaves it marked for the next sync.
 /// </remarks>
-internal sealed class BlockSaveHandler : ISavevmHandler
+internal sealed class BlockSaveHandler : ISectionSaver
 {
     // As for RAM: enough for tens of chunks, short enough that the session re-measures bandwidth about every 100 ms.
     private static readonly TimeSpan IterationTimeBudget = TimeSpan.FromMilliseconds(50);
@@ -124,23 +124,18 @@ internal sealed class BlockSaveHandler : ISavevmHandler
         return _bulkCompleted && _dirtyChunks == 0;
     }
 
-    public ulong GetPendingBytes(ulong threshold)
+    /// <remarks>
+    /// As QEMU does, the switchover never starts in the middle of the bulk copy: until it has ended the
+    /// estimate is the largest value, so no downtime threshold is ever above it and nothing syncs.
+    /// </remarks>
+    public ulong EstimatePendingBytes() => _bulkCompleted ? RemainingBytes() : ulong.MaxValue;
+
+    public void SyncPending()
     {
-        ulong remaining = RemainingBytes();
         if (!_bulkCompleted)
-        {
-            // As QEMU does: never let the switchover start in the middle of the bulk copy.
-            return Math.Max(remaining, threshold + BlockDevice.ChunkSize);
-        }
-
-        if (remaining < threshold)
-        {
-            SyncDirty();
-            remaining = RemainingBytes();
-        }
-
+            return;
+        SyncDirty();
         UpdateRemaining();
-        return remaining;
     }
 
     public async ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
@@ -157,9 +152,6 @@ internal sealed class BlockSaveHandler : ISavevmHandler
         Statistics.Transferred += writer.BytesWritten - before;
         UpdateRemaining();
     }
-
-    public ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
-        => throw new InvalidOperationException("The outgoing block handler does not load; the destination uses its own.");
 
     /// <summary>Takes every device's dirty log into the chunks still to send.</summary>
     private void SyncDirty()

@@ -6,8 +6,8 @@ using LiveMigration.Streams;
 
 namespace LiveMigration.DeviceSections;
 
-/// <summary>Sends and loads one <see cref="IDeviceState"/> as a FULL section, and describes it in the trailer.</summary>
-internal sealed class DeviceStateHandler : ISavevmHandler, IDescribedHandler
+/// <summary>Sends (as a saver) or loads (as a loader) one <see cref="IDeviceState"/> as a FULL section, and describes it in the trailer.</summary>
+internal sealed class DeviceStateHandler : ISectionSaver, ISectionLoader, IDescribedHandler
 {
     private readonly IDeviceState _state;
 

@@ -37,8 +37,7 @@ public static class MigrationStreamInspector
         PipeReader pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, leaveOpen: true));
         try
         {
-            var walker = new MigrationStreamWalker(new MigrationReader(pipe));
-            return await walker.RunAsync(cancellationToken).ConfigureAwait(false);
+            return await StreamReportBuilder.InspectAsync(new MigrationReader(pipe), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

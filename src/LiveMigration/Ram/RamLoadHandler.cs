@@ -9,7 +9,7 @@ namespace LiveMigration.Ram;
 /// The incoming RAM section: checks the sender's block list against the destination's blocks and writes
 /// each page record into place. Every offset is checked against its block before a byte is written.
 /// </summary>
-internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
+internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
 {
     private readonly Dictionary<string, RamBlock> _blocks;
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
@@ -49,8 +49,6 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
 
     public uint VersionId => RamFormat.Version;
 
-    public bool IsLive => true;
-
     /// <summary>Bytes of RAM section payload read, counted the way the sender counts its transferred bytes.</summary>
     public long BytesLoaded { get; private set; }
 
@@ -62,9 +60,6 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
 
     /// <summary>XBZRLE records applied.</summary>
     public long XbzrlePages { get; private set; }
-
-    public ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
-        => throw new InvalidOperationException("The incoming RAM handler does not save.");
 
     public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
     {

@@ -8,11 +8,19 @@ internal sealed partial class RamSaveHandler
     private long _pagesDirtiedInPeriod;
     private long _transferredAtPeriodStart;
 
+    private DirtyRatePeriod? _endedPeriod;
+
     /// <summary>
-    /// Called at the end of each dirty-rate period (at least one second between syncs) with the bytes the
-    /// guest dirtied and the RAM bytes sent in it: auto-converge decides on these.
+    /// Takes the dirty-rate period that the last sync ended (at least one second long), if one ended
+    /// since the last call: auto-converge decides on it.
     /// </summary>
-    public Action<long, long>? DirtyPeriodEnded { get; set; }
+    public bool TryTakeEndedPeriod(out DirtyRatePeriod period)
+    {
+        period = _endedPeriod.GetValueOrDefault();
+        bool ended = _endedPeriod.HasValue;
+        _endedPeriod = null;
+        return ended;
+    }
 
     /// <summary>Takes the guest's dirty log into the migration bitmaps (QEMU's dirty bitmap sync).</summary>
     public void SyncDirtyLog()
@@ -36,7 +44,7 @@ internal sealed partial class RamSaveHandler
         long sent = Statistics.Transferred - _transferredAtPeriodStart;
         _xbzrle?.EndPeriod();
         StartDirtyRatePeriod();
-        DirtyPeriodEnded?.Invoke(dirtied * Hosting.RamBlock.PageSize, sent);
+        _endedPeriod = new DirtyRatePeriod(dirtied * Hosting.RamBlock.PageSize, sent);
     }
 
     private void StartDirtyRatePeriod()

@@ -13,7 +13,7 @@ namespace LiveMigration.Ram;
 /// what the guest dirtied since the last sync. Sending a page clears its bit first, so a guest write
 /// during the copy leaves the page dirty in the guest's log for the next sync.
 /// </remarks>
-internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
+internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
 {
     // Long enough for thousands of pages, short enough that the session re-measures bandwidth about
     // every 100 ms as QEMU does.
@@ -135,18 +135,9 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
         return _dirtyPages == 0;
     }
 
-    public ulong GetPendingBytes(ulong threshold)
-    {
-        ulong remaining = (ulong)_dirtyPages * RamBlock.PageSize;
-        if (remaining < threshold)
-        {
-            SyncDirtyLog();
-            remaining = (ulong)_dirtyPages * RamBlock.PageSize;
-        }
+    public ulong EstimatePendingBytes() => (ulong)_dirtyPages * RamBlock.PageSize;
 
-        Statistics.RemainingPages = _dirtyPages;
-        return remaining;
-    }
+    public void SyncPending() => SyncDirtyLog();
 
     public async ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {
@@ -169,9 +160,6 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
     public void SaveCleanup() => Dispose();
 
     public void Dispose() => _xbzrle?.Dispose();
-
-    public ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
-        => throw new InvalidOperationException("The outgoing RAM handler does not load; the destination uses its own.");
 
     /// <summary>Finds the next page still to send, from the cursor on, wrapping once; clears its bit.</summary>
     private bool TryTakeNextDirty(out int blockIndex, out long page)

@@ -14,7 +14,7 @@ namespace LiveMigration.Ram;
 /// Payload: <c>be32 block count</c>, then per block <c>str8 idstr, be64 page count, be64 digest</c>.
 /// A QEMU destination does not know this section and rejects the stream, so it is opt-in on both ends.
 /// </remarks>
-internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDigests digests) : ISavevmHandler
+internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDigests digests) : ISectionSaver, ISectionLoader
 {
     /// <summary>The section's idstr; a name QEMU never uses.</summary>
     public const string SectionIdStr = "livemigration/ram-verify";

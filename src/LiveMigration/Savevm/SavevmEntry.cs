@@ -2,20 +2,22 @@ using System.Text;
 
 namespace LiveMigration.Savevm;
 
-/// <summary>A registered handler with the section id it is sent under and its idstr pre-encoded.</summary>
-internal sealed class SavevmEntry
+/// <summary>A registered section with the section id it is sent under and its idstr pre-encoded.</summary>
+/// <typeparam name="TSection">The saving or the loading side.</typeparam>
+internal sealed class SavevmEntry<TSection>
+    where TSection : ISavevmSection
 {
-    public SavevmEntry(ISavevmHandler handler, uint sectionId)
+    public SavevmEntry(TSection handler, uint sectionId)
     {
         Handler = handler;
         SectionId = sectionId;
         IdStrUtf8 = Encoding.UTF8.GetBytes(handler.IdStr);
     }
 
-    /// <summary>The handler writing and reading the payload.</summary>
-    public ISavevmHandler Handler { get; }
+    /// <summary>The saver or loader of the payload.</summary>
+    public TSection Handler { get; }
 
-    /// <summary>The section id this handler's sections carry when we send.</summary>
+    /// <summary>The section id this section carries when we send.</summary>
     public uint SectionId { get; }
 
     /// <summary>The idstr in UTF-8, encoded once so framing a section does not allocate.</summary>

@@ -12,7 +12,7 @@ namespace LiveMigration.Savevm;
 /// </summary>
 /// <remarks>
 /// <para>The outgoing migration loop drives it in three phases: <see cref="WriteHeaderAndSetupAsync"/> once, then
-/// <see cref="IterateAsync"/> while <see cref="GetPendingBytes"/> stays above the downtime threshold,
+/// <see cref="IterateAsync"/> while <see cref="EstimatePendingBytes"/> stays above the downtime threshold,
 /// then <see cref="CompleteAsync"/> with the guest paused. <see cref="Cleanup"/> releases the handlers
 /// whatever the outcome.</para>
 /// <para>Framing is written per section, never per page, straight into the writer's buffers: idstrs are
@@ -22,7 +22,7 @@ namespace LiveMigration.Savevm;
 internal sealed class SavevmSaver
 {
     private readonly MigrationWriter _writer;
-    private readonly SavevmRegistry _registry;
+    private readonly SavevmRegistry<ISectionSaver> _registry;
     private readonly byte[] _machineTypeUtf8;
     private Phase _phase;
 
@@ -31,7 +31,7 @@ internal sealed class SavevmSaver
     /// <param name="registry">The handlers, in send order.</param>
     /// <param name="machineType">The machine type named in the configuration section; it also selects the layout.</param>
     /// <exception cref="ArgumentException">The machine type is empty or longer than 256 bytes of UTF-8.</exception>
-    public SavevmSaver(MigrationWriter writer, SavevmRegistry registry, string machineType)
+    public SavevmSaver(MigrationWriter writer, SavevmRegistry<ISectionSaver> registry, string machineType)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(registry);
@@ -60,7 +60,7 @@ internal sealed class SavevmSaver
 
     /// <summary>
     /// Writes the header, the configuration section (when the layout has one) and a START section for
-    /// every live handler, each carrying what the handler's <see cref="ISavevmHandler.SaveSetupAsync"/> writes.
+    /// every live handler, each carrying what the handler's <see cref="ISectionSaver.SaveSetupAsync"/> writes.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called twice.</exception>
     /// <exception cref="MigrationException">The stream failed.</exception>
@@ -81,7 +81,7 @@ internal sealed class SavevmSaver
             _writer.WriteBytes(_machineTypeUtf8);
         }
 
-        foreach (SavevmEntry entry in _registry.Entries)
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
             if (!entry.Handler.IsLive)
                 continue;
@@ -96,7 +96,7 @@ internal sealed class SavevmSaver
     }
 
     /// <summary>
-    /// Writes one PART section per live handler with what its <see cref="ISavevmHandler.SaveIterateAsync"/>
+    /// Writes one PART section per live handler with what its <see cref="ISectionSaver.SaveIterateAsync"/>
     /// writes while the guest runs.
     /// </summary>
     /// <returns>True when every live handler reported that nothing was left to send.</returns>
@@ -109,7 +109,7 @@ internal sealed class SavevmSaver
         ThrowIfFailed();
 
         bool allDone = true;
-        foreach (SavevmEntry entry in _registry.Entries)
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
             if (!entry.Handler.IsLive)
                 continue;
@@ -124,20 +124,35 @@ internal sealed class SavevmSaver
         return allDone;
     }
 
-    /// <summary>The bytes the live handlers still have to send, summed (saturating at <see cref="ulong.MaxValue"/>).</summary>
-    /// <param name="threshold">The downtime threshold in bytes, passed to each handler's <see cref="ISavevmHandler.GetPendingBytes"/>.</param>
-    public ulong GetPendingBytes(ulong threshold)
+    /// <summary>
+    /// The bytes the live sections still have to send, as last known, summed (saturating at
+    /// <see cref="ulong.MaxValue"/>). A query: nothing changes by asking.
+    /// </summary>
+    public ulong EstimatePendingBytes()
     {
         ulong total = 0;
-        foreach (SavevmEntry entry in _registry.Entries)
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
             if (!entry.Handler.IsLive)
                 continue;
-            ulong pending = entry.Handler.GetPendingBytes(threshold);
+            ulong pending = entry.Handler.EstimatePendingBytes();
             total = pending > ulong.MaxValue - total ? ulong.MaxValue : total + pending;
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// Refreshes the pending estimate (for RAM: a dirty sync) of each live section whose estimate is below
+    /// <paramref name="threshold"/>, as QEMU 7.2 decides per handler: a section far from done is not synced.
+    /// </summary>
+    public void SyncPendingBelow(ulong threshold)
+    {
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
+        {
+            if (entry.Handler.IsLive && entry.Handler.EstimatePendingBytes() < threshold)
+                entry.Handler.SyncPending();
+        }
     }
 
     /// <summary>
@@ -153,7 +168,7 @@ internal sealed class SavevmSaver
         _phase = Phase.Completed;
         ThrowIfFailed();
 
-        foreach (SavevmEntry entry in _registry.Entries)
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
             if (!entry.Handler.IsLive)
                 continue;
@@ -163,7 +178,7 @@ internal sealed class SavevmSaver
             await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (SavevmEntry entry in _registry.Entries)
+        foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
             if (entry.Handler.IsLive)
                 continue;
@@ -189,11 +204,11 @@ internal sealed class SavevmSaver
     /// <summary>Lets every handler release what saving held; call it once whether the migration completed, failed or was cancelled.</summary>
     public void Cleanup()
     {
-        foreach (ISavevmHandler handler in _registry.Handlers)
+        foreach (ISectionSaver handler in _registry.Handlers)
             handler.SaveCleanup();
     }
 
-    private void WriteNamedSectionHeader(SectionType type, SavevmEntry entry)
+    private void WriteNamedSectionHeader(SectionType type, SavevmEntry<ISectionSaver> entry)
     {
         _writer.WriteU8((byte)type);
         _writer.WriteBE32(entry.SectionId);
@@ -202,13 +217,13 @@ internal sealed class SavevmSaver
         _writer.WriteBE32(entry.Handler.VersionId);
     }
 
-    private void WriteShortSectionHeader(SectionType type, SavevmEntry entry)
+    private void WriteShortSectionHeader(SectionType type, SavevmEntry<ISectionSaver> entry)
     {
         _writer.WriteU8((byte)type);
         _writer.WriteBE32(entry.SectionId);
     }
 
-    private void WriteFooter(SavevmEntry entry)
+    private void WriteFooter(SavevmEntry<ISectionSaver> entry)
     {
         if (!Layout.HasFooters)
             return;

@@ -11,7 +11,7 @@ namespace LiveMigration.Savevm;
 internal static class VmDescriptionWriter
 {
     /// <summary>Writes the description of the non-live handlers among <paramref name="entries"/> as UTF-8 JSON.</summary>
-    public static ReadOnlyMemory<byte> Build(IReadOnlyList<SavevmEntry> entries)
+    public static ReadOnlyMemory<byte> Build(IReadOnlyList<SavevmEntry<ISectionSaver>> entries)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         // Relaxed escaping keeps names such as "/rom@etc/acpi/tables" or "a+b" readable, as QEMU writes them.
@@ -21,9 +21,9 @@ internal static class VmDescriptionWriter
             json.WriteStartObject();
             json.WriteNumber("page_size", SavevmFormat.PageSize);
             json.WriteStartArray("devices");
-            foreach (SavevmEntry entry in entries)
+            foreach (SavevmEntry<ISectionSaver> entry in entries)
             {
-                ISavevmHandler handler = entry.Handler;
+                ISectionSaver handler = entry.Handler;
                 if (handler.IsLive)
                     continue;
                 json.WriteStartObject();

@@ -1,11 +1,5 @@
-using LiveMigration.DeviceSections;
-using LiveMigration.Devices;
-using LiveMigration.Errors;
 using LiveMigration.Hosting;
-using LiveMigration.Observability;
 using LiveMigration.Ram;
-using LiveMigration.Savevm;
-using LiveMigration.Streams;
 using LiveMigration.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,7 +10,7 @@ namespace LiveMigration;
 /// The destination of a migration (QEMU's <c>-incoming</c>): accepts one stream, loads it into the
 /// destination's RAM blocks, and starts the guest only when everything loaded and checked out.
 /// </summary>
-public sealed class IncomingMigration : IAsyncDisposable
+public sealed partial class IncomingMigration : IAsyncDisposable
 {
     private readonly IMigrationTarget _target;
     private readonly IncomingMigrationOptions _options;
@@ -108,103 +102,6 @@ public sealed class IncomingMigration : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException("This incoming migration has already been started; use a new one per migration.");
     }
-
-    private async Task RunAsync(Func<CancellationToken, ValueTask<MigrationChannel>> open)
-    {
-        CancellationToken ct = _cancel.Token;
-        long start = _time.GetTimestamp();
-        using System.Diagnostics.Activity? activity = Observability.MigrationInstruments.ActivitySource.StartActivity(
-            MigrationTelemetry.IncomingActivityName, System.Diagnostics.ActivityKind.Consumer);
-        var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
-        IncomingMigrationResult result;
-        try
-        {
-            MigrationChannel channel = await open(ct).ConfigureAwait(false);
-            _channel = channel;
-            if (ct.IsCancellationRequested) channel.Abort();
-
-            // One migration at a time: once a source is connected, later connections are refused.
-            if (_listener is { } accepted)
-                await accepted.DisposeAsync().ConfigureAwait(false);
-            await using (channel.ConfigureAwait(false))
-            {
-                var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
-                using ITimer handshake = HeaderDeadline(reader, channel);
-                var registry = new SavevmRegistry();
-                registry.Register(ram);
-                if (ram.Digests is { } digests)
-                    registry.Register(new RamVerifyHandler(ram.Blocks, digests));
-                RegisterBlockAndDevices(registry);
-                var loader = new SavevmLoader(reader, registry, _options.MachineType)
-                {
-                    DecodeUnknownDeviceSections = _options.DecodeUnknownDeviceSections,
-                };
-                SavevmLoadResult loaded = await loader.LoadAsync(ct).ConfigureAwait(false);
-                if (_options.Verify && channel.IsConversation)
-                {
-                    // The source waits for this byte before it lets its guest go.
-                    channel.Output.GetSpan(1)[0] = VerifiedConfirmation;
-                    channel.Output.Advance(1);
-                    await channel.CompleteOutputAsync(ct).ConfigureAwait(false);
-                }
-
-                bool started = false;
-                // A guest whose CPU and device state did not load would run from the wrong state.
-                if (_options.Autostart && loaded.UnappliedDevices.Count == 0)
-                {
-                    await _target.StartGuestAsync(ct).ConfigureAwait(false);
-                    started = true;
-                }
-
-                result = Result(ram, start, MigrationStatus.Completed) with
-                {
-                    GuestStarted = started,
-                    MachineType = loaded.MachineType,
-                    VmDescription = loaded.VmDescriptionJson,
-                    UnappliedDevices = loaded.UnappliedDevices,
-                };
-                if (loaded.UnappliedDevices.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
-                    Log.IncomingDevicesNotApplied(_logger, loaded.UnappliedDevices.Count, string.Join(", ", loaded.UnappliedDevices.Select(d => d.IdStr)));
-                Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
-            }
-        }
-        catch (Exception ex)
-        {
-            string reason = ex is OperationCanceledException && _cancel.IsCancellationRequested
-                ? "The incoming migration was cancelled."
-                : _handshakeExpired
-                ? $"The source sent no stream header within the handshake timeout of {_options.HandshakeTimeout.TotalSeconds:0.###} s."
-                : ex is MigrationException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-            result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = ex };
-            Log.IncomingFailed(_logger, reason, ex);
-        }
-
-        if (_listener is { } listener)
-            await listener.DisposeAsync().ConfigureAwait(false);
-        activity?.SetTag("livemigration.status", result.Status.ToString());
-        activity?.SetStatus(result.Status == MigrationStatus.Completed ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error, result.ErrorDescription);
-        _completion.TrySetResult(result);
-    }
-
-    /// <summary>Registers the block section and the device states the destination can load, in the sender's order.</summary>
-    private void RegisterBlockAndDevices(SavevmRegistry registry)
-    {
-        _blockLoad = new Block.BlockLoadHandler(_target.BlockDevices);
-        registry.Register(_blockLoad);
-        foreach (IDeviceState state in _target.DeviceStates)
-            registry.Register(new DeviceStateHandler(state));
-        foreach (ISavevmHandler handler in _options.AdditionalSections)
-            registry.Register(handler);
-    }
-
-    /// <summary>Drops a connection that has not sent the stream header (magic and version) in time.</summary>
-    private ITimer HeaderDeadline(MigrationReader reader, MigrationChannel channel) => _time.CreateTimer(_ =>
-    {
-        if (reader.BytesRead >= 8) return;
-        _handshakeExpired = true;
-        channel.Abort();
-        reader.Shutdown();
-    }, null, _options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()
     {

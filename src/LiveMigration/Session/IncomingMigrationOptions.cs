@@ -36,7 +36,7 @@ public sealed class IncomingMigrationOptions
     /// a section the stream carries is loaded by the handler registered for its (idstr, instance).
     /// Default: none.
     /// </summary>
-    public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
+    public IReadOnlyList<ISectionLoader> AdditionalSections { get; init; } = [];
 
     /// <summary>
     /// Require and check the source's integrity section (<see cref="MigrationCapability.Verify"/>): a

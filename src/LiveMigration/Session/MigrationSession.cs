@@ -24,12 +24,12 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _machineType;
     private readonly IProgress<MigrationInfo>? _progress;
-    private readonly ISavevmHandler[] _additionalSections;
+    private readonly ISectionSaver[] _additionalSections;
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
     private readonly HashSet<MigrationCapability> _capabilities = [];
-    private PrecopyRun? _run;
+    private PrecopyMigration? _run;
     private MigrationStatus _status;
 
     /// <summary>Creates a session for the guest that <paramref name="source"/> hosts.</summary>
@@ -132,7 +132,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// </summary>
     public async Task<bool> CancelAsync()
     {
-        PrecopyRun? run;
+        PrecopyMigration? run;
         lock (_gate)
         {
             run = _run;
@@ -157,7 +157,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private Task StartCoreAsync(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        PrecopyRun run;
+        PrecopyMigration run;
         MigrationStatus old;
         lock (_gate)
         {
@@ -167,7 +167,9 @@ public sealed partial class MigrationSession : IAsyncDisposable
                 throw new MigrationException($"Migration is blocked: {string.Join("; ", _blockers.Select(b => b.Reason))}");
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
-            run = new PrecopyRun(this, connect, [.. _capabilities], target);
+            var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress);
+            run = new PrecopyMigration(this, settings);
             _run = run;
             old = _status;
             _status = MigrationStatus.Setup;
@@ -178,6 +180,19 @@ public sealed partial class MigrationSession : IAsyncDisposable
         Log.Starting(_logger, target, _machineType);
         run.Start();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Moves from <paramref name="expected"/> to <paramref name="next"/>, unless the status has moved on meanwhile.</summary>
+    internal bool TrySetStatus(MigrationStatus expected, MigrationStatus next)
+    {
+        lock (_gate)
+        {
+            if (_status != expected) return false;
+            _status = next;
+        }
+
+        RaiseStatusChanged(expected, next);
+        return true;
     }
 
     internal void SetStatus(MigrationStatus status)

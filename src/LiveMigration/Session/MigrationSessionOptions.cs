@@ -38,7 +38,7 @@ public sealed class MigrationSessionOptions
     /// RAM (START, PART, END), the others go once at the switchover (FULL). Each needs an (idstr,
     /// instance) no other section uses, and the destination must register a handler for it. Default: none.
     /// </summary>
-    public IReadOnlyList<ISavevmHandler> AdditionalSections { get; init; } = [];
+    public IReadOnlyList<ISectionSaver> AdditionalSections { get; init; } = [];
 
     /// <summary>
     /// How connections are opened: connect timeout, buffer size, and

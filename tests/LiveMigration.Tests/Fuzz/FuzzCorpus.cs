@@ -39,9 +39,9 @@ internal static class FuzzCorpus
             }
 
             using var ram = new RamSaveHandler(blocks, TimeProvider.System, xbzrle ? 32 << 10 : 0, verify);
-            SavevmRegistry registry = SavevmHarness.Registry(ram);
-            if (ram.Digests is { } digests)
-                registry.Register(new RamVerifyHandler(ram.Blocks, digests));
+            SectionRegistries registry = ram.Digests is { } digests
+                ? SavevmHarness.Registry(ram, new RamVerifyHandler(ram.Blocks, digests))
+                : SavevmHarness.Registry(ram);
             return await PipeStreams.CaptureAsync(async writer =>
             {
                 var saver = new SavevmSaver(writer, registry, MachineType);
@@ -61,7 +61,7 @@ internal static class FuzzCorpus
                         block.MarkDirty(offset, 16);
                     }
 
-                    saver.GetPendingBytes(ulong.MaxValue);
+                    saver.SyncPendingBelow(ulong.MaxValue);
                     while (!await saver.IterateAsync())
                     {
                     }

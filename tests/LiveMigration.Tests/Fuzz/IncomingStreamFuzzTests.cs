@@ -93,9 +93,9 @@ public sealed class IncomingStreamFuzzTests
     private static async Task<Exception?> LoadAsync(byte[] stream, RamBlock[] blocks, bool verify)
     {
         var ram = new RamLoadHandler(blocks, verify);
-        SavevmRegistry registry = SavevmHarness.Registry(ram);
-        if (ram.Digests is { } digests)
-            registry.Register(new RamVerifyHandler(ram.Blocks, digests));
+        SectionRegistries registry = ram.Digests is { } digests
+            ? SavevmHarness.Registry(ram, new RamVerifyHandler(ram.Blocks, digests))
+            : SavevmHarness.Registry(ram);
         // Straight over the bytes, with no copy: the fuzzer's speed is the loader's.
         var reader = new MigrationReader(System.IO.Pipelines.PipeReader.Create(new System.Buffers.ReadOnlySequence<byte>(stream)));
         var loader = new SavevmLoader(reader, registry, FuzzCorpus.MachineType);

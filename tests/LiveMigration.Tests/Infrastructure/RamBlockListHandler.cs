@@ -8,7 +8,7 @@ namespace LiveMigration.Tests.Infrastructure;
 /// The smallest RAM section there is: a START payload listing one block (<c>pc.ram</c>, 128 MiB) and no
 /// pages, and an END payload that is only the end-of-section marker.
 /// </summary>
-internal sealed class RamBlockListHandler : ISavevmHandler
+internal sealed class RamBlockListHandler : ISectionSaver, ISectionLoader
 {
     public const ulong MemSize = 0x04;
     public const ulong Eos = 0x10;

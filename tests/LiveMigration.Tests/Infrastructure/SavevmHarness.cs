@@ -8,7 +8,7 @@ internal static class SavevmHarness
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Setup, iterations until every live handler is done (at most <paramref name="maxIterations"/>), then completion.</summary>
-    public static Task<byte[]> SaveAsync(SavevmRegistry registry, string machineType, int maxIterations = 10)
+    public static Task<byte[]> SaveAsync(SavevmRegistry<ISectionSaver> registry, string machineType, int maxIterations = 10)
         => PipeStreams.CaptureAsync(async writer =>
         {
             var saver = new SavevmSaver(writer, registry, machineType);
@@ -22,20 +22,14 @@ internal static class SavevmHarness
         });
 
     /// <summary>Loads <paramref name="bytes"/> as a complete stream.</summary>
-    public static Task<SavevmLoadResult> LoadAsync(byte[] bytes, SavevmRegistry registry, string machineType)
+    public static Task<SavevmLoadResult> LoadAsync(byte[] bytes, SavevmRegistry<ISectionLoader> registry, string machineType)
     {
         var loader = new SavevmLoader(PipeStreams.ReaderOver(bytes), registry, machineType);
         return loader.LoadAsync().AsTask().WaitAsync(Timeout);
     }
 
-    /// <summary>A registry holding <paramref name="handlers"/> in order.</summary>
-    public static SavevmRegistry Registry(params ISavevmHandler[] handlers)
-    {
-        var registry = new SavevmRegistry();
-        foreach (ISavevmHandler handler in handlers)
-            registry.Register(handler);
-        return registry;
-    }
+    /// <summary>Registries for both directions holding <paramref name="sections"/> in order.</summary>
+    public static SectionRegistries Registry(params ISavevmSection[] sections) => new(sections);
 
     /// <summary>The stream header: magic "QEVM" and version 3.</summary>
     public static ByteBuilder Header() => new ByteBuilder().BE32(0x5145564d).BE32(3);

@@ -5,7 +5,7 @@ namespace LiveMigration.Tests.Infrastructure;
 
 /// <summary>A one-shot (FULL section) device state: <c>be32 length</c> plus a byte pattern.</summary>
 internal sealed class TestDeviceHandler(string idStr = "device-test", uint instanceId = 0, uint versionId = 1, int payloadLength = 40)
-    : ISavevmHandler
+    : ISectionSaver, ISectionLoader
 {
     public string IdStr => idStr;
 

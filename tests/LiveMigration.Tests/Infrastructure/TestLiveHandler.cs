@@ -8,7 +8,7 @@ namespace LiveMigration.Tests.Infrastructure;
 /// iterations before it reports that nothing is left, and records what it loads.
 /// </summary>
 internal sealed class TestLiveHandler(string idStr = "live-test", uint instanceId = 0, uint versionId = 3, int iterations = 2, int payloadLength = 100)
-    : ISavevmHandler
+    : ISectionSaver, ISectionLoader
 {
     private int _iterationsLeft = iterations;
 
@@ -40,7 +40,7 @@ internal sealed class TestLiveHandler(string idStr = "live-test", uint instanceI
         return ValueTask.FromResult(_iterationsLeft == 0);
     }
 
-    public ulong GetPendingBytes(ulong threshold) => (ulong)(_iterationsLeft * payloadLength);
+    public ulong EstimatePendingBytes() => (ulong)(_iterationsLeft * payloadLength);
 
     public ValueTask SaveCompleteAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {

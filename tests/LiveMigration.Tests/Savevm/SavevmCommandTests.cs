@@ -17,7 +17,7 @@ public sealed class SavevmCommandTests
             .Bytes([0x08, 0x00, 0x0b, 0x00, 0x00])
             .U8(0x00).ToArray();
 
-        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine);
+        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine);
 
         Assert.That(result.Commands, Is.EqualTo(SwitchoverOnly));
         Assert.That(result.SectionCount, Is.Zero);
@@ -28,7 +28,7 @@ public sealed class SavevmCommandTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x08).BE16(2).BE16(4).BE32(0x1234).U8(0x00).ToArray();
 
-        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine);
+        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine);
 
         Assert.That(result.Commands, Is.EqualTo(PingOnly));
     }
@@ -46,7 +46,7 @@ public sealed class SavevmCommandTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x08).BE16(command).BE16(0).U8(0x00).ToArray();
 
-        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
         Assert.That(error.Message, Does.Contain("not supported"));
     }
 
@@ -57,7 +57,7 @@ public sealed class SavevmCommandTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x08).BE16(command).BE16(0).U8(0x00).ToArray();
 
-        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
         Assert.That(error.Message, Does.Contain($"command {command}"));
     }
 
@@ -66,7 +66,7 @@ public sealed class SavevmCommandTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x08).BE16(11).BE16(4).BE32(0).U8(0x00).ToArray();
 
-        Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
     }
 
     [Test]
@@ -74,7 +74,7 @@ public sealed class SavevmCommandTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x08).BE16(2).BE16(0xffff).ToArray();
 
-        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
         Assert.That(error, Is.Not.InstanceOf<MigrationStreamTruncatedException>());
     }
 }

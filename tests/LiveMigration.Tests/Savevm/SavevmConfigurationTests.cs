@@ -19,7 +19,7 @@ public sealed class SavevmConfigurationTests
             .U8(0x05).Str8("configuration/uuid").BE32(1).Bytes(uuid)
             .U8(0x00).ToArray();
 
-        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine);
+        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine);
 
         Assert.That(result.MachineType, Is.EqualTo(Machine));
         Assert.That(result.TargetPageBits, Is.EqualTo(12));
@@ -32,7 +32,7 @@ public sealed class SavevmConfigurationTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x00).ToArray();
 
-        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine);
+        SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine);
 
         Assert.That(result.TargetPageBits, Is.Null);
         Assert.That(result.Capabilities, Is.Empty);
@@ -44,7 +44,7 @@ public sealed class SavevmConfigurationTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x05).Str8("configuration/new-thing").BE32(1).BE32(0).U8(0x00).ToArray();
 
-        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
         Assert.That(error.Message, Does.Contain("configuration/new-thing"));
     }
 
@@ -53,7 +53,7 @@ public sealed class SavevmConfigurationTests
     {
         byte[] bytes = SavevmHarness.HeaderAndConfiguration(Machine).U8(0x05).Str8("configuration/capabilities").BE32(1).BE32(1_000_000).ToArray();
 
-        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry(), Machine));
+        var error = Assert.ThrowsAsync<MigrationStreamException>(() => SavevmHarness.LoadAsync(bytes, new SavevmRegistry<ISectionLoader>(), Machine));
         Assert.That(error, Is.Not.InstanceOf<MigrationStreamTruncatedException>());
     }
 }

@@ -207,7 +207,7 @@ public sealed class SavevmLoaderRejectionTests
         Assert.ThrowsAsync<MigrationTransportException>(async () => await loading.WaitAsync(SavevmHarness.Timeout));
     }
 
-    private static SavevmRegistry Registry() => SavevmHarness.Registry(new TestLiveHandler("ram"), new TestDeviceHandler("timer"));
+    private static SectionRegistries Registry() => SavevmHarness.Registry(new TestLiveHandler("ram"), new TestDeviceHandler("timer"));
 
     private static MigrationStreamException Rejects(byte[] bytes, string machineType = Machine)
         => Assert.ThrowsAsync(Is.InstanceOf<MigrationStreamException>(), () => SavevmHarness.LoadAsync(bytes, Registry(), machineType)) as MigrationStreamException

@@ -67,7 +67,7 @@ public sealed class SavevmRoundTripTests
     [Test]
     public async Task Trailer_describes_every_full_section_and_no_live_one()
     {
-        SavevmRegistry registry = SavevmHarness.Registry(
+        SectionRegistries registry = SavevmHarness.Registry(
             new TestLiveHandler("ram"), new TestDeviceHandler("timer"), new TestDeviceHandler("serial", instanceId: 1, versionId: 3));
         byte[] bytes = await SavevmHarness.SaveAsync(registry, "pc-i440fx-7.2");
         SavevmLoadResult result = await SavevmHarness.LoadAsync(bytes, SavevmHarness.Registry(
@@ -107,11 +107,11 @@ public sealed class SavevmRoundTripTests
         {
             var saver = new SavevmSaver(writer, registry, "pc");
             await saver.WriteHeaderAndSetupAsync();
-            pending.Add(saver.GetPendingBytes(0));
+            pending.Add(saver.EstimatePendingBytes());
             for (int i = 0; i < 3; i++)
             {
                 done.Add(await saver.IterateAsync());
-                pending.Add(saver.GetPendingBytes(0));
+                pending.Add(saver.EstimatePendingBytes());
             }
 
             await saver.CompleteAsync();
@@ -128,7 +128,7 @@ public sealed class SavevmRoundTripTests
     {
         await PipeStreams.CaptureAsync(async writer =>
         {
-            var saver = new SavevmSaver(writer, new SavevmRegistry(), "pc");
+            var saver = new SavevmSaver(writer, new SavevmRegistry<ISectionSaver>(), "pc");
             Assert.ThrowsAsync<InvalidOperationException>(async () => await saver.IterateAsync());
             Assert.ThrowsAsync<InvalidOperationException>(async () => await saver.CompleteAsync());
             await saver.WriteHeaderAndSetupAsync();

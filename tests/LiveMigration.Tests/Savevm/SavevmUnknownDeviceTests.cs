@@ -83,7 +83,7 @@ public sealed class SavevmUnknownDeviceTests
     [Test]
     public void Loader_bounds_the_device_state_it_reads_into_memory()
     {
-        var loader = new SavevmLoader(PipeStreams.ReaderOver(DeviceStreams.Build()), new SavevmRegistry(), DeviceStreams.Machine)
+        var loader = new SavevmLoader(PipeStreams.ReaderOver(DeviceStreams.Build()), new SavevmRegistry<ISectionLoader>(), DeviceStreams.Machine)
         {
             DecodeUnknownDeviceSections = true,
             MaxDeviceStateBytes = 16,
@@ -93,7 +93,7 @@ public sealed class SavevmUnknownDeviceTests
         Assert.That(error.Message, Does.Contain("exceeds the limit of 16 bytes"));
     }
 
-    private static async Task<SavevmLoadResult> LoadAsync(byte[] stream, bool decode, params ISavevmHandler[] handlers)
+    private static async Task<SavevmLoadResult> LoadAsync(byte[] stream, bool decode, params ISavevmSection[] handlers)
     {
         var loader = new SavevmLoader(PipeStreams.ReaderOver(stream), SavevmHarness.Registry(handlers), DeviceStreams.Machine)
         {

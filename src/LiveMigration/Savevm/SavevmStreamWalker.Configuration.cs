@@ -1,0 +1,98 @@
+using System.Text;
+using LiveMigration.Errors;
+
+namespace LiveMigration.Savevm;
+
+internal sealed partial class SavevmStreamWalker
+{
+    private async ValueTask ReadConfigurationAsync(CancellationToken cancellationToken)
+    {
+        long offset = Reader.BytesRead;
+        await Reader.EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+        byte type = Reader.PeekU8();
+        if (Layout is { } layout)
+        {
+            if (!layout.HasConfiguration)
+            {
+                if (type == (byte)SectionType.Configuration)
+                    throw new MigrationStreamException(
+                        $"The stream has a configuration section, but machine type '{_expectedMachineType}' uses the {layout.Name} layout without one; the source uses a newer machine type", offset);
+                return;
+            }
+
+            if (type != (byte)SectionType.Configuration)
+                throw new MigrationStreamException(
+                    $"The configuration section is missing (found section type 0x{type:x2}); machine type '{_expectedMachineType}' requires it", offset);
+        }
+        else if (type != (byte)SectionType.Configuration)
+        {
+            return;
+        }
+
+        Reader.ReadU8();
+        uint length = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (length > SavevmFormat.MaxMachineTypeLength)
+            throw new MigrationStreamException(
+                $"The configuration's machine type name is {length} bytes long, more than the limit of {SavevmFormat.MaxMachineTypeLength}", offset);
+        await Reader.EnsureAsync((int)length, cancellationToken).ConfigureAwait(false);
+        string machineType = ReadUtf8((int)length);
+        if (_expectedMachineType is not null && !string.Equals(machineType, _expectedMachineType, StringComparison.Ordinal))
+            throw new MigrationStreamException(
+                $"Machine type mismatch: stream has {machineType}, this destination is {_expectedMachineType}", offset);
+        Configuration.MachineType = machineType;
+
+        // Optional subsections follow with no terminator: the next byte either opens one or begins the sections.
+        while (true)
+        {
+            await Reader.EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+            if (Reader.PeekU8() != (byte)SectionType.Subsection)
+                return;
+            await ReadConfigurationSubsectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReadConfigurationSubsectionAsync(CancellationToken cancellationToken)
+    {
+        long offset = Reader.BytesRead;
+        Reader.ReadU8();
+        string name = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+        // The version is not checked: each of these subsections has only ever had one field layout.
+        _ = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        switch (name)
+        {
+            case SavevmFormat.TargetPageBitsSubsection:
+                Configuration.TargetPageBits = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                break;
+            case SavevmFormat.CapabilitiesSubsection:
+                Configuration.Capabilities = await ReadCapabilitiesAsync(offset, cancellationToken).ConfigureAwait(false);
+                break;
+            case SavevmFormat.UuidSubsection:
+                await Reader.EnsureAsync(16, cancellationToken).ConfigureAwait(false);
+                Span<byte> uuid = stackalloc byte[16];
+                Reader.ReadBytes(uuid);
+                Configuration.Uuid = new Guid(uuid, bigEndian: true);
+                break;
+            default:
+                throw new MigrationStreamException($"Unknown configuration subsection '{name}'", offset);
+        }
+    }
+
+    private async ValueTask<string[]> ReadCapabilitiesAsync(long offset, CancellationToken cancellationToken)
+    {
+        uint count = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (count > SavevmFormat.MaxCapabilities)
+            throw new MigrationStreamException(
+                $"The configuration lists {count} capabilities, more than the limit of {SavevmFormat.MaxCapabilities}", offset);
+        var capabilities = new string[count];
+        for (int i = 0; i < capabilities.Length; i++)
+            capabilities[i] = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+        return capabilities;
+    }
+
+    private string ReadUtf8(int length)
+    {
+        Span<byte> bytes = stackalloc byte[length];
+        Reader.ReadBytes(bytes);
+        return Encoding.UTF8.GetString(bytes);
+    }
+}

@@ -1,0 +1,106 @@
+using LiveMigration.Block;
+using LiveMigration.Ram;
+using LiveMigration.Savevm;
+using LiveMigration.Streams;
+using LiveMigration.Transports;
+
+namespace LiveMigration;
+
+/// <summary>
+/// One outgoing migration: QEMU's migration thread. Setup, then pre-copy passes while the guest runs
+/// until what is pending fits in the downtime limit at the measured bandwidth; then the switchover (pause,
+/// send the rest unthrottled), the handover, and the clean-up that every ending goes through.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The cancellation source never has a timer; a late Cancel must still find it usable.")]
+internal sealed partial class PrecopyMigration
+{
+    private readonly MigrationSession _session;
+    private readonly PrecopySettings _settings;
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly TaskCompletionSource<MigrationInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private readonly RamSaveHandler _ram;
+    private readonly BlockSaveHandler? _block;
+    private readonly MigrationObserver _observer;
+    private volatile MigrationChannel? _channel;
+    private volatile MigrationWriter? _writer;
+    private SavevmSaver? _saver;
+    private TokenBucket? _bandwidth;
+    private long _setupTicks;
+    private long _endTimestamp;
+    private TimeSpan? _downtime;
+    private TimeSpan? _expectedDowntime;
+    private double _mbps;
+    private double _pagesPerSecond;
+    private volatile string? _error;
+    private long _pausedAt;
+
+    /// <param name="session">The session whose status this migration drives.</param>
+    /// <param name="settings">What the migration takes from the session.</param>
+    public PrecopyMigration(MigrationSession session, PrecopySettings settings)
+    {
+        _session = session;
+        _settings = settings;
+        _time = settings.Time;
+        _startTimestamp = _time.GetTimestamp();
+        long cacheBytes = Has(MigrationCapability.Xbzrle) ? settings.Parameters.XbzrleCacheSizeBytes : 0;
+        _ram = new RamSaveHandler(settings.Source.RamBlocks, _time, cacheBytes, Has(MigrationCapability.Verify));
+        _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Progress);
+        if (settings.BlockMode != MigrationBlockMode.None)
+        {
+            _block = new BlockSaveHandler(settings.Source.BlockDevices, settings.BlockMode == MigrationBlockMode.Incremental,
+                Has(MigrationCapability.ZeroBlocks), _time);
+        }
+    }
+
+    public Task<MigrationInfo> Completion => _completion.Task;
+
+    public void Start() => _ = Task.Run(RunAsync);
+
+    public void SetBandwidthLimit(long bytesPerSecond)
+    {
+        if (_bandwidth is { } bucket)
+            bucket.BytesPerSecond = bytesPerSecond;
+    }
+
+    /// <summary>Asks the run to stop: the channel is shut so any blocked I/O returns at once.</summary>
+    public void Cancel()
+    {
+        _session.SetStatus(MigrationStatus.Cancelling);
+        _cancel.Cancel();
+        _writer?.Shutdown();
+        _channel?.Abort();
+    }
+
+    private bool Has(MigrationCapability capability) => _settings.Capabilities.Contains(capability);
+
+    private async Task RunAsync()
+    {
+        CancellationToken ct = _cancel.Token;
+        var guest = new GuestControl(_settings.Source);
+        MigrationStatus outcome = MigrationStatus.Failed;
+        Exception? failure = null;
+        try
+        {
+            SavevmSaver saver = await SetUpAsync(ct).ConfigureAwait(false);
+            await IterateUntilConvergedAsync(saver, ct).ConfigureAwait(false);
+            await SwitchOverAsync(saver, guest, ct).ConfigureAwait(false);
+            await HandOverAsync(guest, ct).ConfigureAwait(false);
+            outcome = MigrationStatus.Completed;
+        }
+        catch (Exception) when (_cancel.IsCancellationRequested)
+        {
+            outcome = MigrationStatus.Cancelled;
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        finally
+        {
+            await FinishAsync(guest, outcome, failure).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using LiveMigration.Hosting;
+using LiveMigration.Savevm;
+using LiveMigration.Transports;
+using Microsoft.Extensions.Logging;
+
+namespace LiveMigration;
+
+/// <summary>Everything one outgoing migration takes from its session, fixed when it starts.</summary>
+/// <param name="Source">The host's guest.</param>
+/// <param name="Parameters">The session's tunables; bandwidth and downtime limit are read live.</param>
+/// <param name="Capabilities">The capabilities on at the start.</param>
+/// <param name="BlockMode">Whether and how the guest's disks are copied.</param>
+/// <param name="AdditionalSections">The host's own sections.</param>
+/// <param name="MachineType">The machine type named in the stream.</param>
+/// <param name="Target">What the migration goes to, for logs and telemetry.</param>
+/// <param name="Connect">Opens the channel.</param>
+/// <param name="Time">The clock.</param>
+/// <param name="Logger">The session's logger.</param>
+/// <param name="Progress">Where progress reports go, if anywhere.</param>
+internal sealed record PrecopySettings(
+    IMigrationSource Source,
+    MigrationParameters Parameters,
+    IReadOnlySet<MigrationCapability> Capabilities,
+    MigrationBlockMode BlockMode,
+    IReadOnlyList<ISectionSaver> AdditionalSections,
+    string MachineType,
+    string Target,
+    Func<CancellationToken, ValueTask<MigrationChannel>> Connect,
+    TimeProvider Time,
+    ILogger Logger,
+    IProgress<MigrationInfo>? Progress);
