@@ -36,7 +36,7 @@ public sealed class MigrationStreamReport
     /// <summary>The RAM blocks the RAM section's block list named.</summary>
     public IReadOnlyList<RamBlockInfo> RamBlocks { get; internal set; } = [];
 
-    /// <summary>Zero (one-byte fill) page records.</summary>
+    /// <summary>Zero page records (ZERO: an all-zero page sent as its one fill byte).</summary>
     public long ZeroPages { get; internal set; }
 
     /// <summary>Whole page records.</summary>

@@ -54,7 +54,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
     /// <summary>Bytes of RAM section payload read, counted the way the sender counts its transferred bytes.</summary>
     public long BytesLoaded { get; private set; }
 
-    /// <summary>ZERO records applied.</summary>
+    /// <summary>Zero pages (ZERO records) applied.</summary>
     public long ZeroPages { get; private set; }
 
     /// <summary>PAGE records applied.</summary>

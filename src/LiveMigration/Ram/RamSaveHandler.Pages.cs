@@ -27,7 +27,7 @@ internal sealed partial class RamSaveHandler
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             return;
         }
 
@@ -49,7 +49,7 @@ internal sealed partial class RamSaveHandler
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             _digests!.RecordZero(blockIndex, page);
             return;
         }
@@ -77,7 +77,7 @@ internal sealed partial class RamSaveHandler
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             xbzrle.Remember(address, snapshot, generation, insert: !_lastStage);
             _digests?.RecordZero(blockIndex, (long)(offset / RamBlock.PageSize));
             return;

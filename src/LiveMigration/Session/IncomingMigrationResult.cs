@@ -27,7 +27,7 @@ public sealed record IncomingMigrationResult
     /// <summary>Bytes of RAM section payload loaded (the sender's <see cref="RamMigrationInfo.Transferred"/>).</summary>
     public long RamBytesLoaded { get; init; }
 
-    /// <summary>Zero pages applied.</summary>
+    /// <summary>Zero pages applied (the sender's <see cref="RamMigrationInfo.Duplicate"/>).</summary>
     public long ZeroPages { get; init; }
 
     /// <summary>Whole pages applied.</summary>

@@ -29,7 +29,7 @@ public sealed partial class MigrationSession
                     Transferred = ram.Transferred,
                     Remaining = ram.RemainingPages * RamBlock.PageSize,
                     Total = ram.TotalBytes,
-                    Duplicate = ram.DuplicatePages,
+                    Duplicate = ram.ZeroPages,
                     Skipped = ram.SkippedPages,
                     Normal = ram.NormalPages,
                     NormalBytes = ram.NormalPages * RamBlock.PageSize,

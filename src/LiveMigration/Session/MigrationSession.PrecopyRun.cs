@@ -256,7 +256,7 @@ public sealed partial class MigrationSession
             }
         }
 
-        private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.DuplicatePages + _ram.Statistics.XbzrlePages;
+        private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.ZeroPages + _ram.Statistics.XbzrlePages;
 
         /// <summary>Auto-converge as QEMU 7.2 decides it: a second period dirtying over half of what was sent throttles the guest harder.</summary>
         private void OnDirtyPeriodEnded(long bytesDirtied, long bytesSent)
