@@ -39,7 +39,7 @@ public static class CommandHelp
               --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
                                        a leading '_' is dropped)
               --disk NAME:PATH[:SIZE]  copy the raw image PATH as disk NAME (created with SIZE when absent)
-              --disk-write-rate RATE   a worker writes random 4 KiB blocks to the disks at this rate
+              --disk-write-rate RATE   a worker makes random 4 KiB writes to the disks at this rate
               --inc                    copy only allocated chunks (shared base); a raw image is all allocated
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
               --json                   print the final info as one JSON object

@@ -49,13 +49,13 @@ public sealed class MigrationStreamReport
     public long CompressedPages { get; internal set; }
 
     /// <summary>The disks the block section's chunk records named; empty without block migration.</summary>
-    public IReadOnlyList<string> DiskDevices { get; internal set; } = [];
+    public IReadOnlyList<string> Disks { get; internal set; } = [];
 
-    /// <summary>Block chunk records carrying their 1 MiB of data.</summary>
-    public long DiskChunks { get; internal set; }
+    /// <summary>The block section's chunk records carrying their 1 MiB of data.</summary>
+    public long BlockChunks { get; internal set; }
 
-    /// <summary>Block chunk records sent as all zeros, without data (the zero-blocks capability).</summary>
-    public long DiskZeroChunks { get; internal set; }
+    /// <summary>The block section's chunk records sent as all zeros, without data (the zero-blocks capability).</summary>
+    public long BlockZeroChunks { get; internal set; }
 
     /// <summary>Device (FULL) sections decoded with the trailer, in stream order.</summary>
     public IReadOnlyList<DecodedDeviceState> Devices { get; internal set; } = [];

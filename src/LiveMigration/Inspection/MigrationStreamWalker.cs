@@ -48,9 +48,9 @@ internal sealed class MigrationStreamWalker
         _report.NormalPages = _ram.NormalPages;
         _report.XbzrlePages = _ram.XbzrlePages;
         _report.CompressedPages = _ram.CompressedPages;
-        _report.DiskDevices = _block.Devices;
-        _report.DiskChunks = _block.NormalChunks;
-        _report.DiskZeroChunks = _block.ZeroChunks;
+        _report.Disks = _block.Disks;
+        _report.BlockChunks = _block.NormalChunks;
+        _report.BlockZeroChunks = _block.ZeroChunks;
         _report.Length = _reader.BytesRead;
         return _report;
     }

@@ -189,7 +189,7 @@ public sealed class IncomingMigration : IAsyncDisposable
     /// <summary>Registers the block section and the device states the destination can load, in the sender's order.</summary>
     private void RegisterBlockAndDevices(SavevmRegistry registry)
     {
-        _blockLoad = new Block.BlockLoadHandler(_target.BlockDevices);
+        _blockLoad = new Block.BlockLoadHandler(_target.Disks);
         registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
             registry.Register(new DeviceStateHandler(state));

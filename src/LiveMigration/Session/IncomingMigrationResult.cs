@@ -36,7 +36,7 @@ public sealed record IncomingMigrationResult
     /// <summary>XBZRLE delta pages applied.</summary>
     public long XbzrlePages { get; init; }
 
-    /// <summary>Bytes of block section payload loaded (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
+    /// <summary>Disk bytes loaded: the block section's payload (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
     public long DiskBytesLoaded { get; init; }
     /// <summary>
     /// Device sections the destination had no handler for, decoded with the trailer and shown as JSON; their

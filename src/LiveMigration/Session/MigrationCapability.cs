@@ -9,7 +9,7 @@ public enum MigrationCapability
     /// <summary>Throttle the guest's CPUs when it dirties memory faster than it can be sent. Default off.</summary>
     AutoConverge,
 
-    /// <summary>Send all-zero block-device chunks without their data. Default off.</summary>
+    /// <summary>Send all-zero disk chunks without their data (block migration's ZERO_BLOCK records). Default off.</summary>
     ZeroBlocks,
 
     /// <summary>

@@ -15,7 +15,7 @@ public sealed partial class MigrationSession
             MigrationBlockMode mode = session._blockMigration;
             if (mode == MigrationBlockMode.None)
                 return null;
-            return new BlockSaveHandler(session._source.BlockDevices, mode == MigrationBlockMode.Incremental, capabilities.Contains(MigrationCapability.ZeroBlocks), session._time);
+            return new BlockSaveHandler(session._source.Disks, mode == MigrationBlockMode.Incremental, capabilities.Contains(MigrationCapability.ZeroBlocks), session._time);
         }
 
         /// <summary>Registers the block section after RAM, as QEMU orders them, then one FULL section per device state.</summary>
