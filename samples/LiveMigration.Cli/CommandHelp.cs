@@ -31,7 +31,7 @@ public static class CommandHelp
             completed, 1 when it failed (with the reason), 2 on malformed arguments.
 
               --machine NAME           machine type in the stream (default pc-i440fx-7.2); types up to
-                                       *-2.2 use QEMU 2.0's layout, 2.3 adds the trailer
+                                       *-2.2 use QEMU 2.0's layout, 2.3 adds the VMDESCRIPTION trailer
               --dirty-rate RATE        a worker dirties random pages at this rate (default 0: idle guest)
               --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 32 MiB/s)
               --downtime-limit MS      downtime limit (default 300)
@@ -56,7 +56,7 @@ public static class CommandHelp
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied; the guest is
-            then not started. Without a trailer they fail the migration.
+            then not started. Without a VMDESCRIPTION trailer they fail the migration.
             """,
         ["inspect"] = """
             livemig inspect FILE [--json]: what a migration stream file holds, ours or QEMU's (for example

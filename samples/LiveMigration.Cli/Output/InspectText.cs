@@ -28,7 +28,7 @@ public static class InspectText
         Line($"ram pages: {report.ZeroPages} zero, {report.NormalPages} normal, {report.XbzrlePages} xbzrle, {report.CompressedPages} compressed");
         if (report.Disks.Count > 0)
             Line($"block chunks: {report.BlockChunks} with data, {report.BlockZeroChunks} zero, disks {string.Join(", ", report.Disks)}");
-        Line($"trailer: {(report.VmDescriptionJson is null ? "none" : $"{report.VmDescriptionJson.Length} bytes of JSON")}");
+        Line($"VMDESCRIPTION trailer: {(report.VmDescriptionJson is null ? "none" : $"{report.VmDescriptionJson.Length} bytes of JSON")}");
         foreach (DecodedDeviceState device in report.Devices)
             Line($"device {device.IdStr} instance {device.InstanceId} version {device.Version}: {device.Json}");
         return text.ToString().TrimEnd();

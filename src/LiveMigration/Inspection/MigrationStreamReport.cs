@@ -57,10 +57,10 @@ public sealed class MigrationStreamReport
     /// <summary>The block section's chunk records sent as all zeros, without data (the zero-blocks capability).</summary>
     public long BlockZeroChunks { get; internal set; }
 
-    /// <summary>Device (FULL) sections decoded with the trailer, in stream order.</summary>
+    /// <summary>Device (FULL) sections decoded with the VMDESCRIPTION trailer, in stream order.</summary>
     public IReadOnlyList<DecodedDeviceState> Devices { get; internal set; } = [];
 
-    /// <summary>The VMDESCRIPTION trailer's JSON, or null when the stream has none.</summary>
+    /// <summary>The JSON of the stream's VMDESCRIPTION trailer, or null when it has none.</summary>
     public string? VmDescriptionJson { get; internal set; }
 
     /// <summary>The stream's length in bytes.</summary>

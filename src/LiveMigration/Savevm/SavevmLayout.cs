@@ -9,12 +9,12 @@ namespace LiveMigration.Savevm;
 /// </summary>
 public readonly record struct SavevmLayout
 {
-    private SavevmLayout(string name, bool hasConfiguration, bool hasFooters, bool hasTrailer)
+    private SavevmLayout(string name, bool hasConfiguration, bool hasFooters, bool hasVmDescription)
     {
         Name = name;
         HasConfiguration = hasConfiguration;
         HasFooters = hasFooters;
-        HasTrailer = hasTrailer;
+        HasVmDescription = hasVmDescription;
     }
 
     /// <summary>The layout of machine types up to 2.2: no configuration, no footers, no trailer.</summary>
@@ -36,7 +36,7 @@ public readonly record struct SavevmLayout
     public bool HasFooters { get; }
 
     /// <summary>True when the sender appends a VMDESCRIPTION trailer after EOF.</summary>
-    public bool HasTrailer { get; }
+    public bool HasVmDescription { get; }
 
     /// <summary>
     /// The layout a machine type uses. Names ending in <c>-X.Y</c> select by version (2.2 and older: 2.0
@@ -56,7 +56,7 @@ public readonly record struct SavevmLayout
 
     /// <summary>Describes the layout, for example <c>2.4 layout (configuration, footers, trailer)</c>.</summary>
     public override string ToString()
-        => Name is null ? "default layout" : $"{Name} layout (configuration: {Yes(HasConfiguration)}, footers: {Yes(HasFooters)}, trailer: {Yes(HasTrailer)})";
+        => Name is null ? "default layout" : $"{Name} layout (configuration: {Yes(HasConfiguration)}, footers: {Yes(HasFooters)}, trailer: {Yes(HasVmDescription)})";
 
     private static string Yes(bool value) => value ? "yes" : "no";
 

@@ -174,7 +174,7 @@ internal sealed class SavevmSaver
         }
 
         _writer.WriteU8((byte)SectionType.Eof);
-        if (Layout.HasTrailer)
+        if (Layout.HasVmDescription)
         {
             ReadOnlyMemory<byte> json = VmDescriptionWriter.Build(_registry.Entries);
             _writer.WriteU8((byte)SectionType.VmDescription);

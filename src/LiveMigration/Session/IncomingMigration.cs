@@ -160,7 +160,7 @@ public sealed class IncomingMigration : IAsyncDisposable
                 {
                     GuestStarted = started,
                     MachineType = loaded.MachineType,
-                    VmDescription = loaded.VmDescriptionJson,
+                    VmDescriptionJson = loaded.VmDescriptionJson,
                     UnappliedDevices = loaded.UnappliedDevices,
                 };
                 if (loaded.UnappliedDevices.Count > 0 && _logger.IsEnabled(LogLevel.Warning))

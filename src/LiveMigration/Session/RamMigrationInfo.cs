@@ -5,7 +5,7 @@ public sealed record RamMigrationInfo
 {
     /// <summary>
     /// Bytes of RAM section payload sent: every RAM record (headers, block names, page data, EOS markers),
-    /// without section framing, device state or the trailer.
+    /// without section framing, device state or the VMDESCRIPTION trailer.
     /// </summary>
     public long Transferred { get; init; }
 
