@@ -23,6 +23,7 @@ public static class CommandHelp
                                        at random 4 KiB offsets while migrating; compared by hash at the end
               --disk-write-rate RATE   how fast the guest writes its disk (default 256KB/s)
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --no-verify              turn off the verify capability (on in the demo at both ends)
               --json                   print the final info as one JSON object (query-migrate names)
             """,
         ["send"] = """
@@ -42,6 +43,8 @@ public static class CommandHelp
               --disk-write-rate RATE   a worker makes random 4 KiB writes to the disks at this rate
               --inc                    copy only allocated chunks (shared base); a raw image is all allocated
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --verify                 the verify capability: send a digest of the RAM sent; the
+                                       destination needs --verify too
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -53,6 +56,8 @@ public static class CommandHelp
                                        (default pc-i440fx-7.2)
               --dump DIR               write each block's bytes to DIR/NAME after the migration
               --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
+              --verify                 the verify capability: require the source's digest of the RAM sent
+                                       and check it before the guest starts; the source needs --verify too
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied; the guest is

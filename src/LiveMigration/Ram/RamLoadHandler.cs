@@ -20,7 +20,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
     private bool _sawBlockList;
 
     /// <param name="blocks">The destination's RAM.</param>
-    /// <param name="verify">Keep the digest of every page applied, for the integrity check.</param>
+    /// <param name="verify">Keep the digest of every page applied, for the verify capability.</param>
     public RamLoadHandler(IReadOnlyList<RamBlock> blocks, bool verify = false)
     {
         ArgumentNullException.ThrowIfNull(blocks);
@@ -37,7 +37,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
             Digests = new RamPageDigests(_ordered);
     }
 
-    /// <summary>The digests of what was applied, or null when the integrity check is off.</summary>
+    /// <summary>The digests of what was applied, or null when the verify capability is off.</summary>
     public RamPageDigests? Digests { get; }
 
     /// <summary>The blocks, in the order of <see cref="Digests"/>.</summary>

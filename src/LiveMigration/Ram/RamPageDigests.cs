@@ -5,7 +5,7 @@ using LiveMigration.Hosting;
 namespace LiveMigration.Ram;
 
 /// <summary>
-/// The integrity digest of one side of a migration: for every page, the XXH64 of its last content sent
+/// The verify digest of one side of a migration (the verify capability): for every page, the XXH64 of its last content sent
 /// (or applied), mixed with the page's index; per block, the sum of those values modulo 2^64. The sum
 /// does not depend on the order pages arrive in, and a page sent again replaces its earlier value.
 /// </summary>
