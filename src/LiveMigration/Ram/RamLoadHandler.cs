@@ -147,7 +147,7 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
     private static void CheckPage(RamBlock block, ulong address, long recordOffset)
     {
         // An offset is checked before any write: a hostile stream must not reach outside the block.
-        if (address > (ulong)block.Length - RamBlock.PageSize)
+        if (address > (ulong)block.Length - SavevmFormat.PageSize)
             throw new MigrationStreamException($"Page offset 0x{address:x} is beyond RAM block '{block.Name}' of {block.Length} bytes", recordOffset);
     }
 
@@ -156,15 +156,15 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         byte fill = await reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
         CheckPage(block, address, recordOffset);
-        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        Span<byte> page = block.GetSpan((long)address, SavevmFormat.PageSize);
         // A freshly allocated destination page is already zero; skipping the write keeps it untouched.
         if (fill != 0 || page.ContainsAnyExcept((byte)0))
             page.Fill(fill);
         ZeroPages++;
         if (Digests is { } digests)
         {
-            if (fill == 0) digests.RecordZero(_lastBlockIndex, (long)(address / RamBlock.PageSize));
-            else digests.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+            if (fill == 0) digests.RecordZero(_lastBlockIndex, (long)(address / SavevmFormat.PageSize));
+            else digests.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
         }
     }
 
@@ -172,10 +172,10 @@ internal sealed partial class RamLoadHandler : ISavevmHandler, IRamRecordHandler
     {
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         CheckPage(block, address, recordOffset);
-        await reader.EnsureAsync(RamBlock.PageSize, cancellationToken).ConfigureAwait(false);
-        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        await reader.EnsureAsync(SavevmFormat.PageSize, cancellationToken).ConfigureAwait(false);
+        Span<byte> page = block.GetSpan((long)address, SavevmFormat.PageSize);
         reader.ReadBytes(page);
         NormalPages++;
-        Digests?.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+        Digests?.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using K4os.Hash.xxHash;
 using LiveMigration.Hosting;
+using LiveMigration.Savevm;
 
 namespace LiveMigration.Ram;
 
@@ -15,7 +16,7 @@ namespace LiveMigration.Ram;
 /// </remarks>
 internal sealed class RamPageDigests
 {
-    private static readonly ulong ZeroPageHash = XXH64.DigestOf(new byte[RamBlock.PageSize]);
+    private static readonly ulong ZeroPageHash = XXH64.DigestOf(new byte[SavevmFormat.PageSize]);
 
     private readonly ulong[][] _pages;
     private readonly ulong[] _sums;

@@ -36,7 +36,7 @@ internal sealed partial class RamSaveHandler
         long sent = Statistics.Transferred - _transferredAtPeriodStart;
         _xbzrle?.EndPeriod();
         StartDirtyRatePeriod();
-        DirtyPeriodEnded?.Invoke(dirtied * Hosting.RamBlock.PageSize, sent);
+        DirtyPeriodEnded?.Invoke(dirtied * Savevm.SavevmFormat.PageSize, sent);
     }
 
     private void StartDirtyRatePeriod()

@@ -68,7 +68,7 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
         if (verify)
         {
             _digests = new RamPageDigests(_blocks);
-            _verifySnapshot = GC.AllocateArray<byte>(RamBlock.PageSize, pinned: true);
+            _verifySnapshot = GC.AllocateArray<byte>(SavevmFormat.PageSize, pinned: true);
         }
     }
 
@@ -137,11 +137,11 @@ internal sealed partial class RamSaveHandler : ISavevmHandler, IDisposable
 
     public ulong GetPendingBytes(ulong threshold)
     {
-        ulong remaining = (ulong)_dirtyPages * RamBlock.PageSize;
+        ulong remaining = (ulong)_dirtyPages * SavevmFormat.PageSize;
         if (remaining < threshold)
         {
             SyncDirtyLog();
-            remaining = (ulong)_dirtyPages * RamBlock.PageSize;
+            remaining = (ulong)_dirtyPages * SavevmFormat.PageSize;
         }
 
         Statistics.RemainingPages = _dirtyPages;

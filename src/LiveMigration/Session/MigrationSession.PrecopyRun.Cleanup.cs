@@ -27,12 +27,12 @@ public sealed partial class MigrationSession
                 Ram = new RamMigrationInfo
                 {
                     Transferred = ram.Transferred,
-                    Remaining = ram.RemainingPages * RamBlock.PageSize,
+                    Remaining = ram.RemainingPages * Savevm.SavevmFormat.PageSize,
                     Total = ram.TotalBytes,
                     Duplicate = ram.ZeroPages,
                     Skipped = ram.SkippedPages,
                     Normal = ram.NormalPages,
-                    NormalBytes = ram.NormalPages * RamBlock.PageSize,
+                    NormalBytes = ram.NormalPages * Savevm.SavevmFormat.PageSize,
                     DirtyPagesRate = ram.DirtyPagesRate,
                     Mbps = _mbps,
                     DirtySyncCount = ram.DirtySyncCount,

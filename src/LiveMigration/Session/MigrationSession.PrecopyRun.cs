@@ -247,7 +247,7 @@ public sealed partial class MigrationSession
                 threshold = (ulong)(bytesPerMs * _session.Parameters.DowntimeLimit.TotalMilliseconds);
                 _mbps = bytes * 8.0 / spent.TotalSeconds / 1e6;
                 _pagesPerSecond = (PagesSent() - periodPages) / spent.TotalSeconds;
-                ulong remaining = (ulong)_ram.Statistics.RemainingPages * Hosting.RamBlock.PageSize;
+                ulong remaining = (ulong)_ram.Statistics.RemainingPages * SavevmFormat.PageSize;
                 _expectedDowntime = bytesPerMs > 0 ? TimeSpan.FromMilliseconds(remaining / bytesPerMs) : null;
                 periodStart = _time.GetTimestamp();
                 periodBytes = writer.BytesWritten;
