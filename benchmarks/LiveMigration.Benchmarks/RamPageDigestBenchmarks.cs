@@ -5,7 +5,7 @@ using LiveMigration.Ram;
 namespace LiveMigration.Benchmarks;
 
 /// <summary>
-/// The per-page cost of the integrity check: recording the digest of 4,096 random 4 KiB pages
+/// The per-page cost of the verify capability: recording the digest of 4,096 random 4 KiB pages
 /// (16 MiB), what the sender does for each page it sends and the destination for each page it applies.
 /// </summary>
 [MemoryDiagnoser]

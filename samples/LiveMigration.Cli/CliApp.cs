@@ -26,8 +26,9 @@ public static class CliApp
         --max-bandwidth 0 means unlimited; --downtime-limit is in milliseconds; --hot-set confines the
         demo guest's writes to the first SIZE bytes of RAM (a hot working set, where XBZRLE pays off).
         --disk: a raw image file, created with SIZE when absent; send copies disks (--inc: allocated chunks only).
-        --verify (on both ends; on by default in the demo) adds a per-block digest of every page sent, which
-        the destination checks before it starts the guest; a QEMU peer does not understand it.
+        --verify turns on the verify capability (on both ends; on by default in the demo, off with --no-verify):
+        a per-block digest of every page sent, which the destination checks before it starts the guest;
+        a QEMU peer does not understand it.
         --tls-* (PEM files, on both ends) make a mutual-TLS connection for tcp: and unix:; each side trusts
         only peers whose certificate chains to --tls-ca.
         """;

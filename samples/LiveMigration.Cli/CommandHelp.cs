@@ -23,6 +23,7 @@ public static class CommandHelp
                                        at random 4 KiB offsets while migrating; compared by hash at the end
               --disk-write-rate RATE   how fast the guest writes its disk (default 256KB/s)
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --no-verify              turn off the verify capability (on in the demo at both ends)
               --json                   print the final info as one JSON object (query-migrate names)
             """,
         ["send"] = """
@@ -31,7 +32,7 @@ public static class CommandHelp
             completed, 1 when it failed (with the reason), 2 on malformed arguments.
 
               --machine NAME           machine type in the stream (default pc-i440fx-7.2); types up to
-                                       *-2.2 use QEMU 2.0's layout, 2.3 adds the trailer
+                                       *-2.2 use QEMU 2.0's layout, 2.3 adds the VMDESCRIPTION trailer
               --dirty-rate RATE        a worker dirties random pages at this rate (default 0: idle guest)
               --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 32 MiB/s)
               --downtime-limit MS      downtime limit (default 300)
@@ -39,9 +40,11 @@ public static class CommandHelp
               --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
                                        a leading '_' is dropped)
               --disk NAME:PATH[:SIZE]  copy the raw image PATH as disk NAME (created with SIZE when absent)
-              --disk-write-rate RATE   a worker writes random 4 KiB blocks to the disks at this rate
+              --disk-write-rate RATE   a worker makes random 4 KiB writes to the disks at this rate
               --inc                    copy only allocated chunks (shared base); a raw image is all allocated
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
+              --verify                 the verify capability: send a digest of the RAM sent; the
+                                       destination needs --verify too
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -53,10 +56,12 @@ public static class CommandHelp
                                        (default pc-i440fx-7.2)
               --dump DIR               write each block's bytes to DIR/NAME after the migration
               --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
+              --verify                 the verify capability: require the source's digest of the RAM sent
+                                       and check it before the guest starts; the source needs --verify too
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied; the guest is
-            then not started. Without a trailer they fail the migration.
+            then not started. Without a VMDESCRIPTION trailer they fail the migration.
             """,
         ["inspect"] = """
             livemig inspect FILE [--json]: what a migration stream file holds, ours or QEMU's (for example

@@ -15,11 +15,11 @@ public sealed class Cpu
     public const int DiskBlockSize = 4096;
 
     private readonly RamBlock _ram;
-    private readonly IBlockDevice _disk;
+    private readonly IDisk _disk;
     private readonly TextWriter _output;
 
     /// <summary>Creates a CPU over <paramref name="ram"/> and <paramref name="disk"/>, printing to <paramref name="output"/>.</summary>
-    public Cpu(RamBlock ram, IBlockDevice disk, TextWriter output)
+    public Cpu(RamBlock ram, IDisk disk, TextWriter output)
     {
         _ram = ram;
         _disk = disk;

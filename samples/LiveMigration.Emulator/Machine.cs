@@ -17,7 +17,7 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
     public const long DiskSize = 4 << 20;
 
     private readonly RamBlock _ram = new("emu.ram", RamSize);
-    private readonly MemoryBlockDevice _disk = new("emu.disk", DiskSize);
+    private readonly MemoryDisk _disk = new("emu.disk", DiskSize);
     private readonly Lock _gate = new();
     private readonly ManualResetEventSlim _running = new(false);
     private readonly CancellationTokenSource _stop = new();
@@ -43,7 +43,7 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
     public IReadOnlyList<RamBlock> RamBlocks => [_ram];
 
     /// <inheritdoc />
-    public IReadOnlyList<IBlockDevice> BlockDevices => [_disk];
+    public IReadOnlyList<IDisk> Disks => [_disk];
 
     /// <inheritdoc />
     public IReadOnlyList<IDeviceState> DeviceStates => [Cpu.State];

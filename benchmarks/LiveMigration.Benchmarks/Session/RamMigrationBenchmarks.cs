@@ -12,7 +12,7 @@ namespace LiveMigration.Benchmarks.Session;
 /// <summary>
 /// A whole migration of 1 GiB of random RAM (nothing compresses, no zero pages) with the guest idle and
 /// no bandwidth limit, between two endpoints over loopback tcp. Throughput = 1 GiB / mean time.
-/// <see cref="Verify"/> adds the integrity check on both ends; <see cref="Tls"/> runs over mutual TLS.
+/// <see cref="Verify"/> turns the verify capability on at both ends; <see cref="Tls"/> runs over mutual TLS.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class RamMigrationBenchmarks
@@ -23,7 +23,7 @@ public class RamMigrationBenchmarks
     private SyntheticGuest _destination = null!;
     private X509Certificate2? _certificate;
 
-    /// <summary>The integrity check (<see cref="MigrationCapability.Verify"/>) on both ends.</summary>
+    /// <summary>The verify capability (<see cref="MigrationCapability.Verify"/>, <see cref="IncomingMigrationOptions.Verify"/>) at both ends.</summary>
     [Params(false, true)]
     public bool Verify { get; set; }
 

@@ -18,8 +18,8 @@ internal static class DemoCommand
         long dirtyRate = Units.ParseRate(args.Get("--dirty-rate") ?? "20MB/s", "--dirty-rate");
         bool json = args.Has("--json");
         long disk = Units.ParseSize(args.Get("--disk") ?? "0", "--disk");
-        if (disk < 0 || disk % BlockDevice.SectorSize != 0)
-            throw new UsageException($"--disk: {disk} must be a multiple of {BlockDevice.SectorSize}");
+        if (disk < 0 || disk % Disk.SectorSize != 0)
+            throw new UsageException($"--disk: {disk} must be a multiple of {Disk.SectorSize}");
         long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "256KB/s", "--disk-write-rate");
         long hotSet = args.Get("--hot-set") is { } hot ? Units.ParseSize(hot, "--hot-set") : 0;
 
@@ -33,8 +33,8 @@ internal static class DemoCommand
         args.EnsureAllUsed(positionalCount: 0);
         if (disk > 0)
         {
-            source.AddDisk(new MemoryBlockDevice("disk0", disk));
-            destination.AddDisk(new MemoryBlockDevice("disk0", disk));
+            source.AddDisk(new MemoryDisk("disk0", disk));
+            destination.AddDisk(new MemoryDisk("disk0", disk));
             session.BlockMigration = MigrationBlockMode.Full;
             // A quarter of the disk holds data, and the guest keeps writing 4 KiB blocks at random offsets.
             source.FillDisksRandom(0.25);
@@ -80,7 +80,7 @@ internal static class DemoCommand
             for (int i = 0; i < sourceHashes.Count; i++)
                 Console.WriteLine($"  {source.RamBlocks[i].Name}: source xxh64 {sourceHashes[i]:x16}, destination xxh64 {destinationHashes[i]:x16}");
             for (int i = 0; i < sourceDiskHashes.Count; i++)
-                Console.WriteLine($"  disk {source.BlockDevices[i].Name}: source xxh64 {sourceDiskHashes[i]:x16}, destination xxh64 {destinationDiskHashes[i]:x16}");
+                Console.WriteLine($"  disk {source.Disks[i].Name}: source xxh64 {sourceDiskHashes[i]:x16}, destination xxh64 {destinationDiskHashes[i]:x16}");
             Console.WriteLine(identical ? "integrity check: OK, every block is identical" : "integrity check: FAILED, the blocks differ");
         }
 

@@ -25,7 +25,7 @@ internal static class SendCommand
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
-        if (guest.BlockDevices.Count > 0)
+        if (guest.Disks.Count > 0)
             session.BlockMigration = incremental ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
         else if (incremental || diskWriteRate > 0)
             throw new UsageException("--inc and --disk-write-rate need at least one --disk");

@@ -16,19 +16,19 @@ public sealed record DiskSpec(string Name, string Path, long? Size)
         if (parts.Length == 3)
         {
             size = Units.ParseSize(parts[2], "--disk");
-            if (size <= 0 || size % BlockDevice.SectorSize != 0)
-                throw new UsageException($"--disk: disk '{parts[0]}' size {size} must be a positive multiple of {BlockDevice.SectorSize}");
+            if (size <= 0 || size % Disk.SectorSize != 0)
+                throw new UsageException($"--disk: disk '{parts[0]}' size {size} must be a positive multiple of {Disk.SectorSize}");
         }
 
         return new DiskSpec(parts[0], parts[1], size);
     }
 
     /// <summary>Opens (or creates) the image.</summary>
-    public RawFileBlockDevice Open()
+    public RawFileDisk Open()
     {
         try
         {
-            return RawFileBlockDevice.Open(Name, Path, Size);
+            return RawFileDisk.Open(Name, Path, Size);
         }
         catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
         {

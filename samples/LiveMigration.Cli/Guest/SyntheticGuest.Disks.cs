@@ -10,13 +10,13 @@ public sealed partial class SyntheticGuest
     /// <summary>The size of each random disk write: 4 KiB at a 4 KiB-aligned offset.</summary>
     public const int DiskWriteSize = 4096;
 
-    private readonly List<IBlockDevice> _disks = [];
+    private readonly List<IDisk> _disks = [];
     private readonly List<IDeviceState> _deviceStates = [];
     private Thread? _diskWorker;
     private long _diskWriteBytesPerSecond;
 
     /// <inheritdoc />
-    public IReadOnlyList<IBlockDevice> BlockDevices => _disks;
+    public IReadOnlyList<IDisk> Disks => _disks;
 
     /// <inheritdoc />
     public IReadOnlyList<IDeviceState> DeviceStates => _deviceStates;
@@ -32,7 +32,7 @@ public sealed partial class SyntheticGuest
     }
 
     /// <summary>Adds a disk; the guest disposes it with itself when it is disposable.</summary>
-    public void AddDisk(IBlockDevice disk)
+    public void AddDisk(IDisk disk)
     {
         ArgumentNullException.ThrowIfNull(disk);
         _disks.Add(disk);
@@ -48,8 +48,8 @@ public sealed partial class SyntheticGuest
     /// <summary>Fills about <paramref name="fraction"/> of every disk's 1 MiB chunks with random bytes; the rest stay as they are.</summary>
     public void FillDisksRandom(double fraction)
     {
-        byte[] chunk = new byte[BlockDevice.ChunkSize];
-        foreach (IBlockDevice disk in _disks)
+        byte[] chunk = new byte[Disk.ChunkSize];
+        foreach (IDisk disk in _disks)
         {
             for (long offset = 0; offset < disk.Length; offset += chunk.Length)
             {
@@ -73,11 +73,11 @@ public sealed partial class SyntheticGuest
     public IReadOnlyList<ulong> HashDisks()
     {
         var hashes = new ulong[_disks.Count];
-        byte[] buffer = new byte[BlockDevice.ChunkSize];
+        byte[] buffer = new byte[Disk.ChunkSize];
         for (int i = 0; i < _disks.Count; i++)
         {
             var hash = new XXH64();
-            IBlockDevice disk = _disks[i];
+            IDisk disk = _disks[i];
             for (long offset = 0; offset < disk.Length; offset += buffer.Length)
             {
                 int length = (int)Math.Min(buffer.Length, disk.Length - offset);
@@ -94,7 +94,7 @@ public sealed partial class SyntheticGuest
     private void DisposeDisks()
     {
         _diskWorker?.Join();
-        foreach (IBlockDevice disk in _disks)
+        foreach (IDisk disk in _disks)
             (disk as IDisposable)?.Dispose();
     }
 
@@ -123,7 +123,7 @@ public sealed partial class SyntheticGuest
 
                 for (; owed >= 1; owed--)
                 {
-                    IBlockDevice disk = _disks[random.Next(_disks.Count)];
+                    IDisk disk = _disks[random.Next(_disks.Count)];
                     long blocks = disk.Length / DiskWriteSize;
                     if (blocks == 0) continue;
                     random.NextBytes(data);

@@ -79,7 +79,7 @@ public static class InfoJson
                 json.WriteEndObject();
             }
 
-            // Device sections this destination has no handler for: decoded with the trailer, shown by inspect, not applied.
+            // Device sections this destination has no handler for: decoded with the VMDESCRIPTION trailer, shown by inspect, not applied.
             json.WriteNumber("unapplied-devices", result.UnappliedDevices.Count);
             json.WriteBoolean("guest-started", result.GuestStarted);
             if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);

@@ -60,14 +60,14 @@ public static class InspectJson
             json.WriteNumber("xbzrle-pages", report.XbzrlePages);
             json.WriteNumber("compressed-pages", report.CompressedPages);
             json.WriteEndObject();
-            if (report.DiskDevices.Count > 0)
+            if (report.Disks.Count > 0)
             {
-                json.WriteStartObject("disk");
-                json.WriteNumber("chunks", report.DiskChunks);
-                json.WriteNumber("zero-chunks", report.DiskZeroChunks);
-                json.WriteStartArray("devices");
-                foreach (string device in report.DiskDevices)
-                    json.WriteStringValue(device);
+                json.WriteStartObject("block");
+                json.WriteNumber("chunks", report.BlockChunks);
+                json.WriteNumber("zero-chunks", report.BlockZeroChunks);
+                json.WriteStartArray("disks");
+                foreach (string disk in report.Disks)
+                    json.WriteStringValue(disk);
                 json.WriteEndArray();
                 json.WriteEndObject();
             }

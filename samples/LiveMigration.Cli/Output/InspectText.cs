@@ -26,9 +26,9 @@ public static class InspectText
         if (report.Commands.Count > 0) Line($"commands: {string.Join(", ", report.Commands)}");
         Line($"ram blocks: {string.Join(", ", report.RamBlocks.Select(b => $"{b.Name} {b.Length}"))}");
         Line($"ram pages: {report.ZeroPages} zero, {report.NormalPages} normal, {report.XbzrlePages} xbzrle, {report.CompressedPages} compressed");
-        if (report.DiskDevices.Count > 0)
-            Line($"disk chunks: {report.DiskChunks} with data, {report.DiskZeroChunks} zero, devices {string.Join(", ", report.DiskDevices)}");
-        Line($"trailer: {(report.VmDescriptionJson is null ? "none" : $"{report.VmDescriptionJson.Length} bytes of JSON")}");
+        if (report.Disks.Count > 0)
+            Line($"block chunks: {report.BlockChunks} with data, {report.BlockZeroChunks} zero, disks {string.Join(", ", report.Disks)}");
+        Line($"VMDESCRIPTION trailer: {(report.VmDescriptionJson is null ? "none" : $"{report.VmDescriptionJson.Length} bytes of JSON")}");
         foreach (DecodedDeviceState device in report.Devices)
             Line($"device {device.IdStr} instance {device.InstanceId} version {device.Version}: {device.Json}");
         return text.ToString().TrimEnd();

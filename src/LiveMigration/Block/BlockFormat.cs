@@ -13,5 +13,5 @@ internal static class BlockFormat
     public const ulong FlagMask = (1UL << SectorBits) - 1;
 
     /// <summary>Sectors per 1 MiB chunk.</summary>
-    public const long SectorsPerChunk = Hosting.BlockDevice.ChunkSize / Hosting.BlockDevice.SectorSize;
+    public const long SectorsPerChunk = Hosting.Disk.ChunkSize / Hosting.Disk.SectorSize;
 }

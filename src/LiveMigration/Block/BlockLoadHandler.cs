@@ -6,21 +6,21 @@ using LiveMigration.Streams;
 namespace LiveMigration.Block;
 
 /// <summary>
-/// The incoming block section: every chunk record names one of the destination's devices and a sector
-/// inside it, both checked before a byte is written; a chunk overhanging the device's end is cut to fit.
+/// The incoming block section: every chunk record names one of the destination's disks and a sector
+/// inside it, both checked before a byte is written; a chunk overhanging the disk's end is cut to fit.
 /// </summary>
 internal sealed class BlockLoadHandler : ISectionLoader
 {
-    private readonly Dictionary<string, IBlockDevice> _devices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IDisk> _disks = new(StringComparer.Ordinal);
     private byte[]? _chunk;
 
-    public BlockLoadHandler(IReadOnlyList<IBlockDevice> devices)
+    public BlockLoadHandler(IReadOnlyList<IDisk> disks)
     {
-        ArgumentNullException.ThrowIfNull(devices);
-        foreach (IBlockDevice device in devices)
+        ArgumentNullException.ThrowIfNull(disks);
+        foreach (IDisk disk in disks)
         {
-            if (!_devices.TryAdd(device.Name, device))
-                throw new ArgumentException($"Two block devices are named '{device.Name}'.", nameof(devices));
+            if (!_disks.TryAdd(disk.Name, disk))
+                throw new ArgumentException($"Two disks are named '{disk.Name}'.", nameof(disks));
         }
     }
 
@@ -58,7 +58,7 @@ internal sealed class BlockLoadHandler : ISectionLoader
                 if ((flags & BlockRecordFlags.DeviceBlock) != 0)
                     await LoadChunkAsync(reader, flags, sector, recordOffset, cancellationToken).ConfigureAwait(false);
                 else if ((flags & BlockRecordFlags.ZeroBlock) != 0)
-                    throw new MigrationStreamException("A ZERO_BLOCK record without DEVICE_BLOCK names no device", recordOffset);
+                    throw new MigrationStreamException("A ZERO_BLOCK record without DEVICE_BLOCK names no disk", recordOffset);
                 else if ((flags & BlockRecordFlags.Progress) != 0)
                     Progress = (int)Math.Min(sector, 100);
                 else if ((flags & BlockRecordFlags.Eos) == 0)
@@ -77,20 +77,20 @@ internal sealed class BlockLoadHandler : ISectionLoader
     private async ValueTask LoadChunkAsync(MigrationReader reader, BlockRecordFlags flags, ulong sector, long recordOffset, CancellationToken cancellationToken)
     {
         string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!_devices.TryGetValue(name, out IBlockDevice? device))
-            throw new MigrationStreamException($"Unknown block device '{name}': the destination has no such device", recordOffset);
-        ulong totalSectors = (ulong)device.Length / BlockDevice.SectorSize;
-        // Checked before any write: a hostile stream must not reach outside the device.
+        if (!_disks.TryGetValue(name, out IDisk? disk))
+            throw new MigrationStreamException($"Unknown disk '{name}': the destination has no such disk", recordOffset);
+        ulong totalSectors = (ulong)disk.Length / Disk.SectorSize;
+        // Checked before any write: a hostile stream must not reach outside the disk.
         if (sector >= totalSectors)
-            throw new MigrationStreamException($"Sector {sector} is beyond block device '{name}' of {totalSectors} sectors", recordOffset);
-        long offset = (long)sector * BlockDevice.SectorSize;
-        int length = (int)Math.Min(BlockFormat.SectorsPerChunk, (long)(totalSectors - sector)) * BlockDevice.SectorSize;
-        byte[] chunk = _chunk ??= new byte[BlockDevice.ChunkSize];
+            throw new MigrationStreamException($"Sector {sector} is beyond disk '{name}' of {totalSectors} sectors", recordOffset);
+        long offset = (long)sector * Disk.SectorSize;
+        int length = (int)Math.Min(BlockFormat.SectorsPerChunk, (long)(totalSectors - sector)) * Disk.SectorSize;
+        byte[] chunk = _chunk ??= new byte[Disk.ChunkSize];
         if ((flags & BlockRecordFlags.ZeroBlock) != 0)
             Array.Clear(chunk, 0, length);
         else
             await reader.ReadBytesAsync(chunk, cancellationToken).ConfigureAwait(false);
-        device.Write(offset, chunk.AsSpan(0, length));
+        disk.Write(offset, chunk.AsSpan(0, length));
         ChunksLoaded++;
     }
 }

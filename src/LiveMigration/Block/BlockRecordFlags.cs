@@ -6,7 +6,7 @@ internal enum BlockRecordFlags : ulong
 {
     None = 0,
 
-    /// <summary>A chunk follows: str8 device name, then 1 MiB of data unless <see cref="ZeroBlock"/>.</summary>
+    /// <summary>A chunk follows: str8 disk name, then 1 MiB of data unless <see cref="ZeroBlock"/>.</summary>
     DeviceBlock = 0x01,
 
     /// <summary>End of this section's block records; always last.</summary>

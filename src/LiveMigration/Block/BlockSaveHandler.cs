@@ -11,7 +11,7 @@ namespace LiveMigration.Block;
 /// paused whatever is still dirty, a PROGRESS 100 record and EOS.
 /// </summary>
 /// <remarks>
-/// Each device has a bulk cursor and a bitmap of dirty chunks still to send. Its dirty log is cleared at
+/// Each disk has a bulk cursor and a bitmap of dirty chunks still to send. Its dirty log is cleared at
 /// setup, so everything written from then on is copied again after the bulk phase; a chunk is read after
 /// its mark was taken, so a write racing the read leaves it marked for the next sync.
 /// </remarks>
@@ -20,41 +20,41 @@ internal sealed class BlockSaveHandler : ISectionSaver
     // As for RAM: enough for tens of chunks, short enough that the session re-measures bandwidth about every 100 ms.
     private static readonly TimeSpan IterationTimeBudget = TimeSpan.FromMilliseconds(50);
 
-    private readonly Device[] _devices;
+    private readonly DiskCopy[] _disks;
     private readonly bool _zeroBlocks;
     private readonly bool _incremental;
     private readonly TimeProvider _time;
-    private readonly byte[] _chunk = new byte[BlockDevice.ChunkSize];
+    private readonly byte[] _chunk = new byte[Disk.ChunkSize];
     private long _bulkTotal;
     private long _bulkDone;
     private long _dirtyChunks;
-    private int _bulkDevice;
-    private int _dirtyDevice;
+    private int _bulkDisk;
+    private int _dirtyDisk;
     private long _dirtyCursor;
     private int _lastProgress = -1;
     private volatile bool _bulkCompleted;
 
-    /// <param name="devices">The disks to copy.</param>
+    /// <param name="disks">The disks to copy.</param>
     /// <param name="incremental">True to copy only what each disk has allocated (QEMU's <c>migrate -i</c>), false for everything.</param>
     /// <param name="zeroBlocks">True to send all-zero chunks as ZERO_BLOCK records.</param>
     /// <param name="time">The clock for progress reports.</param>
-    public BlockSaveHandler(IReadOnlyList<IBlockDevice> devices, bool incremental, bool zeroBlocks, TimeProvider time)
+    public BlockSaveHandler(IReadOnlyList<IDisk> disks, bool incremental, bool zeroBlocks, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(devices);
+        ArgumentNullException.ThrowIfNull(disks);
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (IBlockDevice device in devices)
+        foreach (IDisk disk in disks)
         {
-            if (!names.Add(device.Name))
-                throw new ArgumentException($"Two block devices are named '{device.Name}'.", nameof(devices));
-            if (device.Length <= 0 || device.Length % BlockDevice.SectorSize != 0)
-                throw new ArgumentException($"Block device '{device.Name}' has {device.Length} bytes, not a positive number of sectors.", nameof(devices));
+            if (!names.Add(disk.Name))
+                throw new ArgumentException($"Two disks are named '{disk.Name}'.", nameof(disks));
+            if (disk.Length <= 0 || disk.Length % Disk.SectorSize != 0)
+                throw new ArgumentException($"Disk '{disk.Name}' has {disk.Length} bytes, not a positive number of sectors.", nameof(disks));
         }
 
-        _devices = [.. devices.Select(d => new Device(d))];
+        _disks = [.. disks.Select(d => new DiskCopy(d))];
         _incremental = incremental;
         _zeroBlocks = zeroBlocks;
         _time = time;
-        Statistics.Total = _devices.Sum(d => d.Block.Length);
+        Statistics.Total = _disks.Sum(c => c.Disk.Length);
         // Until setup has counted the chunks to copy, everything is still to send.
         Statistics.Remaining = Statistics.Total;
     }
@@ -75,17 +75,17 @@ internal sealed class BlockSaveHandler : ISectionSaver
     public ValueTask SaveSetupAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {
         long before = writer.BytesWritten;
-        foreach (Device device in _devices)
+        foreach (DiskCopy copy in _disks)
         {
             // Writes before this point are part of the bulk copy; from here on they are tracked.
-            device.Block.FetchAndClearDirtyChunks(device.Dirty);
-            Array.Clear(device.Dirty);
-            for (long chunk = 0; chunk < device.ChunkCount; chunk++)
+            copy.Disk.FetchAndClearDirtyChunks(copy.Dirty);
+            Array.Clear(copy.Dirty);
+            for (long chunk = 0; chunk < copy.ChunkCount; chunk++)
             {
-                if (_incremental && !device.Block.IsChunkAllocated(chunk))
+                if (_incremental && !copy.Disk.IsChunkAllocated(chunk))
                     continue;
                 // The bulk set is fixed here: a chunk allocated later was written, so the dirty phase sends it.
-                device.Bulk[chunk >> 6] |= 1UL << (int)(chunk & 63);
+                copy.Bulk[chunk >> 6] |= 1UL << (int)(chunk & 63);
                 _bulkTotal++;
             }
         }
@@ -153,29 +153,29 @@ internal sealed class BlockSaveHandler : ISectionSaver
         UpdateRemaining();
     }
 
-    /// <summary>Takes every device's dirty log into the chunks still to send.</summary>
+    /// <summary>Takes every disk's dirty log into the chunks still to send.</summary>
     private void SyncDirty()
     {
-        foreach (Device device in _devices)
-            _dirtyChunks += device.Block.FetchAndClearDirtyChunks(device.Dirty);
+        foreach (DiskCopy copy in _disks)
+            _dirtyChunks += copy.Disk.FetchAndClearDirtyChunks(copy.Dirty);
     }
 
     /// <summary>Sends the next chunk of the bulk copy; false (and the bulk phase over) when none is left.</summary>
     private bool TrySendBulk(MigrationWriter writer)
     {
-        while (_bulkDevice < _devices.Length)
+        while (_bulkDisk < _disks.Length)
         {
-            Device device = _devices[_bulkDevice];
-            if (device.BulkNext >= device.ChunkCount)
+            DiskCopy copy = _disks[_bulkDisk];
+            if (copy.BulkNext >= copy.ChunkCount)
             {
-                _bulkDevice++;
+                _bulkDisk++;
                 continue;
             }
 
-            long chunk = device.BulkNext++;
-            if ((device.Bulk[chunk >> 6] & (1UL << (int)(chunk & 63))) == 0)
+            long chunk = copy.BulkNext++;
+            if ((copy.Bulk[chunk >> 6] & (1UL << (int)(chunk & 63))) == 0)
                 continue;
-            SendChunk(writer, device, chunk);
+            SendChunk(writer, copy, chunk);
             _bulkDone++;
             int progress = (int)(_bulkDone * 100 / _bulkTotal);
             if (progress != _lastProgress)
@@ -194,51 +194,51 @@ internal sealed class BlockSaveHandler : ISectionSaver
     /// <summary>Sends the next dirty chunk, from the cursor on, wrapping once; false when none is dirty.</summary>
     private bool TrySendDirty(MigrationWriter writer)
     {
-        if (_dirtyChunks == 0 || _devices.Length == 0) return false;
-        for (int visited = 0; visited <= _devices.Length; visited++)
+        if (_dirtyChunks == 0 || _disks.Length == 0) return false;
+        for (int visited = 0; visited <= _disks.Length; visited++)
         {
-            Device device = _devices[_dirtyDevice];
-            long found = FindSetBit(device.Dirty, _dirtyCursor, device.ChunkCount);
+            DiskCopy copy = _disks[_dirtyDisk];
+            long found = FindSetBit(copy.Dirty, _dirtyCursor, copy.ChunkCount);
             if (found >= 0)
             {
-                device.Dirty[found >> 6] &= ~(1UL << (int)(found & 63));
+                copy.Dirty[found >> 6] &= ~(1UL << (int)(found & 63));
                 _dirtyChunks--;
                 _dirtyCursor = found + 1;
-                SendChunk(writer, device, found);
+                SendChunk(writer, copy, found);
                 return true;
             }
 
-            _dirtyDevice = (_dirtyDevice + 1) % _devices.Length;
+            _dirtyDisk = (_dirtyDisk + 1) % _disks.Length;
             _dirtyCursor = 0;
         }
 
         return false;
     }
 
-    private void SendChunk(MigrationWriter writer, Device device, long chunk)
+    private void SendChunk(MigrationWriter writer, DiskCopy copy, long chunk)
     {
-        long offset = chunk * BlockDevice.ChunkSize;
-        int length = (int)Math.Min(BlockDevice.ChunkSize, device.Block.Length - offset);
+        long offset = chunk * Disk.ChunkSize;
+        int length = (int)Math.Min(Disk.ChunkSize, copy.Disk.Length - offset);
         Span<byte> data = _chunk;
-        device.Block.Read(offset, data[..length]);
-        // The wire always carries a whole chunk; the destination keeps only what fits its device.
+        copy.Disk.Read(offset, data[..length]);
+        // The wire always carries a whole chunk; the destination keeps only what fits its disk.
         data[length..].Clear();
         ulong word = (ulong)offset | (ulong)BlockRecordFlags.DeviceBlock;
         if (_zeroBlocks && !data.ContainsAnyExcept((byte)0))
         {
             writer.WriteBE64(word | (ulong)BlockRecordFlags.ZeroBlock);
-            writer.WriteStr8(device.NameUtf8);
+            writer.WriteStr8(copy.NameUtf8);
             Statistics.ZeroChunks++;
             return;
         }
 
         writer.WriteBE64(word);
-        writer.WriteStr8(device.NameUtf8);
+        writer.WriteStr8(copy.NameUtf8);
         writer.WriteBytes(data);
         Statistics.NormalChunks++;
     }
 
-    private ulong RemainingBytes() => (ulong)(_bulkTotal - _bulkDone + _dirtyChunks) * BlockDevice.ChunkSize;
+    private ulong RemainingBytes() => (ulong)(_bulkTotal - _bulkDone + _dirtyChunks) * Disk.ChunkSize;
 
     private void UpdateRemaining() => Statistics.Remaining = (long)RemainingBytes();
 
@@ -256,19 +256,19 @@ internal sealed class BlockSaveHandler : ISectionSaver
         }
     }
 
-    /// <summary>One device's migration state.</summary>
-    private sealed class Device(IBlockDevice block)
+    /// <summary>One disk's migration state.</summary>
+    private sealed class DiskCopy(IDisk disk)
     {
-        public IBlockDevice Block { get; } = block;
+        public IDisk Disk { get; } = disk;
 
-        public byte[] NameUtf8 { get; } = Encoding.UTF8.GetBytes(block.Name);
+        public byte[] NameUtf8 { get; } = Encoding.UTF8.GetBytes(disk.Name);
 
-        public long ChunkCount { get; } = (block.Length + BlockDevice.ChunkSize - 1) / BlockDevice.ChunkSize;
+        public long ChunkCount { get; } = (disk.Length + Hosting.Disk.ChunkSize - 1) / Hosting.Disk.ChunkSize;
 
-        public ulong[] Dirty { get; } = new ulong[(block.Length + (64L * BlockDevice.ChunkSize) - 1) / (64L * BlockDevice.ChunkSize)];
+        public ulong[] Dirty { get; } = new ulong[(disk.Length + (64L * Hosting.Disk.ChunkSize) - 1) / (64L * Hosting.Disk.ChunkSize)];
 
         /// <summary>The chunks the bulk phase copies, one bit each.</summary>
-        public ulong[] Bulk { get; } = new ulong[(block.Length + (64L * BlockDevice.ChunkSize) - 1) / (64L * BlockDevice.ChunkSize)];
+        public ulong[] Bulk { get; } = new ulong[(disk.Length + (64L * Hosting.Disk.ChunkSize) - 1) / (64L * Hosting.Disk.ChunkSize)];
 
         public long BulkNext { get; set; }
     }

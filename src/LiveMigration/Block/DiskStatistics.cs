@@ -1,7 +1,7 @@
 namespace LiveMigration.Block;
 
 /// <summary>
-/// Block migration counters. The migration's thread writes them; readers elsewhere see each value whole,
+/// Block migration counters, reported as QMP's <c>disk</c> figures. The migration's thread writes them; readers elsewhere see each value whole,
 /// not necessarily all from one instant.
 /// </summary>
 internal sealed class DiskStatistics
@@ -18,7 +18,7 @@ internal sealed class DiskStatistics
     /// <summary>Bytes of chunks still to send.</summary>
     public long Remaining { get => Volatile.Read(ref _remaining); set => Volatile.Write(ref _remaining, value); }
 
-    /// <summary>The size of all devices.</summary>
+    /// <summary>The size of all disks.</summary>
     public long Total { get => Volatile.Read(ref _total); set => Volatile.Write(ref _total, value); }
 
     /// <summary>Chunks sent as ZERO_BLOCK records.</summary>

@@ -6,7 +6,7 @@ using LiveMigration.Streams;
 
 namespace LiveMigration.DeviceSections;
 
-/// <summary>Sends (as a saver) or loads (as a loader) one <see cref="IDeviceState"/> as a FULL section, and describes it in the trailer.</summary>
+/// <summary>Sends (as a saver) or loads (as a loader) one <see cref="IDeviceState"/> as a FULL section, and describes it in the VMDESCRIPTION trailer.</summary>
 internal sealed class DeviceStateHandler : ISectionSaver, ISectionLoader, IDescribedHandler
 {
     private readonly IDeviceState _state;

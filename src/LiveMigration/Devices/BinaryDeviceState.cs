@@ -8,8 +8,8 @@ namespace LiveMigration.Devices;
 /// </summary>
 /// <remarks>
 /// The host's bytes travel as one variable buffer field named <c>data</c>: a be32 length, then the bytes,
-/// described in the trailer as a <c>uint32</c> field <c>data_size</c> and a <c>buffer</c> field <c>data</c>.
-/// This keeps the section decodable by any tool that reads the VMDESCRIPTION trailer, while the bytes
+/// described in the VMDESCRIPTION trailer as a <c>uint32</c> field <c>data_size</c> and a <c>buffer</c> field <c>data</c>.
+/// This keeps the section decodable by any tool that reads that trailer, while the bytes
 /// inside stay the host's own format (little-endian, as <see cref="BinaryWriter"/> writes).
 /// </remarks>
 public static class BinaryDeviceState

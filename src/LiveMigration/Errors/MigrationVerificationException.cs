@@ -1,8 +1,9 @@
 namespace LiveMigration.Errors;
 
 /// <summary>
-/// The integrity check (<see cref="MigrationCapability.Verify"/>) found that the RAM the destination
-/// loaded differs from what the source sent; the destination does not start the guest.
+/// The verify capability (<see cref="MigrationCapability.Verify"/> at the source,
+/// <see cref="IncomingMigrationOptions.Verify"/> at the destination) found that the RAM the destination
+/// loaded differs from what the source sent, or could not check it; the destination does not start the guest.
 /// </summary>
 public sealed class MigrationVerificationException : MigrationException
 {

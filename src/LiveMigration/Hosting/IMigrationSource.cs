@@ -12,7 +12,7 @@ public interface IMigrationSource
     IReadOnlyList<RamBlock> RamBlocks { get; }
 
     /// <summary>The guest's disks, copied when the session's <c>BlockMigration</c> asks for it. Default: none.</summary>
-    IReadOnlyList<IBlockDevice> BlockDevices => [];
+    IReadOnlyList<IDisk> Disks => [];
 
     /// <summary>The guest's device states, sent as FULL sections at the switchover in this order. Default: none.</summary>
     IReadOnlyList<IDeviceState> DeviceStates => [];

@@ -12,7 +12,7 @@ public interface IMigrationTarget
     IReadOnlyList<RamBlock> RamBlocks { get; }
 
     /// <summary>The destination's disks; block records must name one of these and stay inside it. Default: none.</summary>
-    IReadOnlyList<IBlockDevice> BlockDevices => [];
+    IReadOnlyList<IDisk> Disks => [];
 
     /// <summary>The device states the stream may carry; each loads before the guest starts. Default: none.</summary>
     IReadOnlyList<IDeviceState> DeviceStates => [];

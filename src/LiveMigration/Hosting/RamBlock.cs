@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using LiveMigration.Savevm;
 
 namespace LiveMigration.Hosting;
 
@@ -13,8 +14,11 @@ namespace LiveMigration.Hosting;
 /// </remarks>
 public sealed unsafe class RamBlock : IDisposable
 {
-    /// <summary>The page size of every block: 4096 bytes, as QEMU's x86 targets use.</summary>
-    public const int PageSize = 4096;
+    /// <summary>
+    /// The page size of every block: 4096 bytes, as QEMU's x86 targets use. The migration stream's target
+    /// page size, defined once for the library; this is its public name.
+    /// </summary>
+    public const int PageSize = SavevmFormat.PageSize;
 
     private readonly bool _ownsMemory;
     private readonly DirtyBitmap? _bitmap;

@@ -4,13 +4,13 @@ using LiveMigration.Streams;
 
 namespace LiveMigration.Inspection;
 
-/// <summary>Walks block section payloads without a destination: it counts chunk records by kind and names the devices, skipping the data.</summary>
+/// <summary>Walks block section payloads without a destination: it counts chunk records by kind and names the disks, skipping the data.</summary>
 internal sealed class BlockRecordCounter
 {
-    private readonly List<string> _devices = [];
+    private readonly List<string> _disks = [];
 
-    /// <summary>The devices named by chunk records, in order of first appearance.</summary>
-    public IReadOnlyList<string> Devices => _devices;
+    /// <summary>The disks named by chunk records, in order of first appearance.</summary>
+    public IReadOnlyList<string> Disks => _disks;
 
     public long ZeroChunks { get; private set; }
 
@@ -29,15 +29,15 @@ internal sealed class BlockRecordCounter
             if ((flags & BlockRecordFlags.DeviceBlock) != 0)
             {
                 string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
-                if (!_devices.Contains(name))
-                    _devices.Add(name);
+                if (!_disks.Contains(name))
+                    _disks.Add(name);
                 if ((flags & BlockRecordFlags.ZeroBlock) != 0)
                 {
                     ZeroChunks++;
                 }
                 else
                 {
-                    await reader.SkipAsync(Hosting.BlockDevice.ChunkSize, cancellationToken).ConfigureAwait(false);
+                    await reader.SkipAsync(Hosting.Disk.ChunkSize, cancellationToken).ConfigureAwait(false);
                     NormalChunks++;
                 }
             }

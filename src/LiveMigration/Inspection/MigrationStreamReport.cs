@@ -36,7 +36,7 @@ public sealed class MigrationStreamReport
     /// <summary>The RAM blocks the RAM section's block list named.</summary>
     public IReadOnlyList<RamBlockInfo> RamBlocks { get; internal set; } = [];
 
-    /// <summary>Zero (one-byte fill) page records.</summary>
+    /// <summary>Zero page records (ZERO: an all-zero page sent as its one fill byte).</summary>
     public long ZeroPages { get; internal set; }
 
     /// <summary>Whole page records.</summary>
@@ -49,18 +49,18 @@ public sealed class MigrationStreamReport
     public long CompressedPages { get; internal set; }
 
     /// <summary>The disks the block section's chunk records named; empty without block migration.</summary>
-    public IReadOnlyList<string> DiskDevices { get; internal set; } = [];
+    public IReadOnlyList<string> Disks { get; internal set; } = [];
 
-    /// <summary>Block chunk records carrying their 1 MiB of data.</summary>
-    public long DiskChunks { get; internal set; }
+    /// <summary>The block section's chunk records carrying their 1 MiB of data.</summary>
+    public long BlockChunks { get; internal set; }
 
-    /// <summary>Block chunk records sent as all zeros, without data (the zero-blocks capability).</summary>
-    public long DiskZeroChunks { get; internal set; }
+    /// <summary>The block section's chunk records sent as all zeros, without data (the zero-blocks capability).</summary>
+    public long BlockZeroChunks { get; internal set; }
 
-    /// <summary>Device (FULL) sections decoded with the trailer, in stream order.</summary>
+    /// <summary>Device (FULL) sections decoded with the VMDESCRIPTION trailer, in stream order.</summary>
     public IReadOnlyList<DecodedDeviceState> Devices { get; internal set; } = [];
 
-    /// <summary>The VMDESCRIPTION trailer's JSON, or null when the stream has none.</summary>
+    /// <summary>The JSON of the stream's VMDESCRIPTION trailer, or null when it has none.</summary>
     public string? VmDescriptionJson { get; internal set; }
 
     /// <summary>The stream's length in bytes.</summary>

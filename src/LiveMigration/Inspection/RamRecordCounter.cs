@@ -1,5 +1,6 @@
 using LiveMigration.Errors;
 using LiveMigration.Ram;
+using LiveMigration.Savevm;
 using LiveMigration.Streams;
 
 namespace LiveMigration.Inspection;
@@ -10,10 +11,8 @@ namespace LiveMigration.Inspection;
 /// </summary>
 internal sealed class RamRecordCounter : IRamRecordHandler
 {
-    private const int PageSize = 4096;
-
     /// <summary>zlib's worst case for one page is a few bytes over the page; anything far above is not a page.</summary>
-    private const int MaxCompressedPage = 2 * PageSize;
+    private const int MaxCompressedPage = 2 * SavevmFormat.PageSize;
 
     private readonly List<RamBlockInfo> _blocks = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
@@ -49,7 +48,7 @@ internal sealed class RamRecordCounter : IRamRecordHandler
                 ZeroPages++;
                 break;
             case RamRecordFlags.Page:
-                await reader.SkipAsync(PageSize, cancellationToken).ConfigureAwait(false);
+                await reader.SkipAsync(SavevmFormat.PageSize, cancellationToken).ConfigureAwait(false);
                 NormalPages++;
                 break;
             case RamRecordFlags.Xbzrle:
@@ -106,7 +105,7 @@ internal sealed class RamRecordCounter : IRamRecordHandler
         if (encoding != RamFormat.XbzrleEncodingFlag)
             throw new MigrationStreamException($"XBZRLE record with encoding byte 0x{encoding:x2}, expected 0x{RamFormat.XbzrleEncodingFlag:x2}", offset);
         ushort length = await reader.ReadBE16Async(cancellationToken).ConfigureAwait(false);
-        if (length > PageSize)
+        if (length > SavevmFormat.PageSize)
             throw new MigrationStreamException($"XBZRLE record of {length} bytes exceeds the page size", offset);
         await reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
     }

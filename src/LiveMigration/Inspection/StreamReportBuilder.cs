@@ -85,9 +85,9 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
         NormalPages = _ram.NormalPages,
         XbzrlePages = _ram.XbzrlePages,
         CompressedPages = _ram.CompressedPages,
-        DiskDevices = _block.Devices,
-        DiskChunks = _block.NormalChunks,
-        DiskZeroChunks = _block.ZeroChunks,
+        Disks = _block.Disks,
+        BlockChunks = _block.NormalChunks,
+        BlockZeroChunks = _block.ZeroChunks,
         VmDescriptionJson = walker.TrailerJson,
         Length = walker.Reader.BytesRead,
     };

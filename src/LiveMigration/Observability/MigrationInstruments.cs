@@ -11,7 +11,7 @@ internal static class MigrationInstruments
     public static readonly Meter Meter = new(MigrationTelemetry.MeterName);
 
     public static readonly Counter<long> BytesTransferred = Meter.CreateCounter<long>(
-        "livemigration.bytes_transferred", "By", "Payload bytes sent, tagged by section: ram or disk.");
+        "livemigration.bytes_transferred", "By", "Payload bytes sent, tagged by section: ram or block.");
 
     public static readonly Counter<long> Pages = Meter.CreateCounter<long>(
         "livemigration.pages", "{page}", "Pages sent, tagged by kind: normal, zero or xbzrle.");

@@ -1,5 +1,6 @@
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
+using LiveMigration.Savevm;
 using LiveMigration.Streams;
 using LiveMigration.Xbzrle;
 
@@ -7,7 +8,7 @@ namespace LiveMigration.Ram;
 
 internal sealed partial class RamLoadHandler
 {
-    private readonly byte[] _encoded = new byte[RamBlock.PageSize];
+    private readonly byte[] _encoded = new byte[SavevmFormat.PageSize];
 
     /// <summary>
     /// Applies an XBZRLE delta to the page the destination already holds. Accepted whether or not the
@@ -22,15 +23,15 @@ internal sealed partial class RamLoadHandler
         if (encoding != RamFormat.XbzrleEncodingFlag)
             throw new MigrationStreamException($"Unknown XBZRLE encoding 0x{encoding:x2} for page 0x{address:x} of '{block.Name}'", recordOffset);
         int length = reader.ReadBE16();
-        if (length > RamBlock.PageSize)
+        if (length > SavevmFormat.PageSize)
             throw new MigrationStreamException($"XBZRLE data of {length} bytes for page 0x{address:x} of '{block.Name}' exceeds the page size", recordOffset);
         await reader.EnsureAsync(length, cancellationToken).ConfigureAwait(false);
         Span<byte> encoded = _encoded.AsSpan(0, length);
         reader.ReadBytes(encoded);
-        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        Span<byte> page = block.GetSpan((long)address, SavevmFormat.PageSize);
         if (XbzrleCodec.Decode(encoded, page) < 0)
             throw new MigrationStreamException($"Malformed XBZRLE data for page 0x{address:x} of '{block.Name}'", recordOffset);
         XbzrlePages++;
-        Digests?.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+        Digests?.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
     }
 }

@@ -20,7 +20,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     private bool _sawBlockList;
 
     /// <param name="blocks">The destination's RAM.</param>
-    /// <param name="verify">Keep the digest of every page applied, for the integrity check.</param>
+    /// <param name="verify">Keep the digest of every page applied, for the verify capability.</param>
     public RamLoadHandler(IReadOnlyList<RamBlock> blocks, bool verify = false)
     {
         ArgumentNullException.ThrowIfNull(blocks);
@@ -37,7 +37,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             Digests = new RamPageDigests(_ordered);
     }
 
-    /// <summary>The digests of what was applied, or null when the integrity check is off.</summary>
+    /// <summary>The digests of what was applied, or null when the verify capability is off.</summary>
     public RamPageDigests? Digests { get; }
 
     /// <summary>The blocks, in the order of <see cref="Digests"/>.</summary>
@@ -52,7 +52,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     /// <summary>Bytes of RAM section payload read, counted the way the sender counts its transferred bytes.</summary>
     public long BytesLoaded { get; private set; }
 
-    /// <summary>ZERO records applied.</summary>
+    /// <summary>Zero pages (ZERO records) applied.</summary>
     public long ZeroPages { get; private set; }
 
     /// <summary>PAGE records applied.</summary>
@@ -142,7 +142,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     private static void CheckPage(RamBlock block, ulong address, long recordOffset)
     {
         // An offset is checked before any write: a hostile stream must not reach outside the block.
-        if (address > (ulong)block.Length - RamBlock.PageSize)
+        if (address > (ulong)block.Length - SavevmFormat.PageSize)
             throw new MigrationStreamException($"Page offset 0x{address:x} is beyond RAM block '{block.Name}' of {block.Length} bytes", recordOffset);
     }
 
@@ -151,15 +151,15 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         byte fill = await reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
         CheckPage(block, address, recordOffset);
-        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        Span<byte> page = block.GetSpan((long)address, SavevmFormat.PageSize);
         // A freshly allocated destination page is already zero; skipping the write keeps it untouched.
         if (fill != 0 || page.ContainsAnyExcept((byte)0))
             page.Fill(fill);
         ZeroPages++;
         if (Digests is { } digests)
         {
-            if (fill == 0) digests.RecordZero(_lastBlockIndex, (long)(address / RamBlock.PageSize));
-            else digests.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+            if (fill == 0) digests.RecordZero(_lastBlockIndex, (long)(address / SavevmFormat.PageSize));
+            else digests.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
         }
     }
 
@@ -167,10 +167,10 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     {
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
         CheckPage(block, address, recordOffset);
-        await reader.EnsureAsync(RamBlock.PageSize, cancellationToken).ConfigureAwait(false);
-        Span<byte> page = block.GetSpan((long)address, RamBlock.PageSize);
+        await reader.EnsureAsync(SavevmFormat.PageSize, cancellationToken).ConfigureAwait(false);
+        Span<byte> page = block.GetSpan((long)address, SavevmFormat.PageSize);
         reader.ReadBytes(page);
         NormalPages++;
-        Digests?.Record(_lastBlockIndex, (long)(address / RamBlock.PageSize), page);
+        Digests?.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
     }
 }

@@ -1,11 +1,12 @@
 using System.Runtime.CompilerServices;
 using K4os.Hash.xxHash;
 using LiveMigration.Hosting;
+using LiveMigration.Savevm;
 
 namespace LiveMigration.Ram;
 
 /// <summary>
-/// The integrity digest of one side of a migration: for every page, the XXH64 of its last content sent
+/// The verify digest of one side of a migration (the verify capability): for every page, the XXH64 of its last content sent
 /// (or applied), mixed with the page's index; per block, the sum of those values modulo 2^64. The sum
 /// does not depend on the order pages arrive in, and a page sent again replaces its earlier value.
 /// </summary>
@@ -15,7 +16,7 @@ namespace LiveMigration.Ram;
 /// </remarks>
 internal sealed class RamPageDigests
 {
-    private static readonly ulong ZeroPageHash = XXH64.DigestOf(new byte[RamBlock.PageSize]);
+    private static readonly ulong ZeroPageHash = XXH64.DigestOf(new byte[SavevmFormat.PageSize]);
 
     private readonly ulong[][] _pages;
     private readonly ulong[] _sums;

@@ -44,7 +44,7 @@ internal sealed partial class RamSaveHandler
         long sent = Statistics.Transferred - _transferredAtPeriodStart;
         _xbzrle?.EndPeriod();
         StartDirtyRatePeriod();
-        _endedPeriod = new DirtyRatePeriod(dirtied * Hosting.RamBlock.PageSize, sent);
+        _endedPeriod = new DirtyRatePeriod(dirtied * Savevm.SavevmFormat.PageSize, sent);
     }
 
     private void StartDirtyRatePeriod()

@@ -10,7 +10,7 @@ internal sealed partial class RamSaveHandler
     {
         RamBlock block = _blocks[blockIndex];
         ReadOnlySpan<byte> bytes = block.GetPage(page);
-        ulong offset = (ulong)page * RamBlock.PageSize;
+        ulong offset = (ulong)page * Savevm.SavevmFormat.PageSize;
         if (_xbzrle is not null && _firstRoundDone)
         {
             SendPageWithCache(writer, blockIndex, offset, bytes);
@@ -27,7 +27,7 @@ internal sealed partial class RamSaveHandler
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             return;
         }
 
@@ -44,12 +44,12 @@ internal sealed partial class RamSaveHandler
     {
         Span<byte> snapshot = _verifySnapshot;
         live.CopyTo(snapshot);
-        ulong offset = (ulong)page * RamBlock.PageSize;
+        ulong offset = (ulong)page * Savevm.SavevmFormat.PageSize;
         if (!snapshot.ContainsAnyExcept((byte)0))
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             _digests!.RecordZero(blockIndex, page);
             return;
         }
@@ -77,9 +77,9 @@ internal sealed partial class RamSaveHandler
         {
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.DuplicatePages++;
+            Statistics.ZeroPages++;
             xbzrle.Remember(address, snapshot, generation, insert: !_lastStage);
-            _digests?.RecordZero(blockIndex, (long)(offset / RamBlock.PageSize));
+            _digests?.RecordZero(blockIndex, (long)(offset / Savevm.SavevmFormat.PageSize));
             return;
         }
 
@@ -94,13 +94,13 @@ internal sealed partial class RamSaveHandler
                 writer.WriteBE16((ushort)encoded.Length);
                 writer.WriteBytes(encoded);
                 Statistics.XbzrlePages++;
-                _digests?.Record(blockIndex, (long)(offset / RamBlock.PageSize), snapshot);
+                _digests?.Record(blockIndex, (long)(offset / Savevm.SavevmFormat.PageSize), snapshot);
                 return;
             default:
                 WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
                 writer.WritePage(snapshot);
                 Statistics.NormalPages++;
-                _digests?.Record(blockIndex, (long)(offset / RamBlock.PageSize), snapshot);
+                _digests?.Record(blockIndex, (long)(offset / Savevm.SavevmFormat.PageSize), snapshot);
                 return;
         }
     }

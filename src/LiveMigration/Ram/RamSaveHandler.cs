@@ -42,7 +42,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
     /// <param name="blocks">The guest's RAM.</param>
     /// <param name="time">The clock for iteration budgets and dirty-rate periods.</param>
     /// <param name="xbzrleCacheBytes">The XBZRLE cache size, or 0 to send every page whole.</param>
-    /// <param name="verify">Keep the digest of every page sent, for the integrity check.</param>
+    /// <param name="verify">Keep the digest of every page sent, for the verify section.</param>
     public RamSaveHandler(IReadOnlyList<RamBlock> blocks, TimeProvider time, long xbzrleCacheBytes = 0, bool verify = false)
     {
         ArgumentNullException.ThrowIfNull(blocks);
@@ -68,7 +68,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         if (verify)
         {
             _digests = new RamPageDigests(_blocks);
-            _verifySnapshot = GC.AllocateArray<byte>(RamBlock.PageSize, pinned: true);
+            _verifySnapshot = GC.AllocateArray<byte>(SavevmFormat.PageSize, pinned: true);
         }
     }
 
@@ -85,7 +85,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
     /// <summary>The XBZRLE counters, or null when XBZRLE is off.</summary>
     public XbzrleStatistics? XbzrleStatistics => _xbzrle?.GetStatistics();
 
-    /// <summary>The digests of what was sent, or null when the integrity check is off.</summary>
+    /// <summary>The digests of what was sent, or null when verify is off.</summary>
     public RamPageDigests? Digests => _digests;
 
     /// <summary>The blocks, in the order of <see cref="Digests"/>.</summary>
@@ -135,7 +135,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         return _dirtyPages == 0;
     }
 
-    public ulong EstimatePendingBytes() => (ulong)_dirtyPages * RamBlock.PageSize;
+    public ulong EstimatePendingBytes() => (ulong)_dirtyPages * SavevmFormat.PageSize;
 
     public void SyncPending() => SyncDirtyLog();
 

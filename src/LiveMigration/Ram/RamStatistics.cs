@@ -7,7 +7,7 @@ namespace LiveMigration.Ram;
 internal sealed class RamStatistics
 {
     private long _transferred;
-    private long _duplicatePages;
+    private long _zeroPages;
     private long _skippedPages;
     private long _normalPages;
     private long _xbzrlePages;
@@ -19,8 +19,8 @@ internal sealed class RamStatistics
     /// <summary>Bytes of RAM section payload written: every RAM record including EOS markers, without section headers or footers.</summary>
     public long Transferred { get => Volatile.Read(ref _transferred); set => Volatile.Write(ref _transferred, value); }
 
-    /// <summary>Pages sent as ZERO records.</summary>
-    public long DuplicatePages { get => Volatile.Read(ref _duplicatePages); set => Volatile.Write(ref _duplicatePages, value); }
+    /// <summary>Zero pages sent: all-zero pages, sent as ZERO records without their bytes.</summary>
+    public long ZeroPages { get => Volatile.Read(ref _zeroPages); set => Volatile.Write(ref _zeroPages, value); }
 
     /// <summary>Dirty pages that needed nothing sent (unchanged since the copy the destination holds).</summary>
     public long SkippedPages { get => Volatile.Read(ref _skippedPages); set => Volatile.Write(ref _skippedPages, value); }

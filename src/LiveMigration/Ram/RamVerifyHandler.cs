@@ -6,7 +6,7 @@ using LiveMigration.Streams;
 namespace LiveMigration.Ram;
 
 /// <summary>
-/// The integrity section (<see cref="MigrationCapability.Verify"/>, beyond QEMU): a FULL section sent
+/// The verify section (the verify capability, <see cref="MigrationCapability.Verify"/>, beyond QEMU): a FULL section sent
 /// after the RAM section's END, carrying per block the digest of every page's last sent content. The
 /// destination compares it with the digest of what it applied before the guest may start.
 /// </summary>
@@ -48,7 +48,7 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
         uint count = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         // Checked before anything is read for it: the count comes from the wire.
         if (count != blocks.Count)
-            throw new MigrationStreamException($"The integrity section lists {count} RAM blocks; this destination has {blocks.Count}", offset);
+            throw new MigrationStreamException($"The verify section lists {count} RAM blocks; this destination has {blocks.Count}", offset);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var mismatched = new List<string>();
         for (int i = 0; i < count; i++)
@@ -60,9 +60,9 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
             ulong expected = reader.ReadBE64();
             int index = IndexOf(name);
             if (index < 0 || !seen.Add(name))
-                throw new MigrationStreamException($"The integrity section names RAM block '{name}', unknown here or listed twice", entry);
+                throw new MigrationStreamException($"The verify section names RAM block '{name}', unknown here or listed twice", entry);
             if (pages != (ulong)blocks[index].PageCount)
-                throw new MigrationStreamException($"The integrity section gives RAM block '{name}' {pages} pages; this destination has {blocks[index].PageCount}", entry);
+                throw new MigrationStreamException($"The verify section gives RAM block '{name}' {pages} pages; this destination has {blocks[index].PageCount}", entry);
             if (digests.BlockDigest(index) != expected)
                 mismatched.Add(name);
         }
@@ -70,7 +70,7 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
         if (mismatched.Count > 0)
         {
             throw new MigrationVerificationException(
-                $"Integrity check failed: the RAM loaded into block(s) {string.Join(", ", mismatched.Select(n => $"'{n}'"))} differs from what the source sent; the guest was not started");
+                $"Verification failed: the RAM loaded into block(s) {string.Join(", ", mismatched.Select(n => $"'{n}'"))} differs from what the source sent; the guest was not started");
         }
 
         _verified = true;
@@ -79,7 +79,7 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
     public ValueTask LoadCompleteAsync(CancellationToken cancellationToken)
     {
         if (!_verified)
-            throw new MigrationVerificationException("The destination expects an integrity check, but the source sent none: enable Verify on the source too, or turn it off here");
+            throw new MigrationVerificationException("The verify capability is on at this destination, but the source sent no verify section: turn the capability on at the source too, or off here");
         return ValueTask.CompletedTask;
     }
 

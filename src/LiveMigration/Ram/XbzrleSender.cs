@@ -1,3 +1,4 @@
+using LiveMigration.Savevm;
 using LiveMigration.Xbzrle;
 
 namespace LiveMigration.Ram;
@@ -8,11 +9,9 @@ namespace LiveMigration.Ram;
 /// </summary>
 internal sealed class XbzrleSender : IDisposable
 {
-    private const int PageSize = Hosting.RamBlock.PageSize;
-
     private readonly PageCache _cache;
-    private readonly byte[] _snapshot = GC.AllocateArray<byte>(PageSize, pinned: true);
-    private readonly byte[] _encoded = GC.AllocateArray<byte>(PageSize, pinned: true);
+    private readonly byte[] _snapshot = GC.AllocateArray<byte>(SavevmFormat.PageSize, pinned: true);
+    private readonly byte[] _encoded = GC.AllocateArray<byte>(SavevmFormat.PageSize, pinned: true);
     private long _bytes;
     private long _pages;
     private long _cacheMiss;
@@ -25,7 +24,7 @@ internal sealed class XbzrleSender : IDisposable
     private double _cacheMissRate;
     private double _encodingRate;
 
-    public XbzrleSender(long cacheBytes) => _cache = new PageCache(cacheBytes, PageSize);
+    public XbzrleSender(long cacheBytes) => _cache = new PageCache(cacheBytes, SavevmFormat.PageSize);
 
     /// <summary>Scratch space for the page being sent.</summary>
     public Span<byte> Snapshot => _snapshot;
@@ -82,7 +81,7 @@ internal sealed class XbzrleSender : IDisposable
         Volatile.Write(ref _cacheMissRate, lookups == 0 ? 0 : misses / (double)lookups);
         // A period without deltas keeps the last rate measured, rather than reporting zero.
         if (bytes > 0)
-            Volatile.Write(ref _encodingRate, pages * (double)PageSize / bytes);
+            Volatile.Write(ref _encodingRate, pages * (double)SavevmFormat.PageSize / bytes);
         _periodLookups = _lookups;
         _periodMisses += misses;
         _periodPages += pages;

@@ -1,7 +1,7 @@
 namespace LiveMigration.Savevm;
 
 /// <summary>
-/// What names a section in the migration stream, as a QEMU savevm handler is named: RAM, a block device,
+/// What names a section in the migration stream, as a QEMU savevm handler is named: RAM, the disks,
 /// or one device's state. The sending side implements <see cref="ISectionSaver"/>, the receiving side
 /// <see cref="ISectionLoader"/>; a type may be both.
 /// </summary>

@@ -10,7 +10,7 @@ internal interface ISavevmStreamVisitor
     /// <summary>
     /// A START or FULL section: reads its payload from <see cref="SavevmStreamWalker.Reader"/> and returns
     /// true, or, for FULL only, returns false without reading so that the walker decodes it with the
-    /// stream's description trailer and reports it through <see cref="OnDeviceDecoded"/>.
+    /// stream's VMDESCRIPTION trailer and reports it through <see cref="OnDeviceDecoded"/>.
     /// </summary>
     ValueTask<bool> OnNamedSectionAsync(SavevmStreamWalker walker, SavevmSectionHeader section, CancellationToken cancellationToken);
 

@@ -12,7 +12,7 @@ internal static class SavevmFormat
     /// <summary>The previous stream version, long obsolete.</summary>
     public const uint ObsoleteVersion = 2;
 
-    /// <summary>The target page size written into the description trailer.</summary>
+    /// <summary>The target page size written into the VMDESCRIPTION trailer.</summary>
     public const int PageSize = 4096;
 
     /// <summary>The longest machine type name accepted in a CONFIGURATION section.</summary>

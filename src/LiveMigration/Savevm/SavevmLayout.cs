@@ -4,23 +4,23 @@ namespace LiveMigration.Savevm;
 
 /// <summary>
 /// Which optional parts of the stream framing a machine type uses: the configuration section, section
-/// footers and the JSON description trailer. Old machine types keep the framing they shipped with, so a
+/// footers and the JSON VMDESCRIPTION trailer. Old machine types keep the framing they shipped with, so a
 /// destination started with such a machine type accepts streams from QEMU releases of that era.
 /// </summary>
 public readonly record struct SavevmLayout
 {
-    private SavevmLayout(string name, bool hasConfiguration, bool hasFooters, bool hasTrailer)
+    private SavevmLayout(string name, bool hasConfiguration, bool hasFooters, bool hasVmDescription)
     {
         Name = name;
         HasConfiguration = hasConfiguration;
         HasFooters = hasFooters;
-        HasTrailer = hasTrailer;
+        HasVmDescription = hasVmDescription;
     }
 
     /// <summary>The layout of machine types up to 2.2: no configuration, no footers, no trailer.</summary>
     public static SavevmLayout Version20 { get; } = new("2.0", false, false, false);
 
-    /// <summary>The layout of 2.3 machine types: the description trailer only.</summary>
+    /// <summary>The layout of 2.3 machine types: the VMDESCRIPTION trailer only.</summary>
     public static SavevmLayout Version23 { get; } = new("2.3", false, false, true);
 
     /// <summary>The layout of 2.4 and later machine types: configuration, footers and trailer.</summary>
@@ -36,7 +36,7 @@ public readonly record struct SavevmLayout
     public bool HasFooters { get; }
 
     /// <summary>True when the sender appends a VMDESCRIPTION trailer after EOF.</summary>
-    public bool HasTrailer { get; }
+    public bool HasVmDescription { get; }
 
     /// <summary>
     /// The layout a machine type uses. Names ending in <c>-X.Y</c> select by version (2.2 and older: 2.0
@@ -56,7 +56,7 @@ public readonly record struct SavevmLayout
 
     /// <summary>Describes the layout, for example <c>2.4 layout (configuration, footers, trailer)</c>.</summary>
     public override string ToString()
-        => Name is null ? "default layout" : $"{Name} layout (configuration: {Yes(HasConfiguration)}, footers: {Yes(HasFooters)}, trailer: {Yes(HasTrailer)})";
+        => Name is null ? "default layout" : $"{Name} layout (configuration: {Yes(HasConfiguration)}, footers: {Yes(HasFooters)}, trailer: {Yes(HasVmDescription)})";
 
     private static string Yes(bool value) => value ? "yes" : "no";
 

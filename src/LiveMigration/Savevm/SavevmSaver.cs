@@ -157,7 +157,7 @@ internal sealed class SavevmSaver
 
     /// <summary>
     /// With the guest paused: writes an END section per live handler, a FULL section per other handler,
-    /// EOF and (when the layout has one) the description trailer, then flushes everything.
+    /// EOF and (when the layout has one) the VMDESCRIPTION trailer, then flushes everything.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called before setup or twice.</exception>
     /// <exception cref="MigrationException">The stream failed.</exception>
@@ -189,7 +189,7 @@ internal sealed class SavevmSaver
         }
 
         _writer.WriteU8((byte)SectionType.Eof);
-        if (Layout.HasTrailer)
+        if (Layout.HasVmDescription)
         {
             ReadOnlyMemory<byte> json = VmDescriptionWriter.Build(_registry.Entries);
             _writer.WriteU8((byte)SectionType.VmDescription);

@@ -6,7 +6,7 @@ namespace LiveMigration.Savevm;
 /// <summary>
 /// The one walk over a migration stream's framing, shared by the loader and the inspector: header,
 /// configuration, START / PART / END / FULL sections with their footers, commands, EOF and the optional
-/// description trailer. Each section's payload goes to an <see cref="ISavevmStreamVisitor"/>.
+/// VMDESCRIPTION trailer. Each section's payload goes to an <see cref="ISavevmStreamVisitor"/>.
 /// </summary>
 /// <remarks>
 /// <para>With an expected machine type the walk is strict, as a destination must be: the type selects

@@ -21,7 +21,7 @@ public enum SectionType : byte
     /// <summary>A subsection inside a section's payload (0x05).</summary>
     Subsection = 0x05,
 
-    /// <summary>The JSON description trailer after EOF (0x06).</summary>
+    /// <summary>The JSON VMDESCRIPTION trailer after EOF (0x06).</summary>
     VmDescription = 0x06,
 
     /// <summary>The configuration section naming the machine type (0x07).</summary>

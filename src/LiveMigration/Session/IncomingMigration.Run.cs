@@ -33,7 +33,7 @@ public sealed partial class IncomingMigration
                 {
                     GuestStarted = started,
                     MachineType = loaded.MachineType,
-                    VmDescription = loaded.VmDescriptionJson,
+                    VmDescriptionJson = loaded.VmDescriptionJson,
                     UnappliedDevices = loaded.UnappliedDevices,
                 };
                 Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
@@ -76,14 +76,14 @@ public sealed partial class IncomingMigration
         return await loader.LoadAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>The loaders in the sender's order: RAM, the integrity check, the disks, device states, the host's own.</summary>
+    /// <summary>The loaders in the sender's order: RAM, the verify section, the disks, device states, the host's own.</summary>
     private SavevmRegistry<ISectionLoader> CreateRegistry(RamLoadHandler ram)
     {
         var registry = new SavevmRegistry<ISectionLoader>();
         registry.Register(ram);
         if (ram.Digests is { } digests)
             registry.Register(new RamVerifyHandler(ram.Blocks, digests));
-        _blockLoad = new Block.BlockLoadHandler(_target.BlockDevices);
+        _blockLoad = new Block.BlockLoadHandler(_target.Disks);
         registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
             registry.Register(new DeviceStateHandler(state));
@@ -92,7 +92,7 @@ public sealed partial class IncomingMigration
         return registry;
     }
 
-    /// <summary>With the integrity check over a two-way channel: tells the source that its pages arrived intact.</summary>
+    /// <summary>With the verify capability over a two-way channel: tells the source that its pages arrived intact.</summary>
     private async Task ConfirmAsync(MigrationChannel channel, CancellationToken ct)
     {
         if (!_options.Verify || !channel.IsConversation)

@@ -39,10 +39,18 @@ public sealed class IncomingMigrationOptions
     public IReadOnlyList<ISectionLoader> AdditionalSections { get; init; } = [];
 
     /// <summary>
-    /// Require and check the source's integrity section (<see cref="MigrationCapability.Verify"/>): a
-    /// stream without it, or whose digests differ from the RAM loaded, fails with
-    /// <see cref="MigrationVerificationException"/> and the guest is not started. Default: false.
+    /// The verify capability on this end: the destination's half of <see cref="MigrationCapability.Verify"/>,
+    /// which the source turns on with <see cref="MigrationSession.SetCapability"/>; turn it on at both ends
+    /// or at neither. The destination then requires the source's verify section and checks it against the
+    /// RAM loaded: a stream without it, or whose digests differ, fails with
+    /// <see cref="MigrationVerificationException"/> and the guest is not started. Over a two-way channel it
+    /// also confirms a match to the source. Default: false.
     /// </summary>
+    /// <remarks>
+    /// A bool rather than a set of capabilities: of the <see cref="MigrationCapability"/> values, verify is
+    /// the only one a destination has to be told about; the others shape only what the source sends, and a
+    /// destination loads whatever they produce.
+    /// </remarks>
     public bool Verify { get; init; }
 
     /// <summary>

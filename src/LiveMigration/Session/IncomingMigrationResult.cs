@@ -27,7 +27,7 @@ public sealed record IncomingMigrationResult
     /// <summary>Bytes of RAM section payload loaded (the sender's <see cref="RamMigrationInfo.Transferred"/>).</summary>
     public long RamBytesLoaded { get; init; }
 
-    /// <summary>Zero pages applied.</summary>
+    /// <summary>Zero pages applied (the sender's <see cref="RamMigrationInfo.Duplicate"/>).</summary>
     public long ZeroPages { get; init; }
 
     /// <summary>Whole pages applied.</summary>
@@ -36,14 +36,14 @@ public sealed record IncomingMigrationResult
     /// <summary>XBZRLE delta pages applied.</summary>
     public long XbzrlePages { get; init; }
 
-    /// <summary>Bytes of block section payload loaded (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
+    /// <summary>Disk bytes loaded: the block section's payload (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
     public long DiskBytesLoaded { get; init; }
     /// <summary>
-    /// Device sections the destination had no handler for, decoded with the trailer and shown as JSON; their
+    /// Device sections the destination had no handler for, decoded with the VMDESCRIPTION trailer and shown as JSON; their
     /// state was not applied (see <see cref="IncomingMigrationOptions.DecodeUnknownDeviceSections"/>).
     /// </summary>
     public IReadOnlyList<DecodedDeviceState> UnappliedDevices { get; init; } = [];
 
-    /// <summary>The stream's VMDESCRIPTION trailer (JSON), when it had one.</summary>
-    public string? VmDescription { get; init; }
+    /// <summary>The JSON of the stream's VMDESCRIPTION trailer, or null when it had none.</summary>
+    public string? VmDescriptionJson { get; init; }
 }

@@ -1,6 +1,6 @@
 namespace LiveMigration;
 
-/// <summary>Whether and how an outgoing migration copies the guest's block devices (QEMU's <c>migrate</c> <c>blk</c> and <c>inc</c>).</summary>
+/// <summary>Whether and how an outgoing migration copies the guest's disks (QEMU's block migration: <c>migrate</c> <c>blk</c> and <c>inc</c>).</summary>
 public enum MigrationBlockMode
 {
     /// <summary>Disks are not copied; the destination reaches the same storage by itself. The default.</summary>

@@ -9,7 +9,7 @@ public enum MigrationCapability
     /// <summary>Throttle the guest's CPUs when it dirties memory faster than it can be sent. Default off.</summary>
     AutoConverge,
 
-    /// <summary>Send all-zero block-device chunks without their data. Default off.</summary>
+    /// <summary>Send all-zero disk chunks without their data (block migration's ZERO_BLOCK records). Default off.</summary>
     ZeroBlocks,
 
     /// <summary>
@@ -19,10 +19,11 @@ public enum MigrationCapability
     RdmaPinAll,
 
     /// <summary>
-    /// Beyond QEMU: after the RAM section, send per RAM block a digest (a sum of XXH64 page hashes) of
-    /// every page's last sent content; the destination, with
-    /// <see cref="IncomingMigrationOptions.Verify"/> set, compares it with what it loaded and refuses to
-    /// start the guest on a mismatch. Default off, because a QEMU destination rejects the extra section.
+    /// The verify capability, beyond QEMU: after the RAM section, send the verify section, per RAM block a
+    /// digest (a sum of XXH64 page hashes) of every page's last sent content. The destination needs the
+    /// same capability, <see cref="IncomingMigrationOptions.Verify"/>: it compares the digests with what it
+    /// loaded and refuses to start the guest on a mismatch (<see cref="Errors.MigrationVerificationException"/>).
+    /// Default off, because a QEMU destination rejects the extra section.
     /// </summary>
     /// <remarks>
     /// Over a two-way channel (tcp, unix, a socket fd or a caller's two-way stream) the destination

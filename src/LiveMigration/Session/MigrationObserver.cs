@@ -67,7 +67,7 @@ internal sealed class MigrationObserver : IDisposable
         RamMigrationInfo ram = info.Ram;
         RamMigrationInfo last = _reported.Ram;
         Add(MigrationInstruments.BytesTransferred, ram.Transferred - last.Transferred, "section", "ram");
-        Add(MigrationInstruments.BytesTransferred, (info.Disk?.Transferred ?? 0) - (_reported.Disk?.Transferred ?? 0), "section", "disk");
+        Add(MigrationInstruments.BytesTransferred, (info.Disk?.Transferred ?? 0) - (_reported.Disk?.Transferred ?? 0), "section", "block");
         Add(MigrationInstruments.Pages, ram.Normal - last.Normal, "kind", "normal");
         Add(MigrationInstruments.Pages, ram.Duplicate - last.Duplicate, "kind", "zero");
         long xbzrlePages = info.XbzrleCache?.Pages ?? 0;

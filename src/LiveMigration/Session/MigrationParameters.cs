@@ -85,7 +85,7 @@ public sealed class MigrationParameters
         get => Math.Min(Volatile.Read(ref _xbzrleCacheSize), LargestCacheFor(_guestRamBytes()));
         set
         {
-            const long page = Hosting.RamBlock.PageSize;
+            const long page = Savevm.SavevmFormat.PageSize;
             long ram = _guestRamBytes();
             if (value < page)
                 throw new ArgumentOutOfRangeException(nameof(value), value, $"The XBZRLE cache must hold at least one {page}-byte page.");
@@ -99,7 +99,7 @@ public sealed class MigrationParameters
 
     private static long LargestCacheFor(long ramBytes)
     {
-        long pages = Math.Max(1, ramBytes / Hosting.RamBlock.PageSize);
-        return (1L << (int)(63 - long.LeadingZeroCount(pages))) * Hosting.RamBlock.PageSize;
+        long pages = Math.Max(1, ramBytes / Savevm.SavevmFormat.PageSize);
+        return (1L << (int)(63 - long.LeadingZeroCount(pages))) * Savevm.SavevmFormat.PageSize;
     }
 }

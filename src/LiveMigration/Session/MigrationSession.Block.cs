@@ -5,7 +5,7 @@ public sealed partial class MigrationSession
     private MigrationBlockMode _blockMigration;
 
     /// <summary>
-    /// Whether the next migration copies the guest's block devices (<see cref="Hosting.IMigrationSource.BlockDevices"/>):
+    /// Whether the next migration copies the guest's disks (<see cref="Hosting.IMigrationSource.Disks"/>):
     /// <see cref="MigrationBlockMode.Full"/> as QEMU's <c>migrate -b</c>, <see cref="MigrationBlockMode.Incremental"/>
     /// as <c>migrate -i</c>. Default: <see cref="MigrationBlockMode.None"/>.
     /// </summary>

@@ -1,5 +1,5 @@
 using LiveMigration.Block;
-using LiveMigration.Hosting;
+using LiveMigration.Savevm;
 using LiveMigration.Ram;
 
 namespace LiveMigration;
@@ -25,12 +25,12 @@ internal sealed partial class PrecopyMigration
             Ram = new RamMigrationInfo
             {
                 Transferred = ram.Transferred,
-                Remaining = ram.RemainingPages * RamBlock.PageSize,
+                Remaining = ram.RemainingPages * SavevmFormat.PageSize,
                 Total = ram.TotalBytes,
-                Duplicate = ram.DuplicatePages,
+                Duplicate = ram.ZeroPages,
                 Skipped = ram.SkippedPages,
                 Normal = ram.NormalPages,
-                NormalBytes = ram.NormalPages * RamBlock.PageSize,
+                NormalBytes = ram.NormalPages * SavevmFormat.PageSize,
                 DirtyPagesRate = ram.DirtyPagesRate,
                 Mbps = _mbps,
                 DirtySyncCount = ram.DirtySyncCount,

@@ -1,4 +1,3 @@
-using LiveMigration.Hosting;
 using LiveMigration.Ram;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
@@ -64,12 +63,12 @@ internal sealed partial class PrecopyMigration
         double bytesPerMs = bytes / spent.TotalMilliseconds;
         _mbps = bytes * 8.0 / spent.TotalSeconds / 1e6;
         _pagesPerSecond = (PagesSent() - period.Pages) / spent.TotalSeconds;
-        ulong remaining = (ulong)_ram.Statistics.RemainingPages * RamBlock.PageSize;
+        ulong remaining = (ulong)_ram.Statistics.RemainingPages * SavevmFormat.PageSize;
         _expectedDowntime = bytesPerMs > 0 ? TimeSpan.FromMilliseconds(remaining / bytesPerMs) : null;
         return bytesPerMs;
     }
 
-    private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.DuplicatePages + _ram.Statistics.XbzrlePages;
+    private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.ZeroPages + _ram.Statistics.XbzrlePages;
 
     /// <summary>
     /// Auto-converge as QEMU 7.2 decides it, on each dirty-rate period a sync ended: a second period

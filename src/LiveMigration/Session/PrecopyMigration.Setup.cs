@@ -35,7 +35,7 @@ internal sealed partial class PrecopyMigration
     }
 
     /// <summary>
-    /// The sections in QEMU's order: RAM, the integrity check, the disks, one FULL section per device
+    /// The sections in QEMU's order: RAM, the verify section, the disks, one FULL section per device
     /// state, then the host's own.
     /// </summary>
     private SavevmRegistry<ISectionSaver> CreateRegistry()

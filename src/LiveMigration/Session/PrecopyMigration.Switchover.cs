@@ -20,7 +20,7 @@ internal sealed partial class PrecopyMigration
     }
 
     /// <summary>
-    /// Gives the guest up to the destination: with the integrity check over a two-way channel only once the
+    /// Gives the guest up to the destination: with the verify capability over a two-way channel only once the
     /// destination has confirmed it; the downtime ends here.
     /// </summary>
     private async Task HandOverAsync(GuestControl guest, CancellationToken ct)

@@ -50,7 +50,7 @@ internal sealed partial class PrecopyMigration
         _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Progress);
         if (settings.BlockMode != MigrationBlockMode.None)
         {
-            _block = new BlockSaveHandler(settings.Source.BlockDevices, settings.BlockMode == MigrationBlockMode.Incremental,
+            _block = new BlockSaveHandler(settings.Source.Disks, settings.BlockMode == MigrationBlockMode.Incremental,
                 Has(MigrationCapability.ZeroBlocks), _time);
         }
     }

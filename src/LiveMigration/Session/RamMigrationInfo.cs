@@ -5,7 +5,7 @@ public sealed record RamMigrationInfo
 {
     /// <summary>
     /// Bytes of RAM section payload sent: every RAM record (headers, block names, page data, EOS markers),
-    /// without section framing, device state or the trailer.
+    /// without section framing, device state or the VMDESCRIPTION trailer.
     /// </summary>
     public long Transferred { get; init; }
 
@@ -15,7 +15,10 @@ public sealed record RamMigrationInfo
     /// <summary>The size of all RAM blocks.</summary>
     public long Total { get; init; }
 
-    /// <summary>Pages sent as zero pages.</summary>
+    /// <summary>
+    /// Zero pages sent: all-zero pages, sent as ZERO records without their bytes. The name is QMP's
+    /// (<c>duplicate</c>); everywhere else LiveMigration calls them zero pages.
+    /// </summary>
     public long Duplicate { get; init; }
 
     /// <summary>Dirty pages that needed nothing sent, being unchanged from what the destination has.</summary>

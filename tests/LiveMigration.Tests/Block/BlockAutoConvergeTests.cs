@@ -15,8 +15,8 @@ public sealed class BlockAutoConvergeTests
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 32L << 20)], seed: 91);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 32L << 20)], seed: 92);
-        source.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
-        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        source.AddDisk(new MemoryDisk("disk0", 64L << 20));
+        destination.AddDisk(new MemoryDisk("disk0", 64L << 20));
         source.FillRandom();
         source.FillDisksRandom(1.0);
         source.DirtyBytesPerSecond = 90_000_000;

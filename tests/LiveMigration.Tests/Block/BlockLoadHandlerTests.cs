@@ -17,9 +17,9 @@ public sealed class BlockLoadHandlerTests
     [Test]
     public async Task Chunk_and_zero_chunk_records_are_written_in_place()
     {
-        using var disk = new MemoryBlockDevice("disk0", 4L << 20);
+        using var disk = new MemoryDisk("disk0", 4L << 20);
         disk.Write(2L << 20, Filled(0x55, 4096));
-        byte[] data = Filled(0xab, BlockDevice.ChunkSize);
+        byte[] data = Filled(0xab, Disk.ChunkSize);
         byte[] stream = new StreamBuilder()
             .Be64((1UL << 20) | DeviceBlock).Str8("disk0").Bytes(data)
             .Be64((2UL << 20) | DeviceBlock | ZeroBlock).Str8("disk0")
@@ -29,7 +29,7 @@ public sealed class BlockLoadHandlerTests
         var handler = new BlockLoadHandler([disk]);
         await handler.LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None);
 
-        byte[] back = new byte[BlockDevice.ChunkSize];
+        byte[] back = new byte[Disk.ChunkSize];
         disk.Read(1L << 20, back);
         Assert.That(back, Is.EqualTo(data));
         disk.Read(2L << 20, back);
@@ -40,11 +40,11 @@ public sealed class BlockLoadHandlerTests
     }
 
     [Test]
-    public async Task A_chunk_overhanging_the_device_end_is_cut_to_fit()
+    public async Task A_chunk_overhanging_the_disk_end_is_cut_to_fit()
     {
-        using var disk = new MemoryBlockDevice("disk0", 3L << 19);
+        using var disk = new MemoryDisk("disk0", 3L << 19);
         byte[] stream = new StreamBuilder()
-            .Be64((1UL << 20) | DeviceBlock).Str8("disk0").Bytes(Filled(0x11, BlockDevice.ChunkSize))
+            .Be64((1UL << 20) | DeviceBlock).Str8("disk0").Bytes(Filled(0x11, Disk.ChunkSize))
             .Be64(Eos).ToArray();
 
         await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None);
@@ -55,21 +55,21 @@ public sealed class BlockLoadHandlerTests
     }
 
     [Test]
-    public void Unknown_device_name_is_rejected()
+    public void Unknown_disk_name_is_rejected()
     {
         byte[] stream = new StreamBuilder().Be64(DeviceBlock | ZeroBlock).Str8("disk9").Be64(Eos).ToArray();
         Assert.That(() => Load(stream, 4L << 20),
-            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("Unknown block device 'disk9'"));
+            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("Unknown disk 'disk9'"));
     }
 
     [TestCase(4UL << 20)]
     [TestCase(ulong.MaxValue & ~0x1ffUL)]
-    public void Sector_beyond_the_device_is_rejected_before_anything_is_written(ulong offset)
+    public void Sector_beyond_the_disk_is_rejected_before_anything_is_written(ulong offset)
     {
-        byte[] stream = new StreamBuilder().Be64(offset | DeviceBlock).Str8("disk0").Bytes(Filled(0x77, BlockDevice.ChunkSize)).Be64(Eos).ToArray();
-        using var disk = new MemoryBlockDevice("disk0", 4L << 20);
+        byte[] stream = new StreamBuilder().Be64(offset | DeviceBlock).Str8("disk0").Bytes(Filled(0x77, Disk.ChunkSize)).Be64(Eos).ToArray();
+        using var disk = new MemoryDisk("disk0", 4L << 20);
         Assert.That(async () => await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None),
-            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("beyond block device 'disk0'"));
+            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("beyond disk 'disk0'"));
         Assert.That(disk.IsChunkAllocated(3), Is.False);
     }
 
@@ -93,14 +93,14 @@ public sealed class BlockLoadHandlerTests
     public void Unsupported_version_is_rejected()
     {
         byte[] stream = new StreamBuilder().Be64(Eos).ToArray();
-        using var disk = new MemoryBlockDevice("disk0", 1L << 20);
+        using var disk = new MemoryDisk("disk0", 1L << 20);
         Assert.That(async () => await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Start, 2, CancellationToken.None),
             Throws.InstanceOf<MigrationStreamException>());
     }
 
     private static async Task Load(byte[] stream, long diskLength)
     {
-        using var disk = new MemoryBlockDevice("disk0", diskLength);
+        using var disk = new MemoryDisk("disk0", diskLength);
         await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None);
     }
 

@@ -19,8 +19,8 @@ public sealed class BlockMigrationTests
         using var temp = new TempDirectory();
         using var source = new SyntheticGuest([new RamBlock("pc.ram", Ram)], seed);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", Ram)], seed + 1);
-        source.AddDisk(RawFileBlockDevice.Open("disk0", temp.File("source.img"), 512L << 20));
-        destination.AddDisk(RawFileBlockDevice.Open("disk0", temp.File("destination.img"), 512L << 20));
+        source.AddDisk(RawFileDisk.Open("disk0", temp.File("source.img"), 512L << 20));
+        destination.AddDisk(RawFileDisk.Open("disk0", temp.File("destination.img"), 512L << 20));
         source.FillRandom(0.5);
         source.FillDisksRandom(0.25);
         source.DirtyBytesPerSecond = 5_000_000;
@@ -63,10 +63,10 @@ public sealed class BlockMigrationTests
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 21);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 22);
-        var sourceDisk = new MemoryBlockDevice("disk0", 64L << 20);
+        var sourceDisk = new MemoryDisk("disk0", 64L << 20);
         source.AddDisk(sourceDisk);
-        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
-        byte[] data = new byte[BlockDevice.ChunkSize];
+        destination.AddDisk(new MemoryDisk("disk0", 64L << 20));
+        byte[] data = new byte[Disk.ChunkSize];
         new Random(21).NextBytes(data);
         sourceDisk.Write(3L << 20, data);
         sourceDisk.Write(40L << 20, data.AsSpan(0, 4096));
@@ -92,8 +92,8 @@ public sealed class BlockMigrationTests
         TestContext.Out.WriteLine($"seed {seed}");
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 8L << 20)], seed);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 8L << 20)], seed + 1);
-        source.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
-        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
+        source.AddDisk(new MemoryDisk("disk0", 64L << 20));
+        destination.AddDisk(new MemoryDisk("disk0", 64L << 20));
         source.FillRandom();
         source.FillDisksRandom(0.1);
         source.DiskWriteBytesPerSecond = 400_000;
@@ -116,8 +116,8 @@ public sealed class BlockMigrationTests
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 31);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 32);
-        source.AddDisk(new MemoryBlockDevice("odd", (3L << 20) / 2 + 512));
-        destination.AddDisk(new MemoryBlockDevice("odd", (3L << 20) / 2 + 512));
+        source.AddDisk(new MemoryDisk("odd", (3L << 20) / 2 + 512));
+        destination.AddDisk(new MemoryDisk("odd", (3L << 20) / 2 + 512));
         source.FillDisksRandom(1.0);
 
         (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination, s => s.BlockMigration = MigrationBlockMode.Full);
@@ -131,8 +131,8 @@ public sealed class BlockMigrationTests
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 41);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 42);
-        source.AddDisk(new MemoryBlockDevice("disk0", 4L << 20));
-        destination.AddDisk(new MemoryBlockDevice("disk0", 4L << 20));
+        source.AddDisk(new MemoryDisk("disk0", 4L << 20));
+        destination.AddDisk(new MemoryDisk("disk0", 4L << 20));
         source.FillDisksRandom(1.0);
 
         (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination);
@@ -160,13 +160,13 @@ public sealed class BlockMigrationTests
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 61);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 62);
-        var disk = new MemoryBlockDevice("disk0", 64L << 20);
+        var disk = new MemoryDisk("disk0", 64L << 20);
         source.AddDisk(disk);
-        destination.AddDisk(new MemoryBlockDevice("disk0", 64L << 20));
-        byte[] data = new byte[BlockDevice.ChunkSize];
+        destination.AddDisk(new MemoryDisk("disk0", 64L << 20));
+        byte[] data = new byte[Disk.ChunkSize];
         new Random(61).NextBytes(data);
         foreach (long chunk in new long[] { 0, 7, 8, 63 })
-            disk.Write(chunk * BlockDevice.ChunkSize, data);
+            disk.Write(chunk * Disk.ChunkSize, data);
 
         (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination, s =>
         {

@@ -32,7 +32,7 @@ public sealed class DeviceStateMigrationTests
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
             Assert.That(received.Snapshot(), Is.EqualTo(sent.Snapshot()));
             Assert.That(blob, Is.EqualTo(7));
-            Assert.That(result.VmDescription, Does.Contain("\"vmsd_name\":\"testdev/extra\""));
+            Assert.That(result.VmDescriptionJson, Does.Contain("\"vmsd_name\":\"testdev/extra\""));
         });
     }
 

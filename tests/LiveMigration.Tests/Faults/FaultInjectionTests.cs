@@ -156,7 +156,7 @@ public sealed class FaultInjectionTests
             Assert.That(pair.Source.ResumeCount, Is.EqualTo(resumesBefore + 1));
             Assert.That(verified.Status, Is.EqualTo(MigrationStatus.Failed));
             Assert.That(verified.Error, Is.InstanceOf<MigrationVerificationException>());
-            Assert.That(verified.ErrorDescription, Does.Contain("Integrity check failed").And.Contain("'pc.ram'"));
+            Assert.That(verified.ErrorDescription, Does.Contain("Verification failed").And.Contain("'pc.ram'"));
             Assert.That(verified.GuestStarted, Is.False);
         });
     }
@@ -205,7 +205,7 @@ public sealed class FaultInjectionTests
         Assert.Multiple(() =>
         {
             Assert.That(result.Error, Is.InstanceOf<MigrationVerificationException>());
-            Assert.That(result.ErrorDescription, Does.Contain("sent none"));
+            Assert.That(result.ErrorDescription, Does.Contain("sent no verify section"));
             Assert.That(pair.Destination.Started, Is.False);
         });
     }

@@ -7,7 +7,7 @@ namespace LiveMigration.Tests.Fuzz;
 
 /// <summary>
 /// Valid streams for the fuzzer to mutate, made by the real sender from a small deterministic guest:
-/// a block list, normal and zero pages in two blocks, a second round of XBZRLE deltas, the integrity
+/// a block list, normal and zero pages in two blocks, a second round of XBZRLE deltas, the verify
 /// section and the trailer.
 /// </summary>
 internal static class FuzzCorpus

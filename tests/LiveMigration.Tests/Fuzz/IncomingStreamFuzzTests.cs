@@ -10,7 +10,7 @@ using LiveMigration.Tests.Infrastructure;
 namespace LiveMigration.Tests.Fuzz;
 
 /// <summary>
-/// Mutation fuzzing of the whole incoming path (stream framing, RAM records, XBZRLE decoder, integrity
+/// Mutation fuzzing of the whole incoming path (stream framing, RAM records, XBZRLE decoder, verify
 /// section, trailer): every mutated stream loads or fails with a <see cref="MigrationException"/>, in
 /// bounded time, and never with an unexpected exception inside a handler.
 /// </summary>

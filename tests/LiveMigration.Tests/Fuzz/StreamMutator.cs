@@ -6,7 +6,7 @@ namespace LiveMigration.Tests.Fuzz;
 /// Mutates valid streams the way a broken or hostile sender would: bit flips, random bytes, truncations,
 /// splices from other streams, length and integer fields set to edge values, deleted and repeated ranges.
 /// Half the edits aim at the first and last 8 KiB, where the framing, the block list, the XBZRLE deltas,
-/// the integrity section and the trailer are; the middle is mostly page data.
+/// the verify section and the VMDESCRIPTION trailer are; the middle is mostly page data.
 /// </summary>
 internal static class StreamMutator
 {

@@ -14,7 +14,7 @@ public sealed class BlockInspectionTests
     [Test]
     public async Task Block_records_are_counted_and_our_device_state_decoded()
     {
-        using var disk = new MemoryBlockDevice("disk0", 4L << 20);
+        using var disk = new MemoryDisk("disk0", 4L << 20);
         disk.Write(1L << 20, new byte[] { 1, 2, 3 });
         uint pc = 0x1234;
         var device = new DeviceState("cpu", 0, new VmStateDescription("cpu", 1, 1).Field("pc", () => pc, v => pc = v));
@@ -26,9 +26,9 @@ public sealed class BlockInspectionTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(report.DiskDevices, Has.Exactly(1).EqualTo("disk0"));
-            Assert.That(report.DiskChunks, Is.EqualTo(1));
-            Assert.That(report.DiskZeroChunks, Is.EqualTo(3));
+            Assert.That(report.Disks, Has.Exactly(1).EqualTo("disk0"));
+            Assert.That(report.BlockChunks, Is.EqualTo(1));
+            Assert.That(report.BlockZeroChunks, Is.EqualTo(3));
             Assert.That(report.Devices, Has.Exactly(1).Matches<DecodedDeviceState>(d => d.IdStr == "cpu" && d.Json.Contains("4660", StringComparison.Ordinal)));
         });
     }

@@ -127,7 +127,7 @@ public sealed class MigrationTelemetryTests
     }
 
     [Test]
-    public async Task Meter_reports_disk_bytes_apart_from_ram_bytes()
+    public async Task Meter_reports_block_section_bytes_apart_from_ram_bytes()
     {
         var sums = new ConcurrentDictionary<string, long>();
         using var listener = new MeterListener();
@@ -143,14 +143,14 @@ public sealed class MigrationTelemetryTests
         listener.Start();
 
         using var pair = new MigrationPair(52, ("pc.ram", 4L << 20));
-        pair.Source.AddDisk(new LiveMigration.Hosting.MemoryBlockDevice("disk0", 8L << 20));
-        pair.Destination.AddDisk(new LiveMigration.Hosting.MemoryBlockDevice("disk0", 8L << 20));
+        pair.Source.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
+        pair.Destination.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
         pair.Source.FillDisksRandom(0.5);
         (MigrationInfo info, _) = await LoopbackMigration.RunAsync(pair, s => s.BlockMigration = MigrationBlockMode.Full);
         listener.Dispose();
 
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
-        Assert.That(sums.GetValueOrDefault("disk"), Is.EqualTo(info.Disk!.Transferred));
+        Assert.That(sums.GetValueOrDefault("block"), Is.EqualTo(info.Disk!.Transferred));
         Assert.That(sums.GetValueOrDefault("ram"), Is.EqualTo(info.Ram.Transferred));
     }
 }

@@ -14,7 +14,7 @@ public sealed class SavevmLayoutTests
         SavevmLayout layout = SavevmLayout.ForMachine(machineType);
 
         Assert.That(layout, Is.EqualTo(SavevmLayout.Version20));
-        Assert.That(layout.HasConfiguration || layout.HasFooters || layout.HasTrailer, Is.False);
+        Assert.That(layout.HasConfiguration || layout.HasFooters || layout.HasVmDescription, Is.False);
     }
 
     [TestCase("pc-i440fx-2.3")]
@@ -24,7 +24,7 @@ public sealed class SavevmLayoutTests
         SavevmLayout layout = SavevmLayout.ForMachine(machineType);
 
         Assert.That(layout, Is.EqualTo(SavevmLayout.Version23));
-        Assert.That(layout.HasTrailer, Is.True);
+        Assert.That(layout.HasVmDescription, Is.True);
         Assert.That(layout.HasConfiguration, Is.False);
         Assert.That(layout.HasFooters, Is.False);
     }
@@ -43,6 +43,6 @@ public sealed class SavevmLayoutTests
         SavevmLayout layout = SavevmLayout.ForMachine(machineType);
 
         Assert.That(layout, Is.EqualTo(SavevmLayout.Version24));
-        Assert.That(layout.HasConfiguration && layout.HasFooters && layout.HasTrailer, Is.True);
+        Assert.That(layout.HasConfiguration && layout.HasFooters && layout.HasVmDescription, Is.True);
     }
 }

@@ -31,7 +31,7 @@ public sealed class SavevmRoundTripTests
         Assert.That(result.SectionCount, Is.EqualTo(5));
         Assert.That(result.Layout, Is.EqualTo(SavevmLayout.ForMachine(machineType)));
         Assert.That(result.MachineType, Is.EqualTo(result.Layout.HasConfiguration ? machineType : null));
-        Assert.That(result.VmDescriptionJson is not null, Is.EqualTo(result.Layout.HasTrailer));
+        Assert.That(result.VmDescriptionJson is not null, Is.EqualTo(result.Layout.HasVmDescription));
     }
 
     [Test]

@@ -25,7 +25,7 @@ public sealed class MigrationStatisticsTests
 
         var wire = WireRamCounter.Count(await File.ReadAllBytesAsync(file));
         TestContext.Out.WriteLine($"ram.transferred {info.Ram.Transferred}, on the wire {wire.RamPayloadBytes} in {wire.RamSections} sections; " +
-            $"duplicate {info.Ram.Duplicate}, normal {info.Ram.Normal}, dirty syncs {info.Ram.DirtySyncCount}");
+            $"zero {info.Ram.Duplicate}, normal {info.Ram.Normal}, dirty syncs {info.Ram.DirtySyncCount}");
         Assert.Multiple(() =>
         {
             Assert.That(info.Ram.Transferred, Is.EqualTo(wire.RamPayloadBytes));

@@ -1,20 +1,21 @@
 namespace LiveMigration.Hosting;
 
 /// <summary>
-/// A guest disk that block migration copies while the guest runs: bytes addressed by offset, and a log
-/// of the 1 MiB chunks written since the migration last looked (QEMU's dirty bitmap of a block device).
+/// A guest disk (a block device, in QEMU's words) that block migration copies while the guest runs:
+/// bytes addressed by offset, and a log of the 1 MiB chunks written since the migration last looked
+/// (QEMU's dirty bitmap).
 /// </summary>
 /// <remarks>
-/// <see cref="BlockDevice"/> implements the dirty log; derive from it rather than implementing this
+/// <see cref="Disk"/> implements the dirty log; derive from it rather than implementing this
 /// interface directly unless the host already tracks writes. The guest marks a chunk dirty after its write
 /// lands, so a chunk read while it is being written is sent again.
 /// </remarks>
-public interface IBlockDevice
+public interface IDisk
 {
-    /// <summary>The device name on the wire (1 to 255 bytes of UTF-8); the destination needs a device of this name.</summary>
+    /// <summary>The disk's name on the wire (1 to 255 bytes of UTF-8); the destination needs a disk of this name.</summary>
     string Name { get; }
 
-    /// <summary>The size in bytes: a positive multiple of <see cref="BlockDevice.SectorSize"/>.</summary>
+    /// <summary>The size in bytes: a positive multiple of <see cref="Disk.SectorSize"/>.</summary>
     long Length { get; }
 
     /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/>.</summary>

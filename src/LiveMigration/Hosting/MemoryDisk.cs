@@ -3,18 +3,18 @@ using System.Runtime.InteropServices;
 namespace LiveMigration.Hosting;
 
 /// <summary>
-/// A block device held in native memory: for tests, scratch disks and hosts that keep small images in
+/// A disk held in native memory: for tests, scratch disks and hosts that keep small images in
 /// RAM. A chunk counts as allocated once it has been written, which models a thin image over a shared base.
 /// </summary>
-public sealed unsafe class MemoryBlockDevice : BlockDevice
+public sealed unsafe class MemoryDisk : Disk
 {
     private readonly ulong[] _allocated;
     private byte* _memory;
 
-    /// <summary>Allocates a zero-filled device of <paramref name="length"/> bytes.</summary>
-    /// <param name="name">The device name on the wire.</param>
-    /// <param name="length">The size in bytes: a positive multiple of <see cref="BlockDevice.SectorSize"/>; may exceed 2 GiB.</param>
-    public MemoryBlockDevice(string name, long length)
+    /// <summary>Allocates a zero-filled disk of <paramref name="length"/> bytes.</summary>
+    /// <param name="name">The disk's name on the wire.</param>
+    /// <param name="length">The size in bytes: a positive multiple of <see cref="Disk.SectorSize"/>; may exceed 2 GiB.</param>
+    public MemoryDisk(string name, long length)
         : base(name, length)
     {
         // Zeroed allocation leaves the pages to the OS until touched: a large sparse disk costs little.

@@ -3,18 +3,18 @@ using Microsoft.Win32.SafeHandles;
 namespace LiveMigration.Hosting;
 
 /// <summary>
-/// A block device backed by a raw image file (every byte of the disk at the same offset in the file),
+/// A disk backed by a raw image file (every byte of the disk at the same offset in the file),
 /// read and written with positional I/O so that the guest and the migration never share a file position.
 /// </summary>
 /// <remarks>
 /// A raw image has no backing file, so every chunk counts as allocated and an incremental migration
 /// copies it all, as it would for a raw image in QEMU.
 /// </remarks>
-public sealed class RawFileBlockDevice : BlockDevice
+public sealed class RawFileDisk : Disk
 {
     private readonly SafeFileHandle _file;
 
-    private RawFileBlockDevice(string name, long length, SafeFileHandle file)
+    private RawFileDisk(string name, long length, SafeFileHandle file)
         : base(name, length)
     {
         _file = file;
@@ -27,12 +27,12 @@ public sealed class RawFileBlockDevice : BlockDevice
     /// Opens the image at <paramref name="path"/> for reading and writing, creating it (sparse, all zeros)
     /// with <paramref name="length"/> bytes when it does not exist.
     /// </summary>
-    /// <param name="name">The device name on the wire.</param>
+    /// <param name="name">The disk's name on the wire.</param>
     /// <param name="path">The image file.</param>
     /// <param name="length">The size for a new image, or the size an existing one must have; null to take an existing image's size.</param>
     /// <exception cref="FileNotFoundException">The image does not exist and no length was given.</exception>
     /// <exception cref="ArgumentException">An existing image has a different length, or one that is not a whole number of sectors.</exception>
-    public static RawFileBlockDevice Open(string name, string path, long? length = null)
+    public static RawFileDisk Open(string name, string path, long? length = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         bool exists = File.Exists(path);
@@ -52,7 +52,7 @@ public sealed class RawFileBlockDevice : BlockDevice
                 throw new ArgumentException($"The image '{path}' has {actual} bytes, not the {wanted} asked for.", nameof(length));
             }
 
-            return new RawFileBlockDevice(name, actual, file) { Path = path };
+            return new RawFileDisk(name, actual, file) { Path = path };
         }
         catch
         {
@@ -70,9 +70,9 @@ public sealed class RawFileBlockDevice : BlockDevice
         while (destination.Length > 0)
         {
             int read = RandomAccess.Read(_file, destination, offset);
-            // The image is never shorter than the device; a short read is a file truncated underneath us.
+            // The image is never shorter than the disk; a short read is a file truncated underneath us.
             if (read == 0)
-                throw new IOException($"The image '{Path}' ended at {offset}, inside block device '{Name}' of {Length} bytes.");
+                throw new IOException($"The image '{Path}' ended at {offset}, inside disk '{Name}' of {Length} bytes.");
             destination = destination[read..];
             offset += read;
         }

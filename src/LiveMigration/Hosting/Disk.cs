@@ -1,10 +1,10 @@
 namespace LiveMigration.Hosting;
 
 /// <summary>
-/// The common part of a block device: bounds checks, and a lock-free dirty log with one bit per 1 MiB
+/// The common part of a disk: bounds checks, and a lock-free dirty log with one bit per 1 MiB
 /// chunk that <see cref="Write"/> marks after each write and the migration takes at each dirty sync.
 /// </summary>
-public abstract class BlockDevice : IBlockDevice, IDisposable
+public abstract class Disk : IDisk, IDisposable
 {
     /// <summary>The sector size block migration addresses by: 512 bytes.</summary>
     public const int SectorSize = 512;
@@ -14,17 +14,17 @@ public abstract class BlockDevice : IBlockDevice, IDisposable
 
     private readonly DirtyBitmap _dirty;
 
-    /// <summary>Creates the device's bookkeeping.</summary>
-    /// <param name="name">The device name on the wire (1 to 255 bytes of UTF-8).</param>
+    /// <summary>Creates the disk's bookkeeping.</summary>
+    /// <param name="name">The disk's name on the wire (1 to 255 bytes of UTF-8).</param>
     /// <param name="length">The size in bytes: a positive multiple of <see cref="SectorSize"/>.</param>
-    protected BlockDevice(string name, long length)
+    protected Disk(string name, long length)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (System.Text.Encoding.UTF8.GetByteCount(name) > byte.MaxValue)
-            throw new ArgumentException($"A block device name holds at most 255 bytes of UTF-8; '{name}' is longer.", nameof(name));
+            throw new ArgumentException($"A disk name holds at most 255 bytes of UTF-8; '{name}' is longer.", nameof(name));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         if (length % SectorSize != 0)
-            throw new ArgumentException($"Block device '{name}' has {length} bytes, which is not a multiple of the {SectorSize}-byte sector.", nameof(length));
+            throw new ArgumentException($"Disk '{name}' has {length} bytes, which is not a multiple of the {SectorSize}-byte sector.", nameof(length));
         Name = name;
         Length = length;
         _dirty = new DirtyBitmap(ChunkCount);
@@ -71,27 +71,27 @@ public abstract class BlockDevice : IBlockDevice, IDisposable
     /// <inheritdoc />
     public virtual bool IsChunkAllocated(long chunk) => true;
 
-    /// <summary>Releases the device's storage.</summary>
+    /// <summary>Releases the disk's storage.</summary>
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases the device's storage; <paramref name="disposing"/> is false from a finalizer.</summary>
+    /// <summary>Releases the disk's storage; <paramref name="disposing"/> is false from a finalizer.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }
 
-    /// <summary>Reads bytes already checked to lie inside the device.</summary>
+    /// <summary>Reads bytes already checked to lie inside the disk.</summary>
     protected abstract void ReadCore(long offset, Span<byte> destination);
 
-    /// <summary>Writes bytes already checked to lie inside the device.</summary>
+    /// <summary>Writes bytes already checked to lie inside the disk.</summary>
     protected abstract void WriteCore(long offset, ReadOnlySpan<byte> source);
 
     private void CheckRange(long offset, long length)
     {
         if ((ulong)offset > (ulong)Length || (ulong)length > (ulong)(Length - offset))
-            throw new ArgumentOutOfRangeException(nameof(offset), $"{length} bytes at {offset} are outside block device '{Name}' of {Length} bytes.");
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{length} bytes at {offset} are outside disk '{Name}' of {Length} bytes.");
     }
 }
