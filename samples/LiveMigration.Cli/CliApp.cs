@@ -16,9 +16,11 @@ public static class CliApp
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
                        [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
-                       [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks] [--json]
+                       [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
+                       [--no-return-path] [--handover-timeout MS] [--json]
           livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
-                       [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR] [--json]
+                       [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR]
+                       [--no-autostart] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]

@@ -28,8 +28,9 @@ public static class CommandHelp
             """,
         ["send"] = """
             livemig send URI --ram NAME:SIZE[:FILE]... : the source of a migration, as its own process.
-            Each --ram adds a RAM block; FILE gives its initial bytes. Exits 0 when the migration
-            completed, 1 when it failed (with the reason), 2 on malformed arguments.
+            Each --ram adds a RAM block; FILE gives its initial bytes. Exits 0 when the destination took
+            the guest, 1 when the migration failed (the source guest ran again), 2 on malformed arguments,
+            3 when the stream was sent but the destination never confirmed (status "unconfirmed").
 
               --machine NAME           machine type in the stream (default pc-i440fx-7.2); types up to
                                        *-2.2 use QEMU 2.0's layout, 2.3 adds the VMDESCRIPTION trailer
@@ -45,6 +46,9 @@ public static class CommandHelp
               --zero-blocks            send all-zero 1 MiB disk chunks without their data
               --verify                 the verify capability: send a digest of the RAM sent; the
                                        destination needs --verify too
+              --no-return-path         do not open QEMU's return path (on by default over tcp and unix):
+                                       the migration then completes when the stream is sent, unconfirmed
+              --handover-timeout MS    how long to wait for the destination's answers (default 30000)
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -58,10 +62,12 @@ public static class CommandHelp
               --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
               --verify                 the verify capability: require the source's digest of the RAM sent
                                        and check it before the guest starts; the source needs --verify too
+              --no-autostart           take the guest's state without starting it (QEMU's -S)
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
-            are decoded with the stream's VMDESCRIPTION trailer and listed, never applied; the guest is
-            then not started. Without a VMDESCRIPTION trailer they fail the migration.
+            are decoded with the stream's VMDESCRIPTION trailer and listed, never applied: with
+            --no-autostart the load completes, without it the migration fails and the source keeps its
+            guest. Without a VMDESCRIPTION trailer they fail the migration.
             """,
         ["inspect"] = """
             livemig inspect FILE [--json]: what a migration stream file holds, ours or QEMU's (for example

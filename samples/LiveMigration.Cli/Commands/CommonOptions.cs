@@ -28,6 +28,10 @@ internal static class CommonOptions
             session.SetCapability(MigrationCapability.ZeroBlocks, true);
         if (args.Has("--verify"))
             session.SetCapability(MigrationCapability.Verify, true);
+        if (args.Has("--no-return-path"))
+            session.SetCapability(MigrationCapability.ReturnPath, false);
+        if (args.Get("--handover-timeout") is { } handover)
+            session.Parameters.HandoverTimeout = Units.ParseMilliseconds(handover, "--handover-timeout");
         if (args.Get("--stall-timeout") is { } stall)
             session.Parameters.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
     }

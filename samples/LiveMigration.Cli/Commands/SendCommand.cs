@@ -47,7 +47,14 @@ internal static class SendCommand
         else CommonOptions.PrintSummary(info);
         if (info.Status != MigrationStatus.Completed)
             await Console.Error.WriteLineAsync($"livemig: migration {InfoJson.StatusName(info.Status)}: {info.ErrorDescription}").ConfigureAwait(false);
-        return info.Status == MigrationStatus.Completed ? 0 : 1;
+        // A script must tell "the destination has the guest" (0) from "the source still has it" (1) and
+        // from "nobody knows yet" (3): this process exits with the guest paused then.
+        return info.Status switch
+        {
+            MigrationStatus.Completed => 0,
+            MigrationStatus.Unconfirmed => 3,
+            _ => 1,
+        };
     }
 
     /// <summary>Ctrl+C cancels the migration (the guest keeps running) instead of killing the process.</summary>

@@ -95,6 +95,7 @@ public static class InfoJson
         MigrationStatus.Cancelling => "cancelling",
         MigrationStatus.Cancelled => "cancelled",
         MigrationStatus.Completed => "completed",
+        MigrationStatus.Unconfirmed => "unconfirmed",
         _ => "failed",
     };
 

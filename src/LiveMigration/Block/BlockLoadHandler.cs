@@ -13,6 +13,7 @@ internal sealed class BlockLoadHandler : ISectionLoader
 {
     private readonly Dictionary<string, IDisk> _disks = new(StringComparer.Ordinal);
     private byte[]? _chunk;
+    private bool _ended;
 
     public BlockLoadHandler(IReadOnlyList<IDisk> disks)
     {
@@ -65,13 +66,30 @@ internal sealed class BlockLoadHandler : ISectionLoader
                     throw new MigrationStreamException("A block record with no flags", recordOffset);
 
                 if ((flags & BlockRecordFlags.Eos) != 0)
+                {
+                    if (sectionType is SectionType.End or SectionType.Full)
+                        _ended = true;
                     return;
+                }
             }
         }
         finally
         {
             BytesLoaded += reader.BytesRead - start;
         }
+    }
+
+    public ValueTask LoadCompleteAsync(CancellationToken cancellationToken)
+    {
+        // Disks registered here are copied by the source; a stream whose block section never ended
+        // would leave them part old, part new.
+        if (_disks.Count > 0 && !_ended)
+        {
+            throw new MigrationStreamException(
+                $"The stream ended without a complete block section for disk(s) {string.Join(", ", _disks.Keys.Select(n => $"'{n}'"))}: migrate them with block migration on the source, or do not register them here");
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask LoadChunkAsync(MigrationReader reader, BlockRecordFlags flags, ulong sector, long recordOffset, CancellationToken cancellationToken)

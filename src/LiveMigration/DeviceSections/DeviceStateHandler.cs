@@ -45,5 +45,12 @@ internal sealed class DeviceStateHandler : ISectionSaver, ISectionLoader, IDescr
         Loaded = true;
     }
 
+    public ValueTask LoadCompleteAsync(CancellationToken cancellationToken)
+    {
+        if (!Loaded)
+            throw new MigrationStreamException($"Device state '{IdStr}' instance {InstanceId} was not in the stream; the guest cannot start without it");
+        return ValueTask.CompletedTask;
+    }
+
     public void Describe(Utf8JsonWriter json) => _state.Description.Describe(json);
 }

@@ -17,6 +17,12 @@ public interface IMigrationSource
     /// <summary>The guest's device states, sent as FULL sections at the switchover in this order. Default: none.</summary>
     IReadOnlyList<IDeviceState> DeviceStates => [];
 
+    /// <summary>
+    /// Whether the guest runs now. A migration pauses (and after a failure resumes) only a running guest;
+    /// one the host had stopped stays stopped. Default: true.
+    /// </summary>
+    bool IsRunning => true;
+
     /// <summary>Stops the guest's CPUs for the switchover; no RAM writes may happen until resumed.</summary>
     ValueTask PauseAsync(CancellationToken cancellationToken);
 

@@ -29,6 +29,10 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
         return builder.Report(walker);
     }
 
+    void ISavevmStreamVisitor.OnConfiguration(SavevmConfiguration configuration, long offset)
+    {
+    }
+
     async ValueTask<bool> ISavevmStreamVisitor.OnNamedSectionAsync(SavevmStreamWalker walker, SavevmSectionHeader section, CancellationToken cancellationToken)
     {
         if (section.IdStr == RamIdStr)
@@ -59,11 +63,12 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
 
     void ISavevmStreamVisitor.OnDeviceDecoded(DecodedDeviceState device) => _devices.Add(device);
 
-    void ISavevmStreamVisitor.OnCommand(SavevmCommand command, ushort length, long offset)
+    ValueTask ISavevmStreamVisitor.OnCommandAsync(SavevmCommand command, ReadOnlyMemory<byte> payload, long offset, CancellationToken cancellationToken)
     {
         if (command == SavevmCommand.Packaged)
             throw new MigrationStreamException("A packaged (postcopy) command cannot be inspected", offset);
         _commands.Add(command);
+        return ValueTask.CompletedTask;
     }
 
     void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size) =>

@@ -61,6 +61,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     /// <summary>XBZRLE records applied.</summary>
     public long XbzrlePages { get; private set; }
 
+    private bool _ended;
+
     public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
     {
         if (versionId != RamFormat.Version)
@@ -69,6 +71,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         try
         {
             await RamRecordReader.ReadSectionAsync(reader, this, cancellationToken).ConfigureAwait(false);
+            if (sectionType is SectionType.End or SectionType.Full)
+                _ended = true;
         }
         finally
         {
@@ -85,6 +89,10 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             if (!_announced.Contains(name))
                 throw new MigrationStreamException($"RAM block '{name}' of the destination was not in the stream");
         }
+
+        // Without the END section the pages sent at the switchover, the last state of the guest, are missing.
+        if (!_ended)
+            throw new MigrationStreamException("The stream ended without the RAM section's END: the RAM it carried is incomplete");
 
         return ValueTask.CompletedTask;
     }

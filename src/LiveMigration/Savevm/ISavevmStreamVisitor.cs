@@ -7,6 +7,9 @@ namespace LiveMigration.Savevm;
 /// </summary>
 internal interface ISavevmStreamVisitor
 {
+    /// <summary>The header and the configuration (if any) have been read; nothing of the sections yet. Throws to refuse them.</summary>
+    void OnConfiguration(SavevmConfiguration configuration, long offset);
+
     /// <summary>
     /// A START or FULL section: reads its payload from <see cref="SavevmStreamWalker.Reader"/> and returns
     /// true, or, for FULL only, returns false without reading so that the walker decodes it with the
@@ -20,8 +23,8 @@ internal interface ISavevmStreamVisitor
     /// <summary>A FULL section decoded with the trailer because the visitor did not read it.</summary>
     void OnDeviceDecoded(DecodedDeviceState device);
 
-    /// <summary>A command record; the walker skips its <paramref name="length"/> payload bytes afterwards. Throws to refuse it.</summary>
-    void OnCommand(SavevmCommand command, ushort length, long offset);
+    /// <summary>A command record with its payload (already read, at most a few KiB). Throws to refuse it.</summary>
+    ValueTask OnCommandAsync(SavevmCommand command, ReadOnlyMemory<byte> payload, long offset, CancellationToken cancellationToken);
 
     /// <summary>A section has ended, footer included; <paramref name="size"/> counts every byte of it.</summary>
     void OnSectionEnded(SavevmSectionHeader section, long size);

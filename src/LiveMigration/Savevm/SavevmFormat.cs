@@ -36,6 +36,12 @@ internal static class SavevmFormat
     /// <summary>Configuration subsection listing the migration capabilities the source enabled.</summary>
     public const string CapabilitiesSubsection = "configuration/capabilities";
 
+    /// <summary>The version the capabilities subsection is written with.</summary>
+    public const uint CapabilitiesSubsectionVersion = 1;
+
+    /// <summary>The capability name announcing the verify section, in the capabilities subsection; a name QEMU never uses.</summary>
+    public const string VerifyCapability = "livemigration-verify";
+
     /// <summary>Configuration subsection carrying the guest's UUID.</summary>
     public const string UuidSubsection = "configuration/uuid";
 }

@@ -17,6 +17,7 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     private readonly List<DecodedDeviceState> _unappliedDevices = [];
     private long _maxDeviceStateBytes = CapturedDeviceState.DefaultMaxBytes;
     private SavevmLoadResult? _result;
+    private SavevmStreamWalker? _walker;
 
     /// <summary>Creates a loader reading from <paramref name="reader"/> into the loaders of <paramref name="registry"/>.</summary>
     /// <param name="reader">The incoming stream.</param>
@@ -62,6 +63,12 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     }
 
     /// <summary>
+    /// True when this destination expects the verify section. Where the layout has a configuration, the
+    /// source announces it there, and a mismatch fails before any section is read, naming the setting.
+    /// </summary>
+    public bool ExpectVerify { get; init; }
+
+    /// <summary>
     /// Loads the whole stream: header, configuration, sections and commands up to EOF, then the optional
     /// trailer, then calls every loader's <see cref="ISectionLoader.LoadCompleteAsync"/>.
     /// </summary>
@@ -79,8 +86,10 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
             throw new InvalidOperationException("A loader reads one stream, once.");
         _result = new SavevmLoadResult(Layout) { Commands = _commands, UnappliedDevices = _unappliedDevices };
 
-        using (var walker = new SavevmStreamWalker(_reader, this, _expectedMachineType) { MaxDeviceStateBytes = MaxDeviceStateBytes })
+        // Nothing may follow the stream's end, unless the source keeps the channel open for the return path.
+        using (var walker = new SavevmStreamWalker(_reader, this, _expectedMachineType) { MaxDeviceStateBytes = MaxDeviceStateBytes, RequireEndAfterTrailer = true })
         {
+            _walker = walker;
             await walker.WalkAsync(cancellationToken).ConfigureAwait(false);
             SavevmConfiguration configuration = walker.Configuration;
             _result.MachineType = configuration.MachineType;
@@ -93,6 +102,17 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
         foreach (SavevmEntry<ISectionLoader> entry in _registry.Entries)
             await entry.Handler.LoadCompleteAsync(cancellationToken).ConfigureAwait(false);
         return _result;
+    }
+
+    void ISavevmStreamVisitor.OnConfiguration(SavevmConfiguration configuration, long offset)
+    {
+        if (!Layout.HasConfiguration)
+            return;
+        bool announced = configuration.Capabilities.Contains(SavevmFormat.VerifyCapability, StringComparer.Ordinal);
+        if (announced && !ExpectVerify)
+            throw new MigrationStreamException("The source sends the verify section (the verify capability is on there), and this destination does not expect it: turn verify on here too, or off on the source", offset);
+        if (!announced && ExpectVerify)
+            throw new MigrationStreamException("This destination expects the verify section (verify is on here), and the source does not send it: turn verify on at the source too, or off here", offset);
     }
 
     async ValueTask<bool> ISavevmStreamVisitor.OnNamedSectionAsync(SavevmStreamWalker walker, SavevmSectionHeader section, CancellationToken cancellationToken)

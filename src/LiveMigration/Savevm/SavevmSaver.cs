@@ -59,6 +59,18 @@ internal sealed class SavevmSaver
     public SavevmLayout Layout { get; }
 
     /// <summary>
+    /// Capabilities both ends must share, listed in the configuration's capabilities subsection so that a
+    /// destination without one fails at once (only where the layout has a configuration). Default: none.
+    /// </summary>
+    public IReadOnlyList<string> AnnouncedCapabilities { get; init; } = [];
+
+    /// <summary>True to send the open-return-path command right after the configuration.</summary>
+    public bool OpenReturnPath { get; init; }
+
+    /// <summary>A ping to send after the setup sections, so the destination's pong says it has read them; null for none.</summary>
+    public uint? PingAfterSetup { get; init; }
+
+    /// <summary>
     /// Writes the header, the configuration section (when the layout has one) and a START section for
     /// every live handler, each carrying what the handler's <see cref="ISectionSaver.SaveSetupAsync"/> writes.
     /// </summary>
@@ -79,7 +91,11 @@ internal sealed class SavevmSaver
             _writer.WriteU8((byte)SectionType.Configuration);
             _writer.WriteBE32((uint)_machineTypeUtf8.Length);
             _writer.WriteBytes(_machineTypeUtf8);
+            WriteCapabilitiesSubsection();
         }
+
+        if (OpenReturnPath)
+            WriteCommand(SavevmCommand.OpenReturnPath, []);
 
         foreach (SavevmEntry<ISectionSaver> entry in _registry.Entries)
         {
@@ -89,6 +105,13 @@ internal sealed class SavevmSaver
             await entry.Handler.SaveSetupAsync(_writer, cancellationToken).ConfigureAwait(false);
             WriteFooter(entry);
             await _writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (PingAfterSetup is { } ping)
+        {
+            Span<byte> value = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(value, ping);
+            WriteCommand(SavevmCommand.Ping, value);
         }
 
         await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -206,6 +229,26 @@ internal sealed class SavevmSaver
     {
         foreach (ISectionSaver handler in _registry.Handlers)
             handler.SaveCleanup();
+    }
+
+    private void WriteCapabilitiesSubsection()
+    {
+        if (AnnouncedCapabilities.Count == 0)
+            return;
+        _writer.WriteU8((byte)SectionType.Subsection);
+        _writer.WriteStr8(SavevmFormat.CapabilitiesSubsection);
+        _writer.WriteBE32(SavevmFormat.CapabilitiesSubsectionVersion);
+        _writer.WriteBE32((uint)AnnouncedCapabilities.Count);
+        foreach (string capability in AnnouncedCapabilities)
+            _writer.WriteStr8(capability);
+    }
+
+    private void WriteCommand(SavevmCommand command, ReadOnlySpan<byte> payload)
+    {
+        _writer.WriteU8((byte)SectionType.Command);
+        _writer.WriteBE16((ushort)command);
+        _writer.WriteBE16((ushort)payload.Length);
+        _writer.WriteBytes(payload);
     }
 
     private void WriteNamedSectionHeader(SectionType type, SavevmEntry<ISectionSaver> entry)

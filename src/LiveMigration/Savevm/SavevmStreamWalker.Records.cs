@@ -15,13 +15,18 @@ internal sealed partial class SavevmStreamWalker
         if (length > SavevmFormat.MaxCommandLength)
             throw new MigrationStreamException(
                 $"Command {number} carries {length} bytes, more than the limit of {SavevmFormat.MaxCommandLength}", offset);
-        _visitor.OnCommand((SavevmCommand)number, length, offset);
-        await Reader.SkipAsync(length, cancellationToken).ConfigureAwait(false);
+        byte[] payload = length == 0 ? [] : new byte[length];
+        await Reader.ReadBytesAsync(payload, cancellationToken).ConfigureAwait(false);
+        await _visitor.OnCommandAsync((SavevmCommand)number, payload, offset, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<string?> ReadTrailerAsync(CancellationToken cancellationToken)
     {
         long offset = Reader.BytesRead;
+        // A source waiting on the return path keeps the channel open: only a trailer its layout promises
+        // is read then, and nothing after it is waited for.
+        if (PeerKeepsChannelOpen && Layout is { HasVmDescription: false })
+            return null;
         // As QEMU does, a missing trailer is accepted: the device state is complete without it.
         if (await Reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
             return null;
@@ -45,7 +50,7 @@ internal sealed partial class SavevmStreamWalker
             left -= (uint)chunk;
         }
 
-        if (RequireEndAfterTrailer && !await Reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+        if (RequireEndAfterTrailer && !PeerKeepsChannelOpen && !await Reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
             throw new MigrationStreamException("Bytes follow the VMDESCRIPTION trailer", Reader.BytesRead);
         return Encoding.UTF8.GetString(json.WrittenSpan);
     }

@@ -53,6 +53,12 @@ internal sealed partial class SavevmStreamWalker : IDisposable
     /// <summary>True to fail when bytes follow the trailer; false to stop reading once it is read (a channel may stay open).</summary>
     public bool RequireEndAfterTrailer { get; init; }
 
+    /// <summary>
+    /// True once the source has said it keeps the channel open after the stream (it opened a return
+    /// path): after EOF nothing is waited for but a trailer the layout promises.
+    /// </summary>
+    public bool PeerKeepsChannelOpen { get; set; }
+
     /// <summary>What the configuration section carried.</summary>
     public SavevmConfiguration Configuration { get; } = new();
 
@@ -74,6 +80,7 @@ internal sealed partial class SavevmStreamWalker : IDisposable
         _walked = true;
         await ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
         await ReadConfigurationAsync(cancellationToken).ConfigureAwait(false);
+        _visitor.OnConfiguration(Configuration, Reader.BytesRead);
         await ReadSectionsAsync(cancellationToken).ConfigureAwait(false);
         TrailerJson = await ReadTrailerAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -7,13 +7,12 @@ using LiveMigration.Ram;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
-using Microsoft.Extensions.Logging;
 
 namespace LiveMigration;
 
 public sealed partial class IncomingMigration
 {
-    /// <summary>One incoming migration: accept, load, confirm, decide whether to start, report.</summary>
+    /// <summary>One incoming migration: accept, load, decide whether to start, tell the source, report.</summary>
     private async Task RunAsync(Func<CancellationToken, ValueTask<MigrationChannel>> open)
     {
         CancellationToken ct = _cancel.Token;
@@ -25,19 +24,7 @@ public sealed partial class IncomingMigration
         {
             MigrationChannel channel = await AcceptAsync(open, ct).ConfigureAwait(false);
             await using (channel.ConfigureAwait(false))
-            {
-                SavevmLoadResult loaded = await LoadAsync(channel, ram, ct).ConfigureAwait(false);
-                await ConfirmAsync(channel, ct).ConfigureAwait(false);
-                bool started = await StartGuestIfCompleteAsync(loaded, ct).ConfigureAwait(false);
-                result = Result(ram, start, MigrationStatus.Completed) with
-                {
-                    GuestStarted = started,
-                    MachineType = loaded.MachineType,
-                    VmDescriptionJson = loaded.VmDescriptionJson,
-                    UnappliedDevices = loaded.UnappliedDevices,
-                };
-                Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
-            }
+                result = await LoadAndHandOverAsync(channel, ram, start, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -53,6 +40,41 @@ public sealed partial class IncomingMigration
         _completion.TrySetResult(result);
     }
 
+    /// <summary>
+    /// Loads the stream, decides whether the guest starts, and only then tells a source that opened the
+    /// return path: SHUT 0 once the guest is taken, SHUT 1 on any failure, so the source keeps its guest.
+    /// </summary>
+    private async Task<IncomingMigrationResult> LoadAndHandOverAsync(MigrationChannel channel, RamLoadHandler ram, long start, CancellationToken ct)
+    {
+        var returnPath = new ReturnPathSlot(channel, _options.StallTimeout, _time);
+        SavevmLoadResult loaded;
+        bool started;
+        try
+        {
+            loaded = await LoadAsync(channel, ram, returnPath, ct).ConfigureAwait(false);
+            started = await StartGuestIfCompleteAsync(loaded, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (returnPath.Writer is { } writer)
+        {
+            await returnPath.TrySendShutAsync(writer, ReturnPathSlot.Refused, _logger).ConfigureAwait(false);
+            throw;
+        }
+
+        IncomingMigrationResult result = Result(ram, start, MigrationStatus.Completed) with
+        {
+            GuestStarted = started,
+            MachineType = loaded.MachineType,
+            VmDescriptionJson = loaded.VmDescriptionJson,
+            UnappliedDevices = loaded.UnappliedDevices,
+        };
+        Log.IncomingCompleted(_logger, ram.BytesLoaded, result.TotalTime.TotalMilliseconds);
+        // The guest is taken: from here on nothing may turn the outcome into a failure. A SHUT that does
+        // not arrive leaves the source unconfirmed, and it says so.
+        if (returnPath.Writer is { } taken)
+            await returnPath.TrySendShutAsync(taken, ReturnPathSlot.Taken, _logger).ConfigureAwait(false);
+        return result;
+    }
+
     /// <summary>Takes the one connection that becomes the migration; later ones are refused.</summary>
     private async Task<MigrationChannel> AcceptAsync(Func<CancellationToken, ValueTask<MigrationChannel>> open, CancellationToken ct)
     {
@@ -64,14 +86,20 @@ public sealed partial class IncomingMigration
         return channel;
     }
 
-    /// <summary>Loads the whole stream into the registered loaders, within the handshake deadline for its header.</summary>
-    private async Task<SavevmLoadResult> LoadAsync(MigrationChannel channel, RamLoadHandler ram, CancellationToken ct)
+    /// <summary>
+    /// Loads the whole stream into the registered loaders, within the handshake deadline for its header,
+    /// answering pings once the source has opened the return path.
+    /// </summary>
+    private async Task<SavevmLoadResult> LoadAsync(MigrationChannel channel, RamLoadHandler ram, ReturnPathSlot returnPath, CancellationToken ct)
     {
         var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
         using ITimer handshake = HeaderDeadline(reader, channel);
         var loader = new SavevmLoader(reader, CreateRegistry(ram), _options.MachineType)
         {
             DecodeUnknownDeviceSections = _options.DecodeUnknownDeviceSections,
+            ExpectVerify = _options.Verify,
+            OpenReturnPath = channel.IsConversation ? returnPath.OpenAsync : null,
+            AnswerPing = returnPath.AnswerPingAsync,
         };
         return await loader.LoadAsync(ct).ConfigureAwait(false);
     }
@@ -92,24 +120,26 @@ public sealed partial class IncomingMigration
         return registry;
     }
 
-    /// <summary>With the verify capability over a two-way channel: tells the source that its pages arrived intact.</summary>
-    private async Task ConfirmAsync(MigrationChannel channel, CancellationToken ct)
-    {
-        if (!_options.Verify || !channel.IsConversation)
-            return;
-        // The source waits for this byte before it lets its guest go.
-        var writer = new MigrationWriter(channel.Output) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
-        writer.WriteU8(VerifiedConfirmation);
-        await writer.FlushAsync(ct).ConfigureAwait(false);
-        await channel.CompleteOutputAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Starts the guest with autostart, unless device state could only be decoded: it would run from the wrong state.</summary>
+    /// <summary>
+    /// With autostart, starts the guest of a complete load. Device state that could only be decoded, not
+    /// applied, would have the guest run from the wrong state: with autostart that fails the migration,
+    /// without it (QEMU's <c>-S</c>) the load is complete and the host decides.
+    /// </summary>
     private async Task<bool> StartGuestIfCompleteAsync(SavevmLoadResult loaded, CancellationToken ct)
     {
-        if (loaded.UnappliedDevices.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
-            Log.IncomingDevicesNotApplied(_logger, loaded.UnappliedDevices.Count, string.Join(", ", loaded.UnappliedDevices.Select(d => d.IdStr)));
-        if (!_options.Autostart || loaded.UnappliedDevices.Count > 0)
+        if (loaded.UnappliedDevices.Count > 0)
+        {
+            string devices = string.Join(", ", loaded.UnappliedDevices.Select(d => $"'{d.IdStr}'"));
+            if (_options.Autostart)
+            {
+                throw new MigrationException(
+                    $"The device state of {devices} could only be decoded, not applied: no device here loads it, so the guest cannot start. Register those devices, or turn autostart off to take the state without running it");
+            }
+
+            Log.IncomingDevicesNotApplied(_logger, loaded.UnappliedDevices.Count, devices);
+        }
+
+        if (!_options.Autostart)
             return false;
         await _target.StartGuestAsync(ct).ConfigureAwait(false);
         return true;

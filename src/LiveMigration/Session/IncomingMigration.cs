@@ -18,8 +18,6 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _cancel = new();
     private readonly TaskCompletionSource<IncomingMigrationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    /// <summary>The byte a verifying destination sends back once the digests matched.</summary>
-    internal const byte VerifiedConfirmation = 0x01;
 
     private int _started;
     private MigrationListener? _listener;

@@ -46,4 +46,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 22, EventName = "IncomingDevicesNotApplied", Level = LogLevel.Warning, Message = "{Count} device sections have no handler on this destination; they were decoded for inspection, not applied, and the guest is not started: {Devices}")]
     public static partial void IncomingDevicesNotApplied(ILogger logger, int count, string devices);
+
+    [LoggerMessage(EventId = 23, EventName = "ReturnPathShutSent", Level = LogLevel.Debug, Message = "Return path: SHUT {Status} sent to the source")]
+    public static partial void ShutSent(ILogger logger, uint status);
+
+    [LoggerMessage(EventId = 24, EventName = "ReturnPathShutNotSent", Level = LogLevel.Warning, Message = "Return path: SHUT {Status} could not reach the source, which will report the handover as unconfirmed")]
+    public static partial void ShutNotSent(ILogger logger, uint status, Exception exception);
+
+    [LoggerMessage(EventId = 25, EventName = "MigrationUnconfirmed", Level = LogLevel.Warning, Message = "Migration handover unconfirmed; the source guest stays paused: {Reason}")]
+    public static partial void Unconfirmed(ILogger logger, string reason);
 }

@@ -26,11 +26,21 @@ public enum MigrationCapability
     /// Default off, because a QEMU destination rejects the extra section.
     /// </summary>
     /// <remarks>
-    /// Over a two-way channel (tcp, unix, a socket fd or a caller's two-way stream) the destination
-    /// answers with one confirmation byte once the digests match, and the source completes only then; no
-    /// confirmation (a mismatch, or any failure on the destination) fails the migration and the source
-    /// guest runs again. Over one-way channels (exec, file) there is no answer: the source completes when
-    /// it has sent everything, and a host must learn of a mismatch from the destination.
+    /// The source announces it in the stream's configuration, so a destination without it fails at
+    /// once, naming the setting. With <see cref="ReturnPath"/> a mismatch of the digests is the
+    /// destination's SHUT with a non-zero status: the migration fails and the source guest runs again.
+    /// Over one-way channels (exec, file) there is no answer: the source completes when it has sent
+    /// everything, and a host must learn of a mismatch from the destination.
     /// </remarks>
     Verify,
+
+    /// <summary>
+    /// QEMU's <c>return-path</c>: the destination answers the source on the same channel. The source
+    /// pauses its guest only after the destination has answered a ping sent after the setup sections,
+    /// and completes only on the destination's SHUT with status 0, sent once the destination has taken
+    /// the guest (docs/handover.md). On by default wherever the channel is two-way (tcp, unix, a socket
+    /// fd, a caller's two-way stream) and off on one-way channels; switching it on explicitly for a
+    /// one-way channel fails the migration with a clear error.
+    /// </summary>
+    ReturnPath,
 }

@@ -19,6 +19,7 @@ public sealed class MigrationParameters
     private long _downtimeLimitTicks = DefaultDowntimeLimit.Ticks;
     private long _xbzrleCacheSize = DefaultXbzrleCacheSizeBytes;
     private long _stallTimeoutTicks = DefaultStallTimeout.Ticks;
+    private long _handoverTimeoutTicks = DefaultHandoverTimeout.Ticks;
 
     internal MigrationParameters(Func<long> guestRamBytes) => _guestRamBytes = guestRamBytes;
 
@@ -28,7 +29,27 @@ public sealed class MigrationParameters
     /// <summary>The default stall timeout: 30 s.</summary>
     public static TimeSpan DefaultStallTimeout { get; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The default handover timeout: 30 s.</summary>
+    public static TimeSpan DefaultHandoverTimeout { get; } = TimeSpan.FromSeconds(30);
+
     internal event Action<long>? MaxBandwidthChanged;
+
+    /// <summary>
+    /// With a return path: how long the source waits for the destination's answers, first for the pong
+    /// before the guest pauses (the migration fails with the guest running), then, once the stream is
+    /// sent, for SHUT (the handover is then <see cref="MigrationStatus.Unconfirmed"/>). Default: 30 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits as long as the channel is open. Read when a migration starts.
+    /// </summary>
+    public TimeSpan HandoverTimeout
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _handoverTimeoutTicks));
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The handover timeout must be positive or infinite.");
+            Volatile.Write(ref _handoverTimeoutTicks, value.Ticks);
+        }
+    }
 
     /// <summary>
     /// How long the destination may take no bytes at all before the migration fails as stalled

@@ -28,7 +28,9 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
-    private readonly HashSet<MigrationCapability> _capabilities = [];
+    private readonly HashSet<MigrationCapability> _capabilities = [MigrationCapability.ReturnPath];
+    private readonly UnconfirmedHandoverAction _unconfirmedHandover;
+    private bool _returnPathExplicit;
     private PrecopyMigration? _run;
     private MigrationStatus _status;
 
@@ -43,6 +45,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
         _progress = options.Progress;
+        _unconfirmedHandover = options.UnconfirmedHandover;
         _additionalSections = [.. options.AdditionalSections];
         _transport = options.Transport;
         Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
@@ -86,6 +89,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
                 throw new InvalidOperationException("Capabilities cannot change while a migration is active (migration active).");
             if (enabled) _capabilities.Add(capability);
             else _capabilities.Remove(capability);
+            if (capability == MigrationCapability.ReturnPath)
+                _returnPathExplicit = enabled;
         }
     }
 
@@ -148,6 +153,26 @@ public sealed partial class MigrationSession : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Ends an <see cref="MigrationStatus.Unconfirmed"/> handover once the host knows what the destination
+    /// did. With <paramref name="resumeSource"/> (the destination does not run the guest) the source guest
+    /// resumes and the status becomes <see cref="MigrationStatus.Failed"/>; without it (the destination
+    /// runs it) the status becomes <see cref="MigrationStatus.Completed"/> and the source guest stays paused.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The status is not <see cref="MigrationStatus.Unconfirmed"/>.</exception>
+    public async Task ResolveUnconfirmedHandoverAsync(bool resumeSource, CancellationToken cancellationToken = default)
+    {
+        PrecopyMigration? run;
+        lock (_gate)
+        {
+            if (_status != MigrationStatus.Unconfirmed || _run is null)
+                throw new InvalidOperationException($"There is no unconfirmed handover to resolve; the status is {_status}.");
+            run = _run;
+        }
+
+        await run.ResolveUnconfirmedAsync(resumeSource, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A snapshot of the current (or last) migration's status and figures.</summary>
     public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status };
 
@@ -163,12 +188,16 @@ public sealed partial class MigrationSession : IAsyncDisposable
         {
             if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
                 throw new MigrationException("A migration is already running in this session; cancel it or wait for it to end.");
+            if (_status is MigrationStatus.Completed)
+                throw new MigrationException("This session has handed its guest over to a destination; it cannot migrate the same guest again.");
+            if (_status is MigrationStatus.Unconfirmed)
+                throw new MigrationException("This session's last handover is unconfirmed; resolve it with ResolveUnconfirmedHandoverAsync first.");
             if (_blockers.Count > 0)
                 throw new MigrationException($"Migration is blocked: {string.Join("; ", _blockers.Select(b => b.Reason))}");
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
             var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
-                _additionalSections, _machineType, target, connect, _time, _logger, _progress);
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _returnPathExplicit, _unconfirmedHandover);
             run = new PrecopyMigration(this, settings);
             _run = run;
             old = _status;

@@ -41,6 +41,12 @@ public sealed class MigrationSessionOptions
     public IReadOnlyList<ISectionSaver> AdditionalSections { get; init; } = [];
 
     /// <summary>
+    /// What the source does when it sent the whole stream over a return path and the destination never
+    /// confirmed (docs/handover.md). Default: <see cref="UnconfirmedHandoverAction.KeepSourcePaused"/>.
+    /// </summary>
+    public UnconfirmedHandoverAction UnconfirmedHandover { get; init; }
+
+    /// <summary>
     /// How connections are opened: connect timeout, buffer size, and
     /// <see cref="Transports.MigrationTransportOptions.StreamWrapper"/> for TLS (see <see cref="Transports.MigrationTls"/>).
     /// Default: null, plain connections with default settings.

@@ -18,9 +18,19 @@ public enum MigrationStatus
     /// <summary>Cancelled; the source guest runs.</summary>
     Cancelled,
 
-    /// <summary>Everything was sent; the guest now belongs to the destination.</summary>
+    /// <summary>
+    /// The guest now belongs to the destination: it confirmed the handover (SHUT with status 0), or, on a
+    /// one-way channel that cannot confirm, everything was sent. The source guest stays paused.
+    /// </summary>
     Completed,
 
-    /// <summary>The migration failed; the source guest runs. The info says why.</summary>
+    /// <summary>The migration failed; the source guest runs (if it ran when the migration started). The info says why.</summary>
     Failed,
+
+    /// <summary>
+    /// The stream was sent completely, but the destination's confirmation never came (the channel closed
+    /// or the handover timeout passed): it may run the guest or not. The source guest stays paused until
+    /// the host decides with <see cref="MigrationSession.ResolveUnconfirmedHandoverAsync"/>.
+    /// </summary>
+    Unconfirmed,
 }

@@ -20,8 +20,9 @@ internal sealed partial class PrecopyMigration
             Log.CleanupFailed(_settings.Logger, ex);
         }
 
-        string? reason = failure is null ? null : Describe(failure);
-        _error = reason;
+        if (failure is not null)
+            _error = Describe(failure);
+        string? reason = _error;
         Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
         _session.SetStatus(outcome);
         LogOutcome(outcome, reason, failure);
@@ -46,6 +47,9 @@ internal sealed partial class PrecopyMigration
                 // The outcome is already decided; a channel that fails to close changes nothing.
             }
         }
+
+        if (_returnPath is not null)
+            await _returnPath.DisposeAsync().ConfigureAwait(false);
 
         // Every registered section releases what saving held; before registration only RAM exists.
         // A host's section that throws here must not keep the guest from resuming below.
@@ -89,13 +93,20 @@ internal sealed partial class PrecopyMigration
             case MigrationStatus.Cancelled:
                 Log.Cancelled(logger);
                 break;
+            case MigrationStatus.Unconfirmed:
+                Log.Unconfirmed(logger, reason ?? "unknown");
+                break;
             default:
                 Log.Failed(logger, reason ?? "unknown", failure!);
                 break;
         }
     }
 
-    private static string Describe(Exception ex) => ex switch
+    /// <summary>
+    /// Why the migration failed. A destination that refused the stream usually shows first as a broken
+    /// channel on this side; what it said on the return path is the better account.
+    /// </summary>
+    private string Describe(Exception ex) => _returnPath is { ShutReceived: true, Refusal: { } refusal } && ex is not MigrationException { InnerException: null } ? refusal : ex switch
     {
         MigrationException => ex.Message,
         IOException or System.Net.Sockets.SocketException => $"I/O error on the migration channel: {ex.Message}",

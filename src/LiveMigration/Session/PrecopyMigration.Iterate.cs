@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Ram;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
@@ -46,6 +47,8 @@ internal sealed partial class PrecopyMigration
             await saver.IterateAsync(ct).ConfigureAwait(false);
             if (writer.Error is { } error)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            if (_returnPath?.Refusal is { } refusal)
+                throw new MigrationException(refusal);
 
             TimeSpan spent = _time.GetElapsedTime(period.Start);
             if (spent < MeasurePeriod) continue;

@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
 using LiveMigration.Ram;
@@ -9,6 +10,9 @@ namespace LiveMigration;
 
 internal sealed partial class PrecopyMigration
 {
+    /// <summary>The value of the ping sent after the setup sections (QEMU's source sends 1 too).</summary>
+    private const uint SetupPing = 1;
+
     /// <summary>Connects, then writes the header and every live section's START: the Setup status.</summary>
     private async Task<SavevmSaver> SetUpAsync(CancellationToken ct)
     {
@@ -24,7 +28,15 @@ internal sealed partial class PrecopyMigration
         _writer = writer;
         if (ct.IsCancellationRequested) writer.Shutdown();
 
-        var saver = new SavevmSaver(writer, CreateRegistry(), _settings.MachineType);
+        bool returnPath = UseReturnPath(channel);
+        if (returnPath)
+            _returnPath = new ReturnPathMonitor(channel, SetupPing, _time);
+        var saver = new SavevmSaver(writer, CreateRegistry(), _settings.MachineType)
+        {
+            AnnouncedCapabilities = Has(MigrationCapability.Verify) ? [SavevmFormat.VerifyCapability] : [],
+            OpenReturnPath = returnPath,
+            PingAfterSetup = returnPath ? SetupPing : null,
+        };
         _saver = saver;
         await saver.WriteHeaderAndSetupAsync(ct).ConfigureAwait(false);
         await writer.FlushAsync(ct).ConfigureAwait(false);
@@ -32,6 +44,25 @@ internal sealed partial class PrecopyMigration
         _session.TrySetStatus(MigrationStatus.Setup, MigrationStatus.Active);
         _observer.SetupDone(GetInfo());
         return saver;
+    }
+
+    /// <summary>
+    /// Whether this migration opens a return path: by default wherever the channel is two-way; asked for
+    /// explicitly on a one-way channel, it is an error rather than a migration nothing can confirm.
+    /// </summary>
+    private bool UseReturnPath(MigrationChannel channel)
+    {
+        if (!Has(MigrationCapability.ReturnPath))
+            return false;
+        if (channel.IsConversation)
+            return true;
+        if (_settings.ReturnPathExplicit)
+        {
+            throw new MigrationException(
+                $"The return-path capability needs a two-way channel (tcp, unix, a socket fd or a two-way stream); {channel.Description} is one-way. Switch return-path off to migrate without confirmation.");
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -6,10 +6,16 @@ namespace LiveMigration;
 
 internal sealed partial class PrecopyMigration
 {
-    /// <summary>Pauses the guest and sends the rest unthrottled: END sections, device state, EOF, trailer.</summary>
+    /// <summary>
+    /// Pauses the guest and sends the rest unthrottled: END sections, device state, EOF, trailer. With a
+    /// return path the guest pauses only once the destination has answered the setup ping, so a
+    /// destination that cannot read the stream fails the migration while the guest still runs.
+    /// </summary>
     private async Task SwitchOverAsync(SavevmSaver saver, GuestControl guest, CancellationToken ct)
     {
         MigrationWriter writer = _writer!;
+        if (_returnPath is { } returnPath)
+            await returnPath.WaitForPongAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
         _observer.Switchover(GetInfo());
         await guest.PauseAsync(ct).ConfigureAwait(false);
         _pausedAt = _time.GetTimestamp();
@@ -17,38 +23,66 @@ internal sealed partial class PrecopyMigration
         await saver.CompleteAsync(ct).ConfigureAwait(false);
         await writer.FlushAsync(ct).ConfigureAwait(false);
         await _channel!.CompleteOutputAsync(ct).ConfigureAwait(false);
+        _streamSent = true;
     }
 
     /// <summary>
-    /// Gives the guest up to the destination: with the verify capability over a two-way channel only once the
-    /// destination has confirmed it; the downtime ends here.
+    /// Gives the guest up to the destination. Over a return path only on SHUT with status 0; another
+    /// status fails the migration (the guest resumes); no SHUT at all leaves the handover unconfirmed.
+    /// A one-way channel cannot confirm: everything sent is the handover.
     /// </summary>
-    private async Task HandOverAsync(GuestControl guest, CancellationToken ct)
+    private async Task<MigrationStatus> HandOverAsync(GuestControl guest, CancellationToken ct)
     {
-        if (Has(MigrationCapability.Verify) && _channel!.IsConversation)
-            await AwaitVerifiedAsync(ct).ConfigureAwait(false);
+        if (_returnPath is null)
+        {
+            _downtime = _time.GetElapsedTime(_pausedAt);
+            guest.HandedOver();
+            return MigrationStatus.Completed;
+        }
+
+        (uint? status, string reason) = await _returnPath.WaitForShutAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
         _downtime = _time.GetElapsedTime(_pausedAt);
-        guest.HandedOver();
+        if (status == ReturnPathSlot.Taken)
+        {
+            guest.HandedOver();
+            return MigrationStatus.Completed;
+        }
+
+        if (status is { } refused)
+        {
+            throw new MigrationException(
+                $"The destination did not take the guest (return path SHUT with status {refused}); the source guest keeps running.");
+        }
+
+        if (_settings.UnconfirmedHandover == UnconfirmedHandoverAction.ResumeSource)
+        {
+            throw new MigrationException(
+                $"The destination never confirmed the handover ({reason}); the source guest runs again, as the session's UnconfirmedHandover setting asks.");
+        }
+
+        return HoldUnconfirmed(guest, reason);
     }
 
-    /// <summary>
-    /// Waits for the destination's confirmation that the pages it loaded match the digests sent: until
-    /// it arrives the guest belongs to no one else, so without it the migration fails and the source
-    /// guest runs again.
-    /// </summary>
-    private async Task AwaitVerifiedAsync(CancellationToken ct)
+    /// <summary>Keeps the guest paused for the host to decide: the destination may be running it.</summary>
+    private MigrationStatus HoldUnconfirmed(GuestControl guest, string reason)
     {
-        var reader = new MigrationReader(_channel!.Input) { StallTimeout = _settings.Parameters.StallTimeout, TimeProvider = _time };
-        try
+        _heldPaused = guest.HandedOver();
+        _error = $"The stream was sent completely, but the destination never confirmed the handover ({reason}): it may be running the guest. The source guest stays paused until the host resolves the handover.";
+        return MigrationStatus.Unconfirmed;
+    }
+
+    /// <summary>Ends an unconfirmed handover as the host decided.</summary>
+    public async Task ResolveUnconfirmedAsync(bool resumeSource, CancellationToken cancellationToken)
+    {
+        if (!resumeSource)
         {
-            if (await reader.ReadU8Async(ct).ConfigureAwait(false) == IncomingMigration.VerifiedConfirmation)
-                return;
-        }
-        catch (MigrationStreamTruncatedException)
-        {
+            _session.TrySetStatus(MigrationStatus.Unconfirmed, MigrationStatus.Completed);
+            return;
         }
 
-        throw new MigrationVerificationException(
-            "The destination did not confirm that the RAM it loaded matches what was sent (a digest mismatch, or it failed after the stream ended); the source guest keeps running.");
+        if (_heldPaused)
+            await _settings.Source.ResumeAsync(cancellationToken).ConfigureAwait(false);
+        _heldPaused = false;
+        _session.TrySetStatus(MigrationStatus.Unconfirmed, MigrationStatus.Failed);
     }
 }

@@ -36,6 +36,9 @@ internal sealed partial class PrecopyMigration
     private double _pagesPerSecond;
     private volatile string? _error;
     private long _pausedAt;
+    private ReturnPathMonitor? _returnPath;
+    private volatile bool _streamSent;
+    private bool _heldPaused;
 
     /// <param name="session">The session whose status this migration drives.</param>
     /// <param name="settings">What the migration takes from the session.</param>
@@ -87,8 +90,12 @@ internal sealed partial class PrecopyMigration
             SavevmSaver saver = await SetUpAsync(ct).ConfigureAwait(false);
             await IterateUntilConvergedAsync(saver, ct).ConfigureAwait(false);
             await SwitchOverAsync(saver, guest, ct).ConfigureAwait(false);
-            await HandOverAsync(guest, ct).ConfigureAwait(false);
-            outcome = MigrationStatus.Completed;
+            outcome = await HandOverAsync(guest, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (_cancel.IsCancellationRequested && _streamSent)
+        {
+            // The destination has everything and may be running the guest: resuming here could run it twice.
+            outcome = HoldUnconfirmed(guest, "the migration was cancelled while waiting for the destination's confirmation");
         }
         catch (Exception) when (_cancel.IsCancellationRequested)
         {

@@ -17,6 +17,8 @@ namespace LiveMigration;
 /// <param name="Time">The clock.</param>
 /// <param name="Logger">The session's logger.</param>
 /// <param name="Progress">Where progress reports go, if anywhere.</param>
+/// <param name="ReturnPathExplicit">True when the host switched the return path on itself: a one-way channel is then an error.</param>
+/// <param name="UnconfirmedHandover">What to do when the destination never confirms.</param>
 internal sealed record PrecopySettings(
     IMigrationSource Source,
     MigrationParameters Parameters,
@@ -28,4 +30,6 @@ internal sealed record PrecopySettings(
     Func<CancellationToken, ValueTask<MigrationChannel>> Connect,
     TimeProvider Time,
     ILogger Logger,
-    IProgress<MigrationInfo>? Progress);
+    IProgress<MigrationInfo>? Progress,
+    bool ReturnPathExplicit,
+    UnconfirmedHandoverAction UnconfirmedHandover);

@@ -18,6 +18,7 @@ public sealed class LayeringTests
         ["Observability"] = 1,
         ["Savevm"] = 2,
         ["Devices"] = 2,
+        ["ReturnPath"] = 2,
         ["Hosting"] = 3,
         ["Ram"] = 4,
         ["Block"] = 4,

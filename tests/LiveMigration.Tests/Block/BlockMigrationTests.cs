@@ -127,19 +127,41 @@ public sealed class BlockMigrationTests
     }
 
     [Test]
-    public async Task Without_block_migration_disks_stay_put_and_disk_info_is_null()
+    public async Task Without_block_migration_a_destination_on_shared_storage_takes_the_guest_and_disk_info_is_null()
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 41);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 42);
         source.AddDisk(new MemoryDisk("disk0", 4L << 20));
-        destination.AddDisk(new MemoryDisk("disk0", 4L << 20));
         source.FillDisksRandom(1.0);
 
-        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
 
-        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
-        Assert.That(info.Disk, Is.Null);
-        Assert.That(destination.HashDisks(), Is.Not.EqualTo(source.HashDisks()));
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(info.Disk, Is.Null);
+            Assert.That(result.DiskBytesLoaded, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task A_destination_whose_disks_the_stream_does_not_carry_refuses_it_and_the_source_keeps_its_guest()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 43);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 44);
+        source.AddDisk(new MemoryDisk("disk0", 4L << 20));
+        destination.AddDisk(new MemoryDisk("disk0", 4L << 20));
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.ErrorDescription, Does.Contain("without a complete block section for disk(s) 'disk0'"));
+            Assert.That(destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed), "the destination refused over the return path");
+            Assert.That(source.IsPaused, Is.False, "the source guest runs again");
+        });
     }
 
     [Test]

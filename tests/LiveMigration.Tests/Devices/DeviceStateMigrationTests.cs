@@ -37,18 +37,43 @@ public sealed class DeviceStateMigrationTests
     }
 
     [Test]
-    public async Task Destination_without_the_device_decodes_it_but_does_not_start_its_guest()
+    public async Task Destination_without_the_device_and_without_autostart_decodes_it_and_takes_the_state()
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 73);
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 74);
         var sent = new TestDevice { U32 = 0xc0ffee };
         source.AddDeviceState(new DeviceState("testdev", 0, sent.Describe()));
 
-        (_, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(
+            source, destination, incomingOptions: new IncomingMigrationOptions { Autostart = false });
 
         // Our trailer describes the section well enough for a destination without the device to decode it.
-        Assert.That(result.UnappliedDevices.Select(d => d.IdStr), Has.Exactly(1).EqualTo("testdev"));
-        Assert.That(result.UnappliedDevices[0].Json, Does.Contain(0xc0ffee.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        Assert.That(destination.Started, Is.False);
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(result.UnappliedDevices.Select(d => d.IdStr), Has.Exactly(1).EqualTo("testdev"));
+            Assert.That(result.UnappliedDevices[0].Json, Does.Contain(0xc0ffee.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.That(destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), "the destination took the state: the handover is done");
+        });
+    }
+
+    [Test]
+    public async Task Destination_without_the_device_and_with_autostart_refuses_and_the_source_keeps_its_guest()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 75);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 76);
+        source.AddDeviceState(new DeviceState("testdev", 0, new TestDevice().Describe()));
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.ErrorDescription, Does.Contain("'testdev' could only be decoded"));
+            Assert.That(destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(source.IsPaused, Is.False, "the source guest runs again");
+        });
     }
 }

@@ -151,7 +151,7 @@ public sealed class FaultInjectionTests
             Assert.That(plain.Status, Is.EqualTo(MigrationStatus.Completed), "without verify the corruption goes unnoticed");
             Assert.That(plainIdentical, Is.False, "the flip landed in page data");
             Assert.That(verifiedInfo.Status, Is.EqualTo(MigrationStatus.Failed), "without the destination's confirmation the source fails");
-            Assert.That(verifiedInfo.ErrorDescription, Does.Contain("did not confirm"));
+            Assert.That(verifiedInfo.ErrorDescription, Does.Contain("did not take the guest"));
             Assert.That(pair.Source.IsPaused, Is.False, "the source guest runs again");
             Assert.That(pair.Source.ResumeCount, Is.EqualTo(resumesBefore + 1));
             Assert.That(verified.Status, Is.EqualTo(MigrationStatus.Failed));
@@ -192,21 +192,46 @@ public sealed class FaultInjectionTests
     }
 
     [Test]
-    public async Task Verify_on_the_destination_only_refuses_a_stream_without_the_check()
+    public async Task Verify_on_the_destination_only_refuses_the_stream_at_its_configuration_naming_the_setting()
     {
         using var pair = new MigrationPair(seed: 37, ("pc.ram", 1 << 20));
         await using var incoming = new IncomingMigration(pair.Destination, new IncomingMigrationOptions { Verify = true });
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using var session = new MigrationSession(pair.Source);
         await session.StartAsync(uri);
-        await session.Completion.WaitAsync(TestTimeouts.Migration);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);
 
         Assert.Multiple(() =>
         {
-            Assert.That(result.Error, Is.InstanceOf<MigrationVerificationException>());
-            Assert.That(result.ErrorDescription, Does.Contain("sent no verify section"));
+            Assert.That(result.Error, Is.InstanceOf<MigrationStreamException>());
+            Assert.That(result.ErrorDescription, Does.Contain("expects the verify section (verify is on here)"));
+            Assert.That(result.RamBytesLoaded, Is.Zero, "refused before any section");
             Assert.That(pair.Destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(pair.Source.PauseCount, Is.Zero, "the source guest never paused");
+        });
+    }
+
+    [Test]
+    public async Task Verify_on_the_source_only_is_refused_as_a_setting_mismatch_not_as_corruption()
+    {
+        using var pair = new MigrationPair(seed: 39, ("pc.ram", 1 << 20));
+        await using var incoming = new IncomingMigration(pair.Destination);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using var session = new MigrationSession(pair.Source);
+        session.SetCapability(MigrationCapability.Verify, true);
+        await session.StartAsync(uri);
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.ErrorDescription, Does.Contain("The source sends the verify section"));
+            Assert.That(result.ErrorDescription, Does.Not.Contain("footer"));
+            Assert.That(pair.Destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(pair.Source.PauseCount, Is.Zero, "the source guest never paused");
         });
     }
 

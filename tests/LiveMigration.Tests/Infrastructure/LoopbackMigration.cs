@@ -23,9 +23,9 @@ internal static class LoopbackMigration
 
     /// <summary>The same between any two hosts, with the bandwidth unlimited unless <paramref name="configure"/> sets it.</summary>
     public static async Task<(MigrationInfo Info, IncomingMigrationResult Result)> RunAsync(
-        IMigrationSource source, IMigrationTarget destination, Action<MigrationSession>? configure = null)
+        IMigrationSource source, IMigrationTarget destination, Action<MigrationSession>? configure = null, IncomingMigrationOptions? incomingOptions = null)
     {
-        await using var incoming = new IncomingMigration(destination);
+        await using var incoming = new IncomingMigration(destination, incomingOptions);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using var session = new MigrationSession(source);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;

@@ -72,6 +72,9 @@ internal sealed class StreamBuilder
 
     public StreamBuilder Footer(uint sectionId) => U8(0x7e).Be32(sectionId);
 
+    /// <summary>A RAM END section carrying no pages, with its footer: what ends a complete RAM section.</summary>
+    public StreamBuilder RamEnd(uint sectionId) => U8(0x03).Be32(sectionId).Be64(0x10).Footer(sectionId);
+
     public StreamBuilder Eof() => U8(0x00);
 
     /// <summary>The RAM block list: total with MEM_SIZE, then each block's name and length.</summary>

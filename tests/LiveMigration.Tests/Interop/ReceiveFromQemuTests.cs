@@ -18,7 +18,7 @@ public sealed class ReceiveFromQemuTests
         IReadOnlyList<(string Name, long Length)> blocks = await qemu.RamBlocksAsync();
 
         await using Livemig receive = Livemig.Start(
-            ["receive", "tcp:127.0.0.1:0", .. QemuGuest.RamArguments(blocks), "--machine", QemuGuest.Machine, "--dump", temp.File("received"), "--json"]);
+            ["receive", "tcp:127.0.0.1:0", .. QemuGuest.RamArguments(blocks), "--machine", QemuGuest.Machine, "--dump", temp.File("received"), "--json", "--no-autostart"]);
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
 
         await qemu.Qmp.ExecuteAsync("migrate-set-capabilities", new JsonObject

@@ -47,7 +47,7 @@ public sealed class RamLoadSafetyTests
         byte[] page = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
         byte[] stream = Prefix().BlockList(Mib, ("pc.ram", Mib)).Eos().Footer(1)
             .U8(0x02).Be32(1).Be64(0x3000 | 0x08).Str8("pc.ram").Bytes(page).Be64(0x4000 | 0x02 | 0x20).U8(0).Eos().Footer(1)
-            .Eof().ToArray();
+            .RamEnd(1).Eof().ToArray();
         (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(stream, ("pc.ram", (long)Mib));
         using (guest)
         {
@@ -127,7 +127,7 @@ public sealed class RamLoadSafetyTests
         page[100] = 7;
         // zrun 10, nzrun 2 of bytes 0xaa 0xbb: bytes 10 and 11 change, the rest keep the loaded page.
         byte[] stream = Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x2000 | 0x08).Str8("pc.ram").Bytes(page)
-            .Be64(0x2000 | 0x40 | 0x20).U8(0x01).Be16(4).Bytes([10, 2, 0xaa, 0xbb]).Eos().Footer(1).Eof().ToArray();
+            .Be64(0x2000 | 0x40 | 0x20).U8(0x01).Be16(4).Bytes([10, 2, 0xaa, 0xbb]).Eos().Footer(1).RamEnd(1).Eof().ToArray();
         (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(stream, ("pc.ram", (long)Mib));
         using (guest)
         {

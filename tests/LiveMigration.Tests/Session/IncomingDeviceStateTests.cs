@@ -20,9 +20,24 @@ public sealed class IncomingDeviceStateTests
     }
 
     [Test]
-    public async Task Incoming_reports_device_state_it_cannot_apply_and_does_not_start_the_guest()
+    public async Task Incoming_with_autostart_refuses_device_state_it_cannot_apply_and_does_not_start_the_guest()
     {
         (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(Stream(), decode: true);
+        using (guest)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+                Assert.That(result.ErrorDescription, Does.Contain("'hpet' could only be decoded, not applied"));
+                Assert.That(guest.Started, Is.False);
+            });
+        }
+    }
+
+    [Test]
+    public async Task Incoming_without_autostart_reports_device_state_it_cannot_apply_and_takes_the_rest()
+    {
+        (IncomingMigrationResult result, SyntheticGuest guest) = await LoadAsync(Stream(), decode: true, autostart: false);
         using (guest)
         {
             Assert.Multiple(() =>
@@ -72,10 +87,10 @@ public sealed class IncomingDeviceStateTests
             .ToArray();
     }
 
-    private static async Task<(IncomingMigrationResult, SyntheticGuest)> LoadAsync(byte[] stream, bool decode)
+    private static async Task<(IncomingMigrationResult, SyntheticGuest)> LoadAsync(byte[] stream, bool decode, bool autostart = true)
     {
         var guest = new SyntheticGuest([new RamBlock("pc.ram", 4096)]);
-        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { DecodeUnknownDeviceSections = decode });
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { DecodeUnknownDeviceSections = decode, Autostart = autostart });
         IncomingMigrationResult result = await incoming.RunAsync(new MemoryStream(stream)).WaitAsync(TestTimeouts.Short);
         return (result, guest);
     }
