@@ -14,7 +14,7 @@ public sealed partial class MigrationSession
     /// the rest unthrottled, and complete.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
-        Justification = "The cancellation source never has a timer; a late Cancel must still find it usable.")]
+        Justification = "RunAsync disposes the observer, and its cleanup releases the RAM handler (SaveCleanup), on every outcome; the cancellation source never has a timer, and a late Cancel must still find it usable.")]
     private sealed partial class PrecopyRun
     {
         private static readonly TimeSpan MeasurePeriod = TimeSpan.FromMilliseconds(100);
