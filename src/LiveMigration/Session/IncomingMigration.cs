@@ -128,7 +128,7 @@ public sealed class IncomingMigration : IAsyncDisposable
                 await accepted.DisposeAsync().ConfigureAwait(false);
             await using (channel.ConfigureAwait(false))
             {
-                var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
+                using var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
                 using ITimer handshake = HeaderDeadline(reader, channel);
                 var registry = new SavevmRegistry();
                 registry.Register(ram);

@@ -89,7 +89,7 @@ public sealed partial class MigrationSession
                 _channel = channel;
                 ct.ThrowIfCancellationRequested();
                 _bandwidth = new TokenBucket(_session.Parameters.MaxBandwidthBytesPerSecond, _time);
-                var writer = new MigrationWriter(channel.Output, _bandwidth)
+                using var writer = new MigrationWriter(channel.Output, _bandwidth)
                 {
                     StallTimeout = _session.Parameters.StallTimeout,
                     TimeProvider = _time,
@@ -164,7 +164,7 @@ public sealed partial class MigrationSession
         /// </summary>
         private async Task AwaitVerifiedAsync(MigrationChannel channel, CancellationToken ct)
         {
-            var reader = new MigrationReader(channel.Input) { StallTimeout = _session.Parameters.StallTimeout, TimeProvider = _time };
+            using var reader = new MigrationReader(channel.Input) { StallTimeout = _session.Parameters.StallTimeout, TimeProvider = _time };
             try
             {
                 if (await reader.ReadU8Async(ct).ConfigureAwait(false) == IncomingMigration.VerifiedConfirmation)
