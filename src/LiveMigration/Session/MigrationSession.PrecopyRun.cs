@@ -238,7 +238,7 @@ public sealed partial class MigrationSession
                 }
 
                 await saver.IterateAsync(ct).ConfigureAwait(false);
-                if (writer.Error is { } error) throw error;
+                if (writer.Error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
 
                 TimeSpan spent = _time.GetElapsedTime(periodStart);
                 if (spent < MeasurePeriod) continue;

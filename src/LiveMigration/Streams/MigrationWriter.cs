@@ -180,7 +180,10 @@ public sealed class MigrationWriter : IDisposable
         }
         catch (Exception ex)
         {
-            throw Latch(ex, cancellationToken);
+            Exception latched = Latch(ex, cancellationToken);
+            if (ReferenceEquals(latched, ex))
+                throw;
+            throw latched;
         }
     }
 
