@@ -73,6 +73,10 @@ internal sealed class CapturedDeviceState : IDisposable
         return new DecodedDeviceState(idStr, instanceId, version, sectionOffset, json);
     }
 
-    /// <summary>Releases the parsed trailer.</summary>
-    public void Dispose() => _description?.Dispose();
+    /// <summary>Releases the reader and the parsed trailer.</summary>
+    public void Dispose()
+    {
+        Reader.Dispose();
+        _description?.Dispose();
+    }
 }

@@ -46,7 +46,7 @@ public sealed partial class IncomingMigration
     /// </summary>
     private async Task<IncomingMigrationResult> LoadAndHandOverAsync(MigrationChannel channel, RamLoadHandler ram, long start, CancellationToken ct)
     {
-        var returnPath = new ReturnPathSlot(channel, _options.StallTimeout, _time);
+        using var returnPath = new ReturnPathSlot(channel, _options.StallTimeout, _time);
         SavevmLoadResult loaded;
         bool started;
         try
@@ -92,7 +92,7 @@ public sealed partial class IncomingMigration
     /// </summary>
     private async Task<SavevmLoadResult> LoadAsync(MigrationChannel channel, RamLoadHandler ram, ReturnPathSlot returnPath, CancellationToken ct)
     {
-        var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
+        using var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
         using ITimer handshake = HeaderDeadline(reader, channel);
         var loader = new SavevmLoader(reader, CreateRegistry(ram), _options.MachineType)
         {

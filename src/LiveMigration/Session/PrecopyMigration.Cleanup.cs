@@ -36,6 +36,7 @@ internal sealed partial class PrecopyMigration
     {
         // Only after the outcome is decided: a completed stream is already flushed and closed.
         _writer?.Shutdown();
+        _writer?.Dispose();
         if (_channel is { } channel)
         {
             try

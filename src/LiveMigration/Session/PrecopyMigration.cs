@@ -12,7 +12,7 @@ namespace LiveMigration;
 /// send the rest unthrottled), the handover, and the clean-up that every ending goes through.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
-    Justification = "The cancellation source never has a timer; a late Cancel must still find it usable.")]
+    Justification = "Every outcome goes through FinishAsync, which disposes the observer, the writer and the return path and releases the RAM handler (SaveCleanup); the cancellation source never has a timer, and a late Cancel must still find it usable.")]
 internal sealed partial class PrecopyMigration
 {
     private readonly MigrationSession _session;

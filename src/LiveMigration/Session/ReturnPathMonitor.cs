@@ -17,6 +17,7 @@ internal sealed class ReturnPathMonitor : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Task _reading;
     private readonly uint _pingValue;
+    private readonly MigrationReader _input;
 
     /// <summary>Starts reading <paramref name="channel"/>'s input, expecting the pong of <paramref name="pingValue"/>.</summary>
     public ReturnPathMonitor(MigrationChannel channel, uint pingValue, TimeProvider time)
@@ -24,7 +25,8 @@ internal sealed class ReturnPathMonitor : IAsyncDisposable
         _time = time;
         _pingValue = pingValue;
         // No stall timeout: the destination is silent between the pong and SHUT, however long RAM takes.
-        var reader = new ReturnPathReader(new MigrationReader(channel.Input) { TimeProvider = time });
+        _input = new MigrationReader(channel.Input) { TimeProvider = time };
+        var reader = new ReturnPathReader(_input);
         _reading = Task.Run(() => ReadAsync(reader, _stop.Token));
     }
 
@@ -94,6 +96,7 @@ internal sealed class ReturnPathMonitor : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _input.Dispose();
     }
 
     private async Task ReadAsync(ReturnPathReader reader, CancellationToken cancellationToken)

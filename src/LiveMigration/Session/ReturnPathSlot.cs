@@ -9,7 +9,7 @@ namespace LiveMigration;
 /// The destination's end of the return path: empty until the source opens it, then the writer of its
 /// PONG and SHUT messages, on the channel's output.
 /// </summary>
-internal sealed class ReturnPathSlot(MigrationChannel channel, TimeSpan stallTimeout, TimeProvider time)
+internal sealed class ReturnPathSlot(MigrationChannel channel, TimeSpan stallTimeout, TimeProvider time) : IDisposable
 {
     /// <summary>SHUT's status when the destination took the guest.</summary>
     public const uint Taken = 0;
@@ -20,12 +20,15 @@ internal sealed class ReturnPathSlot(MigrationChannel channel, TimeSpan stallTim
     /// <summary>How long a last SHUT may take to go out; the outcome is decided, so this only bounds the wait.</summary>
     private static readonly TimeSpan ShutTimeout = TimeSpan.FromSeconds(5);
 
+    private MigrationWriter? _output;
+
     /// <summary>The writer, once the source has opened the return path.</summary>
     public ReturnPathWriter? Writer { get; private set; }
 
     public ValueTask OpenAsync(CancellationToken cancellationToken)
     {
-        Writer = new ReturnPathWriter(new MigrationWriter(channel.Output) { StallTimeout = stallTimeout, TimeProvider = time });
+        _output = new MigrationWriter(channel.Output) { StallTimeout = stallTimeout, TimeProvider = time };
+        Writer = new ReturnPathWriter(_output);
         return ValueTask.CompletedTask;
     }
 
@@ -47,4 +50,7 @@ internal sealed class ReturnPathSlot(MigrationChannel channel, TimeSpan stallTim
             Log.ShutNotSent(logger, status, ex);
         }
     }
+
+    /// <summary>Releases the writer's stall timer.</summary>
+    public void Dispose() => _output?.Dispose();
 }

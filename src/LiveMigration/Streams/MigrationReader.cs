@@ -18,8 +18,10 @@ namespace LiveMigration.Streams;
 /// <para>An end of stream before the bytes asked for is a <see cref="MigrationStreamTruncatedException"/>;
 /// a shut-down reader throws <see cref="MigrationTransportException"/>. Nothing waits forever on a
 /// completed pipe.</para>
+/// <para>The reader owns the timer behind <see cref="StallTimeout"/>: whoever creates it disposes it,
+/// whatever the outcome. Disposing does not complete the pipe.</para>
 /// </remarks>
-public sealed class MigrationReader
+public sealed class MigrationReader : IDisposable
 {
     /// <summary>
     /// The most bytes one <see cref="EnsureAsync"/> may ask for. Pipes stop their writer once about
@@ -29,19 +31,18 @@ public sealed class MigrationReader
     public const int MaxEnsureBytes = 32 * 1024;
 
     private readonly PipeReader _pipe;
+    private readonly StallWatchdog _watchdog;
     private ReadOnlySequence<byte> _buffer;
     private bool _holdingBuffer;
     private bool _pipeCompleted;
     private long _consumed;
-    private ITimer? _stallTimer;
-    private volatile bool _readPending;
-    private volatile bool _stalled;
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
     public MigrationReader(PipeReader pipe)
     {
         ArgumentNullException.ThrowIfNull(pipe);
         _pipe = pipe;
+        _watchdog = new StallWatchdog(pipe.CancelPendingRead);
     }
 
     /// <summary>Creates a reader over <paramref name="pipe"/> whose first byte is at stream offset <paramref name="startOffset"/>.</summary>
@@ -212,6 +213,9 @@ public sealed class MigrationReader
     /// </summary>
     public void Shutdown() => _pipe.CancelPendingRead();
 
+    /// <summary>Releases the stall timer. The pipe is left as it is: it belongs to the caller.</summary>
+    public void Dispose() => _watchdog.Dispose();
+
     private ReadOnlySpan<byte> Fixed(Span<byte> scratch)
     {
         Need(scratch.Length);
@@ -265,7 +269,7 @@ public sealed class MigrationReader
             try
             {
                 ValueTask<ReadResult> read = _pipe.ReadAsync(cancellationToken);
-                result = read.IsCompleted ? read.Result : await WaitWatchingForStallAsync(read).ConfigureAwait(false);
+                result = read.IsCompleted ? read.Result : await _watchdog.WatchAsync(read, StallTimeout, TimeProvider).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not MigrationException)
             {
@@ -274,38 +278,12 @@ public sealed class MigrationReader
 
             _buffer = result.Buffer;
             _holdingBuffer = true;
-            if (result.IsCanceled && _stalled)
+            if (result.IsCanceled && _watchdog.HasStalled)
                 throw new MigrationStallException($"The migration stream stalled: no data arrived for {StallTimeout.TotalSeconds:0.###} s", _consumed);
             if (result.IsCanceled)
                 throw new MigrationTransportException("The migration stream was shut down.");
             _pipeCompleted = result.IsCompleted;
         }
-    }
-
-    private async ValueTask<ReadResult> WaitWatchingForStallAsync(ValueTask<ReadResult> read)
-    {
-        if (StallTimeout == Timeout.InfiniteTimeSpan)
-            return await read.ConfigureAwait(false);
-        _stallTimer ??= TimeProvider.CreateTimer(static state => ((MigrationReader)state!).OnStall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _readPending = true;
-        _stallTimer.Change(StallTimeout, Timeout.InfiniteTimeSpan);
-        try
-        {
-            return await read.ConfigureAwait(false);
-        }
-        finally
-        {
-            _readPending = false;
-            _stallTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private void OnStall()
-    {
-        // A timer that fires just as the read completes must not break the next read.
-        if (!_readPending) return;
-        _stalled = true;
-        _pipe.CancelPendingRead();
     }
 
     private void ThrowNotBuffered(int count) => throw new InvalidOperationException(

@@ -16,10 +16,10 @@ namespace LiveMigration.Streams;
 /// place that awaits (for the transport and for the rate limit), so a sender calls it between records.</para>
 /// <para>The first I/O error is latched: the call that met it throws it, every later write and flush is a
 /// no-op, and <see cref="Error"/> keeps it. One thread writes; <see cref="Shutdown"/> may come from any.</para>
+/// <para>The writer owns the timer behind <see cref="StallTimeout"/>: whoever creates it disposes it,
+/// whatever the outcome. Disposing neither flushes nor completes the pipe.</para>
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
-    Justification = "The shutdown token source never has a timer, so it holds nothing that needs disposing.")]
-public sealed class MigrationWriter
+public sealed class MigrationWriter : IDisposable
 {
     /// <summary>The default number of unflushed bytes after which <see cref="FlushIfNeededAsync"/> flushes: 64 KiB.</summary>
     public const int DefaultFlushThreshold = 64 * 1024;
@@ -27,12 +27,10 @@ public sealed class MigrationWriter
     private readonly PipeWriter _pipe;
     private readonly int _flushThreshold;
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly StallWatchdog _watchdog;
     private long _flushed;
     private long _unflushed;
     private Exception? _error;
-    private ITimer? _stallTimer;
-    private volatile bool _flushPending;
-    private volatile bool _stalled;
 
     /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
     /// <param name="pipe">Where the bytes go.</param>
@@ -45,6 +43,7 @@ public sealed class MigrationWriter
         _pipe = pipe;
         RateLimit = rateLimit;
         _flushThreshold = flushThreshold;
+        _watchdog = new StallWatchdog(CancelPendingFlush);
     }
 
     /// <summary>The rate limit applied at each flush; null means unlimited. May be replaced between flushes.</summary>
@@ -169,8 +168,8 @@ public sealed class MigrationWriter
             // Shutdown cancels a pending (or the next) flush through the pipe itself, so the common
             // path needs no linked token source per batch.
             ValueTask<FlushResult> flush = _pipe.FlushAsync(cancellationToken);
-            FlushResult result = flush.IsCompleted ? flush.Result : await WaitWatchingForStallAsync(flush).ConfigureAwait(false);
-            if (result.IsCanceled && _stalled)
+            FlushResult result = flush.IsCompleted ? flush.Result : await _watchdog.WatchAsync(flush, StallTimeout, TimeProvider).ConfigureAwait(false);
+            if (result.IsCanceled && _watchdog.HasStalled)
                 throw new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s");
             if (result.IsCanceled || _shutdown.IsCancellationRequested)
                 throw new MigrationTransportException("The migration stream was shut down.");
@@ -181,7 +180,10 @@ public sealed class MigrationWriter
         }
         catch (Exception ex)
         {
-            throw Latch(ex, cancellationToken);
+            Exception latched = Latch(ex, cancellationToken);
+            if (ReferenceEquals(latched, ex))
+                throw;
+            throw latched;
         }
     }
 
@@ -206,6 +208,21 @@ public sealed class MigrationWriter
         {
         }
 
+        CancelPendingFlush();
+    }
+
+    /// <summary>
+    /// Releases the stall timer. The pipe is left as it is (it belongs to the caller), and
+    /// <see cref="Shutdown"/> stays safe to call afterwards from any thread.
+    /// </summary>
+    /// <remarks>
+    /// The shutdown token source is not disposed: it never has a timer, so it holds nothing, and a late
+    /// <see cref="Shutdown"/> from another thread must still find it usable.
+    /// </remarks>
+    public void Dispose() => _watchdog.Dispose();
+
+    private void CancelPendingFlush()
+    {
         try
         {
             _pipe.CancelPendingFlush();
@@ -216,38 +233,6 @@ public sealed class MigrationWriter
         }
     }
 
-    private async ValueTask<FlushResult> WaitWatchingForStallAsync(ValueTask<FlushResult> flush)
-    {
-        if (StallTimeout == Timeout.InfiniteTimeSpan)
-            return await flush.ConfigureAwait(false);
-        _stallTimer ??= TimeProvider.CreateTimer(static state => ((MigrationWriter)state!).OnStall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _flushPending = true;
-        _stallTimer.Change(StallTimeout, Timeout.InfiniteTimeSpan);
-        try
-        {
-            return await flush.ConfigureAwait(false);
-        }
-        finally
-        {
-            _flushPending = false;
-            _stallTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private void OnStall()
-    {
-        // A timer that fires just as the flush completes must not break the next flush.
-        if (!_flushPending) return;
-        _stalled = true;
-        try
-        {
-            _pipe.CancelPendingFlush();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
     private Exception Latch(Exception ex, CancellationToken callerToken)
     {
         if (_shutdown.IsCancellationRequested && ex is OperationCanceledException)
@@ -255,7 +240,8 @@ public sealed class MigrationWriter
         else if (ex is not MigrationException && !(ex is OperationCanceledException && callerToken.IsCancellationRequested))
             ex = new MigrationTransportException($"Writing the migration stream failed: {ex.Message}", ex);
         Interlocked.CompareExchange(ref _error, ex, null);
-        _stallTimer?.Dispose();
+        // A failed writer never flushes again, so its timer can go now.
+        _watchdog.Dispose();
         return ex;
     }
 

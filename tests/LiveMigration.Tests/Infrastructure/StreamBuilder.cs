@@ -9,11 +9,11 @@ namespace LiveMigration.Tests.Infrastructure;
 /// </summary>
 internal sealed class StreamBuilder
 {
-    private readonly MemoryStream _bytes = new();
+    private readonly List<byte> _bytes = [];
 
     public StreamBuilder U8(byte value)
     {
-        _bytes.WriteByte(value);
+        _bytes.Add(value);
         return this;
     }
 
@@ -21,7 +21,7 @@ internal sealed class StreamBuilder
     {
         Span<byte> b = stackalloc byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(b, value);
-        _bytes.Write(b);
+        _bytes.AddRange(b);
         return this;
     }
 
@@ -29,7 +29,7 @@ internal sealed class StreamBuilder
     {
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(b, value);
-        _bytes.Write(b);
+        _bytes.AddRange(b);
         return this;
     }
 
@@ -37,21 +37,21 @@ internal sealed class StreamBuilder
     {
         Span<byte> b = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(b, value);
-        _bytes.Write(b);
+        _bytes.AddRange(b);
         return this;
     }
 
     public StreamBuilder Str8(string value)
     {
         byte[] text = Encoding.UTF8.GetBytes(value);
-        _bytes.WriteByte((byte)text.Length);
-        _bytes.Write(text);
+        _bytes.Add((byte)text.Length);
+        _bytes.AddRange(text);
         return this;
     }
 
     public StreamBuilder Bytes(ReadOnlySpan<byte> value)
     {
-        _bytes.Write(value);
+        _bytes.AddRange(value);
         return this;
     }
 
@@ -63,7 +63,7 @@ internal sealed class StreamBuilder
     {
         byte[] name = Encoding.UTF8.GetBytes(machine);
         U8(0x07).Be32((uint)name.Length);
-        _bytes.Write(name);
+        _bytes.AddRange(name);
         return this;
     }
 

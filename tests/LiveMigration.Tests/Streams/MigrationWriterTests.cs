@@ -91,4 +91,44 @@ public sealed class MigrationWriterTests
         Assert.Throws<ArgumentException>(() => writer.WriteStr8(new string('x', 256)));
         Assert.That(writer.BytesWritten, Is.Zero);
     }
+
+    [Test]
+    public void Error_from_the_pipe_is_rethrown_with_the_frame_that_threw_it()
+    {
+        var pipe = new ThrowingPipeWriter();
+        var writer = new MigrationWriter(pipe);
+        writer.WriteU8(1);
+
+        var error = Assert.ThrowsAsync<MigrationTransportException>(async () => await writer.FlushAsync());
+
+        Assert.That(error, Is.SameAs(pipe.Error));
+        Assert.That(error!.StackTrace, Does.Contain(nameof(ThrowingPipeWriter)), "the frame that threw is kept");
+        Assert.That(writer.Error, Is.SameAs(error));
+    }
+
+    /// <summary>A pipe writer whose flush fails with a migration error, thrown from its own frame.</summary>
+    private sealed class ThrowingPipeWriter : PipeWriter
+    {
+        private readonly byte[] _buffer = new byte[4096];
+
+        public MigrationTransportException Error { get; } = new("the transport broke");
+
+        public override void Advance(int bytes)
+        {
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer;
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _buffer;
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => throw Error;
+    }
 }

@@ -12,7 +12,7 @@ public sealed class StallTimeoutTests
     public void Flush_to_a_reader_that_never_reads_fails_as_stalled_and_latches()
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024));
-        var writer = new MigrationWriter(pipe.Writer) { StallTimeout = TimeSpan.FromMilliseconds(200) };
+        using var writer = new MigrationWriter(pipe.Writer) { StallTimeout = TimeSpan.FromMilliseconds(200) };
         writer.WriteBytes(new byte[256 * 1024]);
 
         MigrationStallException? error = Assert.ThrowsAsync<MigrationStallException>(async () => await writer.FlushAsync());
@@ -28,7 +28,7 @@ public sealed class StallTimeoutTests
     public async Task Slow_but_steady_reader_never_trips_the_stall_timeout()
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024));
-        var writer = new MigrationWriter(pipe.Writer, flushThreshold: 16 * 1024) { StallTimeout = TimeSpan.FromMilliseconds(300) };
+        using var writer = new MigrationWriter(pipe.Writer, flushThreshold: 16 * 1024) { StallTimeout = TimeSpan.FromMilliseconds(300) };
         Task draining = Task.Run(async () =>
         {
             while (true)
@@ -56,7 +56,7 @@ public sealed class StallTimeoutTests
     public async Task Read_from_a_silent_writer_fails_as_stalled()
     {
         var pipe = new Pipe();
-        var reader = new MigrationReader(pipe.Reader) { StallTimeout = TimeSpan.FromMilliseconds(200) };
+        using var reader = new MigrationReader(pipe.Reader) { StallTimeout = TimeSpan.FromMilliseconds(200) };
         await pipe.Writer.WriteAsync(new byte[] { 1, 2 });
 
         MigrationStallException? error = Assert.ThrowsAsync<MigrationStallException>(async () => await reader.ReadBE32Async());
