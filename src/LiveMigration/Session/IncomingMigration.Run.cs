@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.IO.Pipelines;
 using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
 using LiveMigration.Errors;
@@ -75,15 +78,90 @@ public sealed partial class IncomingMigration
         return result;
     }
 
-    /// <summary>Takes the one connection that becomes the migration; later ones are refused.</summary>
+    /// <summary>
+    /// Takes the one connection that becomes the migration. A listening socket refuses, and keeps waiting
+    /// past, connections that fail before a stream header (a port scan, a failed TLS handshake, garbage,
+    /// silence), up to <see cref="IncomingMigrationOptions.MaxRefusedConnections"/>; later ones are refused.
+    /// </summary>
     private async Task<MigrationChannel> AcceptAsync(Func<CancellationToken, ValueTask<MigrationChannel>> open, CancellationToken ct)
     {
-        MigrationChannel channel = await open(ct).ConfigureAwait(false);
-        _channel = channel;
-        if (ct.IsCancellationRequested) channel.Abort();
-        if (_listener is { } accepted)
-            await accepted.DisposeAsync().ConfigureAwait(false);
-        return channel;
+        bool retry = _listener is { AcceptsMany: true };
+        while (true)
+        {
+            MigrationChannel channel;
+            try
+            {
+                channel = await open(ct).ConfigureAwait(false);
+            }
+            catch (MigrationTransportException ex) when (retry && !ct.IsCancellationRequested && _refused < _options.MaxRefusedConnections)
+            {
+                Refuse(ex.Message);
+                continue;
+            }
+
+            _channel = channel;
+            if (ct.IsCancellationRequested) channel.Abort();
+            string? refusal = retry ? await CheckHeaderAsync(channel, ct).ConfigureAwait(false) : null;
+            if (refusal is null)
+            {
+                if (_listener is { } accepted)
+                    await accepted.DisposeAsync().ConfigureAwait(false);
+                return channel;
+            }
+
+            await channel.DisposeAsync().ConfigureAwait(false);
+            if (_refused >= _options.MaxRefusedConnections)
+                throw new MigrationStreamException($"{refusal}; that was the last of {_options.MaxRefusedConnections} connections this destination refuses");
+            Refuse(refusal);
+        }
+    }
+
+    private void Refuse(string reason)
+    {
+        _refused++;
+        Log.ConnectionRefused(_logger, _refused, reason);
+    }
+
+    /// <summary>
+    /// Waits, within the handshake timeout, for a connection's first eight bytes and checks that they open
+    /// a migration stream (magic and version), without consuming them. Null when they do; else why not.
+    /// </summary>
+    private async Task<string?> CheckHeaderAsync(MigrationChannel channel, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.HandshakeTimeout);
+        PipeReader input = channel.Input;
+        try
+        {
+            while (true)
+            {
+                ReadResult read = await input.ReadAsync(deadline.Token).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                if (buffer.Length >= 8)
+                {
+                    Span<byte> header = stackalloc byte[8];
+                    buffer.Slice(0, 8).CopyTo(header);
+                    // Nothing consumed and nothing examined: the loader reads these bytes again at once.
+                    input.AdvanceTo(buffer.Start);
+                    return BinaryPrimitives.ReadUInt32BigEndian(header) == SavevmFormat.Magic
+                        && BinaryPrimitives.ReadUInt32BigEndian(header[4..]) == SavevmFormat.Version
+                        ? null
+                        : $"{channel.Description} sent bytes that do not open a migration stream";
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted || read.IsCanceled)
+                    return $"{channel.Description} closed before sending a stream header";
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return $"{channel.Description} sent no stream header within the handshake timeout of {_options.HandshakeTimeout.TotalSeconds:0.###} s";
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or MigrationTransportException)
+        {
+            return $"{channel.Description} failed before sending a stream header: {ex.Message}";
+        }
     }
 
     /// <summary>

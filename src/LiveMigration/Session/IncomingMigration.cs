@@ -24,6 +24,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private volatile MigrationChannel? _channel;
     private Block.BlockLoadHandler? _blockLoad;
     private volatile bool _handshakeExpired;
+    private int _refused;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
@@ -110,5 +111,6 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         NormalPages = ram.NormalPages,
         XbzrlePages = ram.XbzrlePages,
         DiskBytesLoaded = _blockLoad?.BytesLoaded ?? 0,
+        RefusedConnections = _refused,
     };
 }

@@ -7,6 +7,8 @@ namespace LiveMigration;
 /// <summary>Options of an incoming migration.</summary>
 public sealed class IncomingMigrationOptions
 {
+    private readonly int _maxRefusedConnections = 16;
+
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -62,9 +64,28 @@ public sealed class IncomingMigrationOptions
 
     /// <summary>
     /// How long a connection may take, from being accepted, to authenticate (TLS) and send the stream
-    /// header; a peer that does not is dropped and the migration fails. Default: 10 s.
+    /// header. On a listening socket (tcp, unix) such a connection is refused and the destination keeps
+    /// waiting for the real source (see <see cref="MaxRefusedConnections"/>); on any other channel the
+    /// migration fails. Default: 10 s.
     /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How many connections a listening socket refuses (a failed TLS handshake, plaintext on a TLS port,
+    /// bytes that are not a migration stream, silence past <see cref="HandshakeTimeout"/>) before the
+    /// migration fails; each is logged and counted in <see cref="IncomingMigrationResult.RefusedConnections"/>.
+    /// Only one connection becomes the migration. Default: 16.
+    /// </summary>
+    public int MaxRefusedConnections
+    {
+        get => _maxRefusedConnections;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _maxRefusedConnections = value;
+        }
+    }
+
 
     /// <summary>
     /// How connections are opened: buffer size, and <see cref="Transports.MigrationTransportOptions.StreamWrapper"/>

@@ -38,6 +38,9 @@ public sealed record IncomingMigrationResult
 
     /// <summary>Disk bytes loaded: the block section's payload (the sender's <see cref="DiskMigrationInfo.Transferred"/>); 0 without block migration.</summary>
     public long DiskBytesLoaded { get; init; }
+
+    /// <summary>Connections refused before the one that became the migration (see <see cref="IncomingMigrationOptions.MaxRefusedConnections"/>).</summary>
+    public int RefusedConnections { get; init; }
     /// <summary>
     /// Device sections the destination had no handler for, decoded with the VMDESCRIPTION trailer and shown as JSON; their
     /// state was not applied (see <see cref="IncomingMigrationOptions.DecodeUnknownDeviceSections"/>).

@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 25, EventName = "MigrationUnconfirmed", Level = LogLevel.Warning, Message = "Migration handover unconfirmed; the source guest stays paused: {Reason}")]
     public static partial void Unconfirmed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 26, EventName = "IncomingConnectionRefused", Level = LogLevel.Warning, Message = "Incoming connection {Count} refused, still waiting for the source: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, int count, string reason);
 }

@@ -19,8 +19,9 @@ internal sealed class ExecChannel : MigrationChannel
     private readonly Process _process;
     private readonly string _command;
     private readonly StringBuilder _stderr = new();
+    private readonly TimeSpan _exitTimeout;
 
-    private ExecChannel(Process process, string command, int bufferSize)
+    private ExecChannel(Process process, string command, int bufferSize, TimeSpan exitTimeout)
         : base(
             $"exec:{command}",
             PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(
@@ -29,13 +30,14 @@ internal sealed class ExecChannel : MigrationChannel
     {
         _process = process;
         _command = command;
+        _exitTimeout = exitTimeout;
         process.ErrorDataReceived += OnStderr;
         process.BeginErrorReadLine();
     }
 
     /// <summary>Starts <paramref name="command"/> and returns the channel to it.</summary>
     /// <exception cref="MigrationTransportException">The shell could not be started.</exception>
-    public static ExecChannel Start(string command, int bufferSize)
+    public static ExecChannel Start(string command, int bufferSize, TimeSpan exitTimeout)
     {
         var info = new ProcessStartInfo("/bin/sh")
         {
@@ -50,7 +52,7 @@ internal sealed class ExecChannel : MigrationChannel
         try
         {
             process.Start();
-            return new ExecChannel(process, command, bufferSize);
+            return new ExecChannel(process, command, bufferSize, exitTimeout);
         }
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException or IOException)
         {
@@ -77,7 +79,21 @@ internal sealed class ExecChannel : MigrationChannel
         // Closing stdin is the end of the stream for the command. Whether writing worked or broke, the
         // command's own status is the best account of how the stream ended.
         CloseStdinQuietly();
-        await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(_exitTimeout);
+            try
+            {
+                await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                Kill();
+                throw new MigrationTransportException(
+                    $"The migration command '{_command}' did not exit within {_exitTimeout.TotalSeconds:0.###} s of the stream's end; it was killed", ex);
+            }
+        }
+
         int status = _process.ExitCode;
         if (status != 0)
         {

@@ -28,6 +28,9 @@ public abstract class MigrationListener : IAsyncDisposable
     /// <exception cref="InvalidOperationException">A one-shot listener was already accepted.</exception>
     public abstract ValueTask<MigrationChannel> AcceptAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>True when <see cref="AcceptAsync"/> may be called again after a connection that came to nothing.</summary>
+    internal virtual bool AcceptsMany => false;
+
     /// <summary>Stops listening (and removes a <c>unix:</c> socket file it created). Accepted channels stay open.</summary>
     public abstract ValueTask DisposeAsync();
 

@@ -30,7 +30,7 @@ public static class MigrationTransport
         return uri.Kind switch
         {
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false),
-            MigrationTransportKind.Exec => ExecChannel.Start(uri.Command!, options.BufferSize),
+            MigrationTransportKind.Exec => ExecChannel.Start(uri.Command!, options.BufferSize, options.ExecExitTimeout),
             MigrationTransportKind.Fd => await FdTransport.OpenAsync(uri, outgoing: true, options, cancellationToken).ConfigureAwait(false),
             _ => FileTransport.Open(uri, outgoing: true, options.BufferSize),
         };
@@ -59,7 +59,7 @@ public static class MigrationTransport
         return uri.Kind switch
         {
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken).ConfigureAwait(false),
-            MigrationTransportKind.Exec => new OneShotListener(uri, _ => ValueTask.FromResult<MigrationChannel>(ExecChannel.Start(uri.Command!, settings.BufferSize))),
+            MigrationTransportKind.Exec => new OneShotListener(uri, _ => ValueTask.FromResult<MigrationChannel>(ExecChannel.Start(uri.Command!, settings.BufferSize, settings.ExecExitTimeout))),
             MigrationTransportKind.Fd => new OneShotListener(uri, ct => FdTransport.OpenAsync(uri, outgoing: false, settings, ct)),
             _ => new OneShotListener(uri, _ => ValueTask.FromResult(FileTransport.Open(uri, outgoing: false, settings.BufferSize))),
         };

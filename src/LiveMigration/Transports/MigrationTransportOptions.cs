@@ -10,6 +10,7 @@ public sealed class MigrationTransportOptions
     public const int DefaultBufferSize = 256 * 1024;
 
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(30);
+    private TimeSpan _execExitTimeout = TimeSpan.FromSeconds(30);
     private int _bufferSize = DefaultBufferSize;
 
     /// <summary>
@@ -24,6 +25,23 @@ public sealed class MigrationTransportOptions
             if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
                 throw new ArgumentOutOfRangeException(nameof(value), value, "The connect timeout must be positive or infinite.");
             _connectTimeout = value;
+        }
+    }
+
+    /// <summary>
+    /// How long an outgoing <c>exec:</c> command may take to exit once the whole stream is in its stdin;
+    /// past it the command is killed and the migration fails, so the source guest runs again rather than
+    /// waiting paused for a command that never ends. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// waits as long as the command runs.
+    /// </summary>
+    public TimeSpan ExecExitTimeout
+    {
+        get => _execExitTimeout;
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The exec exit timeout must be positive or infinite.");
+            _execExitTimeout = value;
         }
     }
 

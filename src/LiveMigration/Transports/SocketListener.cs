@@ -58,6 +58,8 @@ internal sealed class SocketListener : MigrationListener
         }
     }
 
+    internal override bool AcceptsMany => true;
+
     public override async ValueTask<MigrationChannel> AcceptAsync(CancellationToken cancellationToken = default)
     {
         Socket accepted;
