@@ -82,6 +82,7 @@ public static class InfoJson
             // Device sections this destination has no handler for: decoded with the VMDESCRIPTION trailer, shown by inspect, not applied.
             json.WriteNumber("unapplied-devices", result.UnappliedDevices.Count);
             json.WriteBoolean("guest-started", result.GuestStarted);
+            json.WriteNumber("refused-connections", result.RefusedConnections);
             if (result.ErrorDescription is { } error) json.WriteString("error-desc", error);
         });
     }

@@ -33,7 +33,7 @@ public sealed class LivemigTlsCliTests
     }
 
     [Test]
-    public async Task Receive_with_tls_refuses_a_source_trusted_by_another_ca()
+    public async Task Receive_with_tls_refuses_a_source_trusted_by_another_ca_and_takes_the_real_one_after_it()
     {
         using var temp = new TempDirectory();
         using var ca = new TestCertificates();
@@ -43,18 +43,25 @@ public sealed class LivemigTlsCliTests
         await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
         await File.WriteAllTextAsync(temp.File("other.crt"), other.Authority.ExportCertificatePem());
 
-        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:32M",
+        (string goodCert, string goodKey) = TestCertificates.WritePem(ca.Issue("source"), temp.Path, "good");
+
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:32M", "--json",
             "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", temp.File("ca.crt"));
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
         await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:32M", "--max-bandwidth", "0",
             "--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", temp.File("other.crt"));
+        // The destination refused that one and still waits: the real source comes next.
+        await using Livemig real = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:32M", "--max-bandwidth", "0",
+            "--tls-cert", goodCert, "--tls-key", goodKey, "--tls-ca", temp.File("ca.crt"));
         await receive.WaitAsync(TestTimeouts.Short);
 
         Assert.Multiple(() =>
         {
             Assert.That(send.ExitCode, Is.EqualTo(1));
             Assert.That(send.StandardError, Does.Contain("TLS handshake"));
-            Assert.That(receive.ExitCode, Is.EqualTo(1));
+            Assert.That(real.ExitCode, Is.Zero, real.StandardError);
+            Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
+            Assert.That(receive.StandardOutput, Does.Contain("\"refused-connections\":1"));
         });
     }
 
