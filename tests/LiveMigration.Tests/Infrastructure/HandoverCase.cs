@@ -1,0 +1,153 @@
+namespace LiveMigration.Tests.Infrastructure;
+
+/// <summary>Where a handover is made to fail.</summary>
+internal enum HandoverPoint
+{
+    /// <summary>Nothing fails.</summary>
+    None,
+
+    /// <summary>Nobody listens where the source connects.</summary>
+    BeforeFirstByte,
+
+    /// <summary>A source without TLS connects to a destination that requires it.</summary>
+    PlaintextToTls,
+
+    /// <summary>A TLS source connects to a destination without TLS.</summary>
+    TlsToPlaintext,
+
+    /// <summary>The source's client certificate comes from a CA the destination does not trust.</summary>
+    ForeignCa,
+
+    /// <summary>The destination's RAM block has another size.</summary>
+    BlockSizeMismatch,
+
+    /// <summary>The connection dies both ways in the middle of the stream.</summary>
+    DestinationKilledMidStream,
+
+    /// <summary>A byte of page data changes on the way: verify catches it after EOF.</summary>
+    DigestMismatch,
+
+    /// <summary>The destination loaded everything, but its host cannot start the guest.</summary>
+    StartGuestThrows,
+
+    /// <summary>The connection is cut after the last byte of the stream and before SHUT reaches the source.</summary>
+    CutBeforeShut,
+
+    /// <summary>SHUT is lost and the connection stays open: the source waits out its handover timeout.</summary>
+    ShutLost,
+}
+
+/// <summary>The three outcomes a handover may have.</summary>
+internal enum HandoverOutcome
+{
+    SourceRuns,
+    DestinationRuns,
+    Unconfirmed,
+
+    /// <summary>Never allowed: both run, or neither does without the unconfirmed outcome.</summary>
+    Broken,
+}
+
+/// <summary>One row of the handover matrix: a failure point over a transport, with or without TLS and verify.</summary>
+internal sealed record HandoverCase(HandoverPoint Point, string Transport, bool Tls, bool Verify)
+{
+    /// <summary>Every case: each point over tcp and unix, with and without TLS and verify, where the point applies.</summary>
+    public static IEnumerable<HandoverCase> All(bool processes = false)
+    {
+        foreach (string transport in new[] { "tcp", "unix" })
+        {
+            foreach (bool tls in new[] { false, true })
+            {
+                foreach (bool verify in new[] { false, true })
+                {
+                    foreach (HandoverPoint point in Enum.GetValues<HandoverPoint>())
+                    {
+                        if (point == HandoverPoint.BeforeFirstByte && transport == "unix")
+                            continue; // a closed tcp port is the case; unix adds nothing
+                        if (point is HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext or HandoverPoint.ForeignCa && !tls)
+                            continue; // TLS on one side only: one case each, listed under TLS
+                        if (point == HandoverPoint.DigestMismatch && !verify)
+                            continue;
+                        if (point == HandoverPoint.StartGuestThrows && processes)
+                            continue; // livemig's guest always starts
+                        yield return new HandoverCase(point, transport, tls, verify);
+                    }
+                }
+            }
+        }
+    }
+
+    public bool SourceTls => Point == HandoverPoint.TlsToPlaintext || (Tls && Point != HandoverPoint.PlaintextToTls);
+
+    public bool DestinationTls => Point == HandoverPoint.PlaintextToTls || (Tls && Point != HandoverPoint.TlsToPlaintext);
+
+    /// <summary>Cases where the destination refuses the connection and keeps waiting for the real source.</summary>
+    public bool DestinationKeepsWaiting => Point is HandoverPoint.BeforeFirstByte or HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext or HandoverPoint.ForeignCa;
+
+    public RelayFault RelayFault => Point switch
+    {
+        HandoverPoint.DestinationKilledMidStream => RelayFault.CutMidStream,
+        HandoverPoint.DigestMismatch => RelayFault.FlipByte,
+        HandoverPoint.CutBeforeShut => RelayFault.CutBeforeShut,
+        HandoverPoint.ShutLost => RelayFault.DropShut,
+        _ => RelayFault.None,
+    };
+
+    /// <summary>Where the relay cuts or flips: 1 MiB in (long before a 32 MiB stream can be buffered), or 8 MiB into page data.</summary>
+    public long FaultOffset => Point == HandoverPoint.DigestMismatch ? 8L << 20 : 1L << 20;
+
+    /// <summary>Refusals before the stream, where the source must never even pause its guest.</summary>
+    public bool RefusedBeforeSwitchover => Point is HandoverPoint.BeforeFirstByte or HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext
+        or HandoverPoint.ForeignCa or HandoverPoint.BlockSizeMismatch;
+
+    public HandoverOutcome Expected => Point switch
+    {
+        HandoverPoint.None => HandoverOutcome.DestinationRuns,
+        HandoverPoint.CutBeforeShut or HandoverPoint.ShutLost => HandoverOutcome.Unconfirmed,
+        _ => HandoverOutcome.SourceRuns,
+    };
+
+    public override string ToString() => $"{Point} over {Transport}{(Tls ? " +tls" : "")}{(Verify ? " +verify" : "")}";
+}
+
+/// <summary>What one case ended with, on both sides.</summary>
+internal sealed record HandoverRow(HandoverCase Case, string SourceStatus, bool SourcePaused, int SourcePauses, string DestinationStatus, bool DestinationStarted, string Detail)
+{
+    public HandoverRow(HandoverCase scenario, MigrationInfo info, bool sourcePaused, int pauses, IncomingMigrationResult result, bool started)
+        : this(scenario, info.Status.ToString(), sourcePaused, pauses, result.Status.ToString(), started, info.ErrorDescription ?? result.ErrorDescription ?? "")
+    {
+    }
+
+    public HandoverOutcome Outcome => (SourceStatus, SourcePaused, DestinationStarted) switch
+    {
+        ("Failed", false, false) => HandoverOutcome.SourceRuns,
+        ("Completed", true, true) => HandoverOutcome.DestinationRuns,
+        ("Unconfirmed", true, _) => HandoverOutcome.Unconfirmed,
+        _ => HandoverOutcome.Broken,
+    };
+
+    public void AssertExpected()
+    {
+        Assert.That(Outcome, Is.EqualTo(Case.Expected), $"{Case}: source {SourceStatus} (paused {SourcePaused}), destination {DestinationStatus} (started {DestinationStarted}): {Detail}");
+        if (Case.RefusedBeforeSwitchover)
+            Assert.That(SourcePauses, Is.Zero, $"{Case}: a refused source must never pause its guest");
+    }
+
+    public static void Print(IReadOnlyList<HandoverRow> rows)
+    {
+        TestContext.Out.WriteLine($"{"case",-48} {"source",-12} {"paused",-7} {"pauses",-7} {"destination",-12} {"started",-8} outcome");
+        foreach (HandoverRow row in rows)
+        {
+            TestContext.Out.WriteLine(
+                $"{row.Case,-48} {row.SourceStatus,-12} {row.SourcePaused,-7} {row.SourcePauses,-7} {row.DestinationStatus,-12} {row.DestinationStarted,-8} {Describe(row.Outcome)}");
+        }
+    }
+
+    private static string Describe(HandoverOutcome outcome) => outcome switch
+    {
+        HandoverOutcome.SourceRuns => "source runs, destination does not",
+        HandoverOutcome.DestinationRuns => "destination runs, source stays paused",
+        HandoverOutcome.Unconfirmed => "unconfirmed: source paused, destination says what it did",
+        _ => "BROKEN",
+    };
+}

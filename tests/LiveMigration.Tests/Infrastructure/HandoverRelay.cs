@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace LiveMigration.Tests.Infrastructure;
+
+/// <summary>What a <see cref="HandoverRelay"/> does to the bytes it carries.</summary>
+internal enum RelayFault
+{
+    /// <summary>Carries both directions faithfully.</summary>
+    None,
+
+    /// <summary>Closes both connections once <see cref="HandoverRelay.FaultOffset"/> bytes went to the destination.</summary>
+    CutMidStream,
+
+    /// <summary>Flips one byte of the stream at <see cref="HandoverRelay.FaultOffset"/>.</summary>
+    FlipByte,
+
+    /// <summary>
+    /// Carries the whole stream and the first return-path message (the pong), drops the rest coming back,
+    /// and closes the source's connection once the destination is done: the cut after the last byte, before SHUT.
+    /// </summary>
+    CutBeforeShut,
+
+    /// <summary>Carries the whole stream and the pong, drops everything after it coming back, and keeps the source's connection open.</summary>
+    DropShut,
+}
+
+/// <summary>
+/// A relay between a source and a destination on this machine, over tcp or unix, that can cut, corrupt
+/// or silence the connection at a chosen point: the failure points of a handover, made real.
+/// </summary>
+internal sealed class HandoverRelay : IAsyncDisposable
+{
+    private const int PongLength = 8;
+
+    private readonly Socket _listener;
+    private readonly EndPoint _target;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+    private readonly string? _unixPath;
+
+    private HandoverRelay(Socket listener, EndPoint target, string uri, string? unixPath, RelayFault fault, long faultOffset)
+    {
+        _listener = listener;
+        _target = target;
+        Uri = uri;
+        _unixPath = unixPath;
+        Fault = fault;
+        FaultOffset = faultOffset;
+        _running = Task.Run(RunAsync);
+    }
+
+    public string Uri { get; }
+
+    public RelayFault Fault { get; }
+
+    public long FaultOffset { get; }
+
+    /// <summary>Bytes carried from the source to the destination.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Raised once, when <see cref="RelayFault.CutMidStream"/> cuts: a process destination can be killed here.</summary>
+    public Action? OnCut { get; init; }
+
+    private long _forwarded;
+
+    /// <summary>Starts a relay to <paramref name="targetUri"/> (tcp:127.0.0.1:PORT or unix:PATH) listening on the same kind of endpoint.</summary>
+    public static HandoverRelay Start(string targetUri, string directory, RelayFault fault, long faultOffset = 0)
+    {
+        if (targetUri.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            string path = Path.Combine(directory, $"relay-{Guid.NewGuid():N}.sock");
+            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            unix.Bind(new UnixDomainSocketEndPoint(path));
+            unix.Listen(4);
+            return new HandoverRelay(unix, new UnixDomainSocketEndPoint(targetUri["unix:".Length..]), $"unix:{path}", path, fault, faultOffset);
+        }
+
+        string[] parts = targetUri.Split(':');
+        var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        tcp.Listen(4);
+        int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
+        return new HandoverRelay(tcp, new IPEndPoint(IPAddress.Parse(parts[1]), int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)), $"tcp:127.0.0.1:{port}", null, fault, faultOffset);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        try
+        {
+            await _running.WaitAsync(TestTimeouts.Short);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+        }
+
+        if (_unixPath is not null)
+            File.Delete(_unixPath);
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        CancellationToken ct = _stop.Token;
+        using Socket source = await _listener.AcceptAsync(ct);
+        using var destination = new Socket(_target.AddressFamily, SocketType.Stream, _target is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        await destination.ConnectAsync(_target, ct);
+        Task forward = ForwardAsync(source, destination, ct);
+        Task back = BackAsync(destination, source, ct);
+        await Task.WhenAll(Quietly(forward), Quietly(back));
+        if (Fault == RelayFault.DropShut)
+            await Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task ForwardAsync(Socket from, Socket to, CancellationToken ct)
+    {
+        byte[] buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int read = await from.ReceiveAsync(buffer, ct);
+            if (read == 0)
+            {
+                to.Shutdown(SocketShutdown.Send);
+                return;
+            }
+
+            long before = Forwarded;
+            if (Fault == RelayFault.CutMidStream && before + read >= FaultOffset)
+            {
+                await to.SendAsync(buffer.AsMemory(0, (int)(FaultOffset - before)), ct);
+                OnCut?.Invoke();
+                from.Close();
+                to.Close();
+                return;
+            }
+
+            if (Fault == RelayFault.FlipByte && before <= FaultOffset && FaultOffset < before + read)
+                buffer[FaultOffset - before] ^= 0xff;
+            await SendAllAsync(to, buffer.AsMemory(0, read), ct);
+            Interlocked.Add(ref _forwarded, read);
+        }
+    }
+
+    private async Task BackAsync(Socket from, Socket to, CancellationToken ct)
+    {
+        byte[] buffer = new byte[4096];
+        long carried = 0;
+        bool limited = Fault is RelayFault.CutBeforeShut or RelayFault.DropShut;
+        while (true)
+        {
+            int read = await from.ReceiveAsync(buffer, ct);
+            if (read == 0)
+                break;
+            int pass = limited ? (int)Math.Clamp(PongLength - carried, 0, read) : read;
+            if (pass > 0)
+                await SendAllAsync(to, buffer.AsMemory(0, pass), ct);
+            carried += read;
+        }
+
+        if (Fault == RelayFault.DropShut)
+            return;
+        if (Fault == RelayFault.CutBeforeShut)
+        {
+            to.Close();
+            return;
+        }
+
+        to.Shutdown(SocketShutdown.Send);
+    }
+
+    private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = await socket.SendAsync(data, ct);
+            data = data[sent..];
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            // A cut or a peer that went away ends a direction; that is what the relay is for.
+        }
+    }
+}
