@@ -1,4 +1,5 @@
 using LiveMigration.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LiveMigration.Tests.Faults;
 
@@ -18,7 +19,7 @@ public sealed class CancelTests
         var stalled = new FaultyStream(connection.Client, FaultKind.Stall, 0);
         await using var session = new MigrationSession(pair.Source);
         await session.StartAsync(stalled);
-        await Task.Delay(200);
+        await Eventually.UntilAsync(() => stalled.Triggered || session.Completion.IsCompleted, "the first write is stuck");
         MigrationStatus during = session.Status;
 
         bool cancelled = await session.CancelAsync().WaitAsync(TestTimeouts.Short);
@@ -32,7 +33,9 @@ public sealed class CancelTests
         using var pair = Guest(52);
         await using var incoming = new IncomingMigration(pair.Destination);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
+        // A clock that never moves: once the first 100 ms window of the rate limit is spent, the
+        // migration waits for the next one for as long as the test wants it to.
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = new FakeTimeProvider() });
         session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
         var active = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         session.StatusChanged += (_, e) =>
@@ -51,22 +54,21 @@ public sealed class CancelTests
         Assert.That(pair.Destination.Started, Is.False);
     }
 
+    // In simulated time (see SimulatedMigration): the guest dirties four times what the link carries,
+    // so the migration is still iterating after any number of passes.
     [Test]
     public async Task Cancel_late_in_active_ends_cancelled_with_the_guest_running()
     {
-        using var pair = Guest(53);
-        pair.Source.DirtyBytesPerSecond = 200_000_000;
-        await using var incoming = new IncomingMigration(pair.Destination);
-        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
-        session.Parameters.MaxBandwidthBytesPerSecond = 50_000_000;
-        await session.StartAsync(uri);
-        while (session.GetInfo().Ram.DirtySyncCount < 3)
-            await Task.Delay(20).WaitAsync(TestTimeouts.Migration);
+        using var pair = new MigrationPair(53, ("pc.ram", Ram));
+        pair.Source.FillRandom(0.5);
+        var guest = new ClockedGuest(pair.Source, dirtyBytesPerSecond: 200_000_000, seed: 53);
+        await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, linkBytesPerSecond: 50_000_000);
+        MigrationSession session = migration.Session;
+        await Eventually.UntilAsync(() => session.GetInfo().Ram.DirtySyncCount >= 3 || session.Completion.IsCompleted, "three passes over RAM are done");
         MigrationStatus during = session.Status;
 
         bool cancelled = await session.CancelAsync().WaitAsync(TestTimeouts.Short);
-        IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        IncomingMigrationResult result = await migration.Receiving.WaitAsync(TestTimeouts.Short);
 
         AssertCancelled(session, pair, during, MigrationStatus.Active, cancelled);
         Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
@@ -120,7 +122,7 @@ public sealed class CancelTests
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
 
-        bool cancelled = await session.CancelAsync();
+        bool cancelled = await session.CancelAsync().WaitAsync(TestTimeouts.Short);
 
         Assert.Multiple(() =>
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
 
@@ -11,52 +10,66 @@ public sealed class FaultInjectionTests
 {
     private const long Ram = 16L << 20;
 
+    // Both ends run on a simulated clock that stands still until the stream has stopped for good; from
+    // then on it moves by the stall timeout each time either end starts waiting, so nothing but a stall
+    // can end the migration, and no machine is too slow for one.
     [Test]
     public async Task Stalled_peer_fails_both_ends_after_the_stall_timeout()
     {
+        TimeSpan stallTimeout = TimeSpan.FromSeconds(1);
         using var pair = new MigrationPair(seed: 31, ("pc.ram", Ram));
         pair.Source.FillRandom(0.5);
         pair.Source.DirtyBytesPerSecond = 5_000_000;
         pair.Source.StartDirtying();
+        var time = new SteppingTimeProvider();
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
         var stalling = new FaultyStream(connection.Client, FaultKind.Stall, 3 << 20);
-        var options = new IncomingMigrationOptions { StallTimeout = TimeSpan.FromSeconds(1) };
+        var options = new IncomingMigrationOptions { StallTimeout = stallTimeout, TimeProvider = time };
         await using var incoming = new IncomingMigration(pair.Destination, options);
         Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
-        await using var session = new MigrationSession(pair.Source);
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.Parameters.StallTimeout = TimeSpan.FromSeconds(1);
+        session.Parameters.StallTimeout = stallTimeout;
 
-        var watch = Stopwatch.StartNew();
         await session.StartAsync(stalling);
+        await Eventually.UntilAsync(() => stalling.Triggered || session.Completion.IsCompleted, "the stream reaches the point where it stalls");
+        MigrationStatus beforeTimeout = session.Status;
+        await time.AdvanceArmedAsync(Task.WhenAll(session.Completion, receiving), which: due => due == stallTimeout);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Short);
         IncomingMigrationResult result = await receiving.WaitAsync(TestTimeouts.Short);
 
-        TestContext.Out.WriteLine($"after {watch.Elapsed.TotalSeconds:0.00} s: source '{info.ErrorDescription}'; destination '{result.ErrorDescription}'");
+        TestContext.Out.WriteLine($"after {info.TotalTime.TotalSeconds:0.00} simulated s: source '{info.ErrorDescription}'; destination '{result.ErrorDescription}'");
         Assert.Multiple(() =>
         {
             Assert.That(stalling.Triggered, Is.True);
+            Assert.That(beforeTimeout, Is.EqualTo(MigrationStatus.Active), "nothing fails before the clock has moved");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
-            Assert.That(info.ErrorDescription, Does.Contain("stalled"));
+            Assert.That(info.ErrorDescription, Does.Contain("stalled").And.Contain("for 1 s"));
+            Assert.That(info.TotalTime, Is.GreaterThanOrEqualTo(stallTimeout));
             Assert.That(pair.Source.IsPaused, Is.False);
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            // Its own stall timeout, or the end of the stream once the source gave up: whichever came first.
             Assert.That(result.Error, Is.InstanceOf<MigrationException>());
+            Assert.That(result.TotalTime, Is.GreaterThanOrEqualTo(stallTimeout));
             Assert.That(pair.Destination.Started, Is.False);
-            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
         });
     }
 
     [Test]
     public async Task Sender_that_stops_sending_fails_the_destination_after_its_stall_timeout()
     {
+        TimeSpan stallTimeout = TimeSpan.FromMilliseconds(500);
         using var pair = new MigrationPair(seed: 32, ("pc.ram", Ram));
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        var options = new IncomingMigrationOptions { StallTimeout = TimeSpan.FromMilliseconds(500) };
+        var time = new SteppingTimeProvider();
+        // No handshake deadline: the stall timeout is the only timer on the clock.
+        var options = new IncomingMigrationOptions { StallTimeout = stallTimeout, HandshakeTimeout = Timeout.InfiniteTimeSpan, TimeProvider = time };
         await using var incoming = new IncomingMigration(pair.Destination, options);
         Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
 
         // A header and nothing more, from a sender that stays connected.
         await connection.Client.WriteAsync(new byte[] { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3 });
+        await time.AdvanceArmedAsync(receiving);
         IncomingMigrationResult result = await receiving.WaitAsync(TestTimeouts.Short);
 
         Assert.Multiple(() =>
@@ -64,6 +77,7 @@ public sealed class FaultInjectionTests
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
             Assert.That(result.Error, Is.InstanceOf<MigrationStallException>());
             Assert.That(result.ErrorDescription, Does.Contain("stalled"));
+            Assert.That(result.TotalTime, Is.GreaterThanOrEqualTo(stallTimeout));
             Assert.That(pair.Destination.Started, Is.False);
         });
     }
@@ -71,19 +85,27 @@ public sealed class FaultInjectionTests
     [Test]
     public async Task Silent_connection_is_dropped_after_the_handshake_timeout()
     {
+        TimeSpan handshakeTimeout = TimeSpan.FromMilliseconds(300);
         using var pair = new MigrationPair(seed: 33, ("pc.ram", Ram));
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        var options = new IncomingMigrationOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300) };
+        var time = new SteppingTimeProvider();
+        var options = new IncomingMigrationOptions { HandshakeTimeout = handshakeTimeout, StallTimeout = Timeout.InfiniteTimeSpan, TimeProvider = time };
         await using var incoming = new IncomingMigration(pair.Destination, options);
 
-        var watch = Stopwatch.StartNew();
-        IncomingMigrationResult result = await incoming.RunAsync(connection.Server).WaitAsync(TestTimeouts.Short);
+        Task<IncomingMigrationResult> running = incoming.RunAsync(connection.Server);
+        TimeSpan armed = await time.NextArmedAsync();
+        time.Advance(handshakeTimeout - TimeSpan.FromMilliseconds(1));
+        bool doneEarly = running.IsCompleted;
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        IncomingMigrationResult result = await running.WaitAsync(TestTimeouts.Short);
 
         Assert.Multiple(() =>
         {
+            Assert.That(armed, Is.EqualTo(handshakeTimeout), "the deadline is the one configured");
+            Assert.That(doneEarly, Is.False, "still waiting just before the deadline");
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
             Assert.That(result.ErrorDescription, Does.Contain("handshake timeout"));
-            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+            Assert.That(result.TotalTime, Is.EqualTo(handshakeTimeout));
         });
     }
 
@@ -245,19 +267,25 @@ public sealed class FaultInjectionTests
         await using Livemig receiver = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:64M");
         ResourceCounter before = ResourceCounter.Take();
         string uri = await receiver.ListeningUri.WaitAsync(TestTimeouts.Short);
-        await using var session = new MigrationSession(pair.Source);
+        // The rate limit waits on a simulated clock the test moves: it stands still once 8 MiB have been
+        // sent, so the destination dies mid-stream on any machine, and moves again only after the kill.
+        var time = new SteppingTimeProvider();
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
+        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
-        while (session.GetInfo().Ram.Transferred < 8 << 20)
-            await Task.Delay(20);
+        await time.AdvanceArmedAsync(session.Completion, stop: () => session.GetInfo().Ram.Transferred >= 8 << 20);
+        MigrationStatus whenKilled = session.Status;
 
         await receiver.KillAsync();
+        await time.AdvanceArmedAsync(session.Completion);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Short);
         ResourceCounter after = await ResourceCounter.SettleAsync(before, fdTolerance: 4, threadTolerance: 16);
 
         TestContext.Out.WriteLine($"source: {info.ErrorDescription}");
         Assert.Multiple(() =>
         {
+            Assert.That(whenKilled, Is.EqualTo(MigrationStatus.Active), "the destination died mid-stream");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
             Assert.That(info.ErrorDescription, Does.Match("Broken pipe|reset|closed"));
             Assert.That(pair.Source.IsPaused, Is.False);

@@ -16,20 +16,27 @@ public sealed class IncomingLimitsTests
         await using var incoming = new IncomingMigration(pair.Destination);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         int port = int.Parse(uri[(uri.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        await using var session = new MigrationSession(pair.Source);
+        // The session's rate limit waits on a simulated clock that moves only when the test moves it: it
+        // stops moving once 1 MiB has been sent, so the migration is still running, whatever the machine's
+        // speed, until the intruder has been refused.
+        var time = new SteppingTimeProvider();
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
+        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
-        while (session.GetInfo().Ram.Transferred < 1 << 20)
-            await Task.Delay(10).WaitAsync(TestTimeouts.Short);
+        await time.AdvanceArmedAsync(session.Completion, stop: () => session.GetInfo().Ram.Transferred >= 1 << 20);
 
         using var intruder = new TcpClient();
-        SocketException? refused = Assert.ThrowsAsync<SocketException>(async () => await intruder.ConnectAsync("127.0.0.1", port));
+        SocketException? refused = Assert.ThrowsAsync<SocketException>(async () => await intruder.ConnectAsync("127.0.0.1", port).WaitAsync(TestTimeouts.Short));
+        MigrationStatus whenRefused = session.Status;
+        await time.AdvanceArmedAsync(session.Completion);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
 
         Assert.Multiple(() =>
         {
             Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionRefused));
+            Assert.That(whenRefused, Is.EqualTo(MigrationStatus.Active), "refused while the first migration ran");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
             Assert.That(pair.RamIdentical(), Is.True);

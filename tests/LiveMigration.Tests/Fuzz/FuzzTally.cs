@@ -2,7 +2,12 @@ using LiveMigration.Errors;
 
 namespace LiveMigration.Tests.Fuzz;
 
-/// <summary>What a fuzz worker saw: outcomes by error type, the slowest case, and every case that is a bug.</summary>
+/// <summary>What a fuzz worker saw: outcomes by error type, the costliest case, and every case that is a bug.</summary>
+/// <remarks>
+/// A case's cost is the CPU time it took, not the time on a clock: a loaded machine makes a case wait
+/// for a core without making it cost more, while an input that makes the loader loop or copy far too
+/// much costs CPU time on any machine.
+/// </remarks>
 internal sealed class FuzzTally
 {
     private static readonly TimeSpan SlowCase = TimeSpan.FromSeconds(1);
@@ -41,7 +46,7 @@ internal sealed class FuzzTally
         Cases++;
         if (took > Slowest) Slowest = took;
         if (took > SlowCase)
-            Bugs.Add($"{what}: took {took.TotalMilliseconds:0} ms");
+            Bugs.Add($"{what}: took {took.TotalMilliseconds:0} ms of CPU time");
         if (error is null)
         {
             Loaded++;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using LiveMigration.Hosting;
+using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Hosting;
 
@@ -53,7 +55,14 @@ public sealed class DirtyBitmapTests
             }).Start();
         }
 
-        while (!done.IsSet) bitmap.FetchAndClear(collected);
+        long start = Stopwatch.GetTimestamp();
+        while (!done.IsSet)
+        {
+            if (Stopwatch.GetElapsedTime(start) > TestTimeouts.Short)
+                Assert.Fail("the marking threads did not finish");
+            bitmap.FetchAndClear(collected);
+        }
+
         bitmap.FetchAndClear(collected);
 
         for (int page = 0; page < pages; page++)

@@ -83,12 +83,12 @@ internal abstract class DotnetChildProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    /// <summary>Kills the process tree now (a peer dying mid-stream).</summary>
+    /// <summary>Kills the process tree now (a peer dying mid-stream) and waits, within <see cref="TestTimeouts.Short"/>, for it to be gone.</summary>
     public async Task KillAsync()
     {
         if (_process.HasExited) return;
         _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(TestTimeouts.Short);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LiveMigration.Tests.Infrastructure;
 
-/// <summary>The few libc calls the fd transport tests need to make descriptors of their own.</summary>
+/// <summary>The few libc calls the tests need: descriptors of their own for the fd transport tests, and a thread's CPU time.</summary>
 internal static partial class Native
 {
     private const int AfUnix = 1;
@@ -11,6 +11,9 @@ internal static partial class Native
     // Close-on-exec on both, so processes started by other tests never hold an end open.
     private const int SockCloexec = 0x80000;
     private const int OCloexec = 0x80000;
+
+    // Linux's clock of the calling thread's CPU time.
+    private const int ClockThreadCpuTimeId = 3;
 
     public static (int Left, int Right) SocketPair()
     {
@@ -28,9 +31,30 @@ internal static partial class Native
         return (fds[0], fds[1]);
     }
 
+    /// <summary>
+    /// The CPU time the calling thread has used: unlike a stopwatch it does not count time the thread
+    /// spent waiting for a core, so a loaded machine does not inflate it.
+    /// </summary>
+    public static TimeSpan ThreadCpuTime()
+    {
+        if (clock_gettime(ClockThreadCpuTimeId, out Timespec now) != 0)
+            throw new InvalidOperationException($"clock_gettime failed: errno {Marshal.GetLastPInvokeError()}");
+        return TimeSpan.FromTicks(now.Seconds * TimeSpan.TicksPerSecond + now.Nanoseconds / 100);
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int socketpair(int domain, int type, int protocol, ref int sv);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int pipe2(ref int fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int clock_gettime(int clockId, out Timespec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
 }

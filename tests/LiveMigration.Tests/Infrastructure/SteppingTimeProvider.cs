@@ -21,6 +21,48 @@ internal sealed class SteppingTimeProvider : FakeTimeProvider
         return timer;
     }
 
+    /// <summary>The due time of the next timer armed (perhaps one armed already); fails the test after <paramref name="deadline"/>.</summary>
+    public async Task<TimeSpan> NextArmedAsync(TimeSpan? deadline = null)
+    {
+        TimeSpan limit = deadline ?? TestTimeouts.Short;
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            return await _armed.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new AssertionException($"No timer was armed on the simulated clock within {limit.TotalSeconds:0.#} s.");
+        }
+    }
+
+    /// <summary>
+    /// Advances the clock by the due time of each timer as it is armed (those <paramref name="which"/>
+    /// accepts, all by default) until <paramref name="done"/> completes or <paramref name="stop"/> holds
+    /// after an advance: simulated time passes only while code under test waits on this clock, and exactly
+    /// as far as it waits. Fails the test when neither happens within <paramref name="deadline"/> of real time.
+    /// </summary>
+    /// <remarks>Reports are consumed only when acted on, so a later call goes on where this one stopped.</remarks>
+    public async Task AdvanceArmedAsync(Task done, Func<bool>? stop = null, Func<TimeSpan, bool>? which = null, TimeSpan? deadline = null)
+    {
+        TimeSpan limit = deadline ?? TestTimeouts.Migration;
+        using var timeout = new CancellationTokenSource(limit);
+        while (!done.IsCompleted && !(stop?.Invoke() ?? false))
+        {
+            if (_armed.Reader.TryRead(out TimeSpan due))
+            {
+                if (which?.Invoke(due) ?? true)
+                    Advance(due);
+                continue;
+            }
+
+            Task<bool> ready = _armed.Reader.WaitToReadAsync(timeout.Token).AsTask();
+            await Task.WhenAny(ready, done);
+            if (ready.IsCanceled && !done.IsCompleted)
+                throw new AssertionException($"Gave up after {limit.TotalSeconds:0.#} s of real time driving the simulated clock (now {GetUtcNow() - Start:g} in).");
+        }
+    }
+
     private sealed class ReportingTimer(ITimer inner, ChannelWriter<TimeSpan> armed) : ITimer
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)

@@ -32,14 +32,10 @@ internal static class QemuGuest
         QemuProcess qemu = await QemuProcess.StartAsync(temp, "-M", Machine, "-m", "128", "-drive", $"file={image},format=raw,if=floppy");
         try
         {
-            using var deadline = new CancellationTokenSource(TestTimeouts.Short);
             // The guest is running once the first page it increments (at 1 MiB) is no longer zero.
-            while ((await qemu.Qmp.HumanMonitorAsync("xp /1xb 0x100000")).TrimEnd().EndsWith("0x00", StringComparison.Ordinal))
-            {
-                deadline.Token.ThrowIfCancellationRequested();
-                await Task.Delay(50);
-            }
-
+            await Eventually.UntilAsync(
+                async () => !(await qemu.Qmp.HumanMonitorAsync("xp /1xb 0x100000")).TrimEnd().EndsWith("0x00", StringComparison.Ordinal),
+                "the booted guest writes its first page", TestTimeouts.Short);
             return qemu;
         }
         catch

@@ -1,5 +1,6 @@
 using LiveMigration.Errors;
 using LiveMigration.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LiveMigration.Tests.Session;
 
@@ -33,7 +34,8 @@ public sealed class MigrationSessionApiTests
         pair.Source.FillRandom();
         await using var incoming = new IncomingMigration(pair.Destination);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
+        // A clock that never moves: after the rate limit's first window the migration waits until cancelled.
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = new FakeTimeProvider() });
         session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
         await session.StartAsync(uri);
 
@@ -42,7 +44,7 @@ public sealed class MigrationSessionApiTests
         var frozen = Assert.Throws<InvalidOperationException>(() => session.SetCapability(MigrationCapability.Xbzrle, true));
         Assert.That(frozen!.Message, Does.Contain("migration active"));
 
-        Assert.That(await session.CancelAsync(), Is.True);
+        Assert.That(await session.CancelAsync().WaitAsync(TestTimeouts.Short), Is.True);
         Assert.That(session.Status, Is.EqualTo(MigrationStatus.Cancelled));
         session.SetCapability(MigrationCapability.Xbzrle, true);
         Assert.That(session.GetCapability(MigrationCapability.Xbzrle), Is.True);
@@ -80,7 +82,7 @@ public sealed class MigrationSessionApiTests
     {
         using var pair = new MigrationPair(5, ("pc.ram", 1 << 20));
         await using var session = new MigrationSession(pair.Source);
-        Assert.That(await session.CancelAsync(), Is.False);
+        Assert.That(await session.CancelAsync().WaitAsync(TestTimeouts.Short), Is.False);
         Assert.That(session.Status, Is.EqualTo(MigrationStatus.None));
     }
 
@@ -114,29 +116,36 @@ public sealed class MigrationSessionApiTests
         });
     }
 
+    // Simulated time moves only while the session waits for its rate limit, and exactly as far as it
+    // waits, so the figures are those of the limit and not of the machine.
     [Test]
     public async Task Bandwidth_change_applies_to_the_running_migration()
     {
         using var pair = new MigrationPair(8, ("pc.ram", 128L << 20));
         pair.Source.FillRandom();
+        var time = new SteppingTimeProvider();
         await using var incoming = new IncomingMigration(pair.Destination);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
-        await using var session = new MigrationSession(pair.Source);
+        await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
+        // Only the rate limit arms timers on this clock.
+        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
+        long start = time.GetTimestamp();
         await session.StartAsync(uri);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await time.AdvanceArmedAsync(session.Completion, stop: () => time.GetElapsedTime(start) >= TimeSpan.FromSeconds(1));
         long slow = session.GetInfo().Ram.Transferred;
 
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
+        await time.AdvanceArmedAsync(session.Completion);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
 
-        // At the first limit the 128 MiB would take over 13 s; unlimited it finishes in a fraction of that.
-        TestContext.Out.WriteLine($"sent {slow} bytes in the first second at 10 MB/s; finished after {info.TotalTime.TotalSeconds:0.00} s");
+        // At the first limit the 128 MiB would take over 13 s; unlimited it needs no more time at all.
+        TestContext.Out.WriteLine($"sent {slow} bytes in the first simulated second at 10 MB/s; finished after {info.TotalTime.TotalSeconds:0.00} simulated s");
         Assert.Multiple(() =>
         {
-            Assert.That(slow, Is.LessThan(15_000_000));
+            Assert.That(slow, Is.InRange(9_000_000, 12_000_000), "a second at 10 MB/s, give or take a 1 MB window");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
-            Assert.That(info.TotalTime, Is.LessThan(TimeSpan.FromSeconds(8)));
+            Assert.That(info.TotalTime, Is.LessThan(TimeSpan.FromSeconds(1.5)));
         });
     }
 }

@@ -117,18 +117,12 @@ public sealed class TokenBucketTests
         });
 
         // Time moves only while the writer waits for the limit, and exactly as far as it waits.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!writing.IsCompleted)
-        {
-            Task<TimeSpan> armed = time.Armed.ReadAsync(timeout.Token).AsTask();
-            if (await Task.WhenAny(armed, writing) == armed)
-                time.Advance(await armed);
-        }
+        await time.AdvanceArmedAsync(writing);
 
-        await writing;
+        await writing.WaitAsync(TestTimeouts.Short);
         TimeSpan elapsed = time.GetElapsedTime(start);
         TestContext.Out.WriteLine($"{total} bytes took {elapsed.TotalSeconds:0.000} simulated seconds");
-        Assert.That(await draining, Is.EqualTo(total));
+        Assert.That(await draining.WaitAsync(TestTimeouts.Short), Is.EqualTo(total));
         Assert.That(elapsed.TotalSeconds, Is.EqualTo((double)total / limit).Within(10).Percent);
     }
 

@@ -163,12 +163,12 @@ public sealed class TransportRoundTripTests
         using var timeout = new CancellationTokenSource(Limit);
         Task<MigrationChannel> receiving = openReceiver().AsTask();
         Task<MigrationChannel> sending = openSender().AsTask();
-        await using MigrationChannel receiver = await receiving;
-        await using MigrationChannel sender = await sending;
+        await using MigrationChannel receiver = await receiving.WaitAsync(Limit);
+        await using MigrationChannel sender = await sending.WaitAsync(Limit);
 
         Task send = Task.Run(() => Payload.SendAsync(sender, bytes, timeout.Token));
         Task<ulong> receive = Task.Run(() => Payload.ReceiveAsync(receiver, bytes.Length, timeout.Token));
-        await Task.WhenAll(send, receive);
+        await Task.WhenAll(send, receive).WaitAsync(Limit);
 
         Assert.That(receive.Result, Is.EqualTo(hash), $"{sender.Description} -> {receiver.Description}");
     }
