@@ -26,7 +26,10 @@ public sealed class HandoverMatrixTests
         using var otherCa = new TestCertificates("Some Other CA");
         var rows = new List<HandoverRow>();
         foreach (HandoverCase scenario in HandoverCase.All())
+        {
+            TestContext.Progress.WriteLine($"handover case: {scenario}");
             rows.Add(await RunAsync(scenario, temp, ca, otherCa));
+        }
 
         HandoverRow.Print(rows);
         Assert.Multiple(() =>
