@@ -33,14 +33,19 @@ internal sealed class CapturedDeviceState : IDisposable
     /// <summary>True when the captured bytes end with a VMDESCRIPTION trailer.</summary>
     public bool HasDescription => _description is not null;
 
-    /// <summary>Reads everything left in <paramref name="reader"/> (at most <paramref name="maxBytes"/>) and locates the trailer.</summary>
+    /// <summary>
+    /// Reads everything left in <paramref name="reader"/> (at most <paramref name="maxBytes"/>) and locates
+    /// the trailer. When <paramref name="peerKeepsChannelOpen"/> (the source waits on the return path and
+    /// will not close the channel), reading stops once the bytes end with EOF and a complete trailer.
+    /// </summary>
     /// <exception cref="MigrationStreamException">More than <paramref name="maxBytes"/> remain, or the trailer is malformed.</exception>
-    public static async ValueTask<CapturedDeviceState> CaptureAsync(MigrationReader reader, long maxBytes, CancellationToken cancellationToken)
+    public static async ValueTask<CapturedDeviceState> CaptureAsync(MigrationReader reader, long maxBytes, bool peerKeepsChannelOpen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         long startOffset = reader.BytesRead;
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        while (!await reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+        while (!(peerKeepsChannelOpen && VmDescription.EndsStream(buffer.WrittenSpan))
+            && !await reader.IsAtEndAsync(cancellationToken).ConfigureAwait(false))
         {
             int chunk = (int)Math.Min(reader.BufferedBytes, MigrationReader.MaxEnsureBytes);
             if (buffer.WrittenCount + chunk > maxBytes)

@@ -181,7 +181,12 @@ internal sealed partial class SavevmStreamWalker : IDisposable
     {
         if (_captured is null)
         {
-            _captured = await CapturedDeviceState.CaptureAsync(Reader, MaxDeviceStateBytes, cancellationToken).ConfigureAwait(false);
+            // A source that keeps the channel open and sends no trailer gives nothing to decode with, and
+            // no end of the stream to wait for.
+            if (PeerKeepsChannelOpen && Layout is { HasVmDescription: false } layout)
+                throw new MigrationStreamException(
+                    $"Device section '{section.IdStr}' instance {section.InstanceId} has no handler here, and the {layout.Name} layout has no VMDESCRIPTION trailer to decode it with", section.Offset);
+            _captured = await CapturedDeviceState.CaptureAsync(Reader, MaxDeviceStateBytes, PeerKeepsChannelOpen, cancellationToken).ConfigureAwait(false);
             // Everything after this point is read from memory: the rest of the stream is in the capture.
             Reader = _captured.Reader;
         }

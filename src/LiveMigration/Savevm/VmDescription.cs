@@ -88,6 +88,29 @@ internal sealed class VmDescription : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// True when <paramref name="bytes"/> end the way a stream does: EOF, then a trailer whose JSON is one
+    /// complete object running exactly to the end. A source that keeps the channel open after the stream
+    /// never closes it, so this is how its end is recognised before the device sections can be decoded.
+    /// </summary>
+    /// <param name="bytes">The bytes read so far from the first undecoded device section on.</param>
+    public static bool EndsStream(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty || bytes[^1] != (byte)'}' || !TryLocate(bytes, out int trailerStart)
+            || trailerStart == 0 || bytes[trailerStart - 1] != (byte)SectionType.Eof)
+            return false;
+        ReadOnlySpan<byte> json = bytes[(trailerStart + 5)..];
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.TrySkip() && reader.BytesConsumed == json.Length;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Decodes the payload of section (<paramref name="idStr"/>, <paramref name="instanceId"/>) into JSON.</summary>
     /// <param name="idStr">The section's idstr.</param>
     /// <param name="instanceId">The section's instance id.</param>

@@ -105,6 +105,27 @@ internal sealed class QemuProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for QEMU to exit by itself (QEMU 7.2 ends its process when an incoming load fails) and
+    /// returns its exit code; a QEMU still running after <paramref name="timeout"/> fails the test.
+    /// </summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"QEMU was still running after {timeout}:\n{Output}");
+        }
+
+        // The exit can overtake its last lines of output; this waits for them.
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     /// <summary>Saves <paramref name="size"/> bytes of guest-physical memory from 0 into <paramref name="file"/>.</summary>
     public Task PhysicalMemorySaveAsync(long size, string file)
         => Qmp.ExecuteAsync("pmemsave", new JsonObject { ["val"] = 0, ["size"] = size, ["filename"] = file }, TimeSpan.FromSeconds(60));

@@ -45,6 +45,54 @@ internal static class QemuGuest
         }
     }
 
+    /// <summary>
+    /// QEMU waiting for a migration on a loopback port it picks itself, with <paramref name="memoryMiB"/>
+    /// of RAM; paused after the load (<c>-S</c>) unless <paramref name="autostart"/>.
+    /// </summary>
+    public static async Task<QemuProcess> StartDestinationAsync(TempDirectory temp, string machine, int memoryMiB = 128, bool autostart = false)
+    {
+        string[] args = ["-M", machine, "-m", memoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture), "-incoming", "defer"];
+        QemuProcess qemu = await QemuProcess.StartAsync(temp, autostart ? args : [.. args, "-S"]);
+        try
+        {
+            await qemu.Qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "tcp:127.0.0.1:0" });
+            return qemu;
+        }
+        catch
+        {
+            await qemu.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The <c>tcp:127.0.0.1:PORT</c> a destination from <see cref="StartDestinationAsync"/> listens on.</summary>
+    public static async Task<string> IncomingUriAsync(QemuProcess qemu)
+    {
+        JsonNode? listening = await qemu.Qmp.ExecuteAsync("query-migrate");
+        string port = listening?["socket-address"]?[0]?["port"]?.GetValue<string>()
+            ?? throw new InvalidOperationException($"QEMU reported no incoming socket: {listening?.ToJsonString()}");
+        return $"tcp:127.0.0.1:{port}";
+    }
+
+    /// <summary>
+    /// Waits until the dirtying guest's counter at 1 MiB has changed, which only a running CPU does, and
+    /// returns the two values seen; a guest that does not run fails the test.
+    /// </summary>
+    public static async Task<(string Before, string After)> GuestCounterAdvancesAsync(QemuProcess qemu)
+    {
+        string before = (await qemu.Qmp.HumanMonitorAsync("xp /1xb 0x100000")).Trim();
+        using var deadline = new CancellationTokenSource(TestTimeouts.Short);
+        while (true)
+        {
+            await Task.Delay(50, CancellationToken.None);
+            string now = (await qemu.Qmp.HumanMonitorAsync("xp /1xb 0x100000")).Trim();
+            if (now != before)
+                return (before, now);
+            if (deadline.IsCancellationRequested)
+                Assert.Fail($"The guest's counter at 1 MiB stayed at '{before}' for {TestTimeouts.Short}: its CPU does not run");
+        }
+    }
+
     /// <summary>livemig's <c>--ram NAME:SIZE[:FILE]</c> arguments for <paramref name="blocks"/>.</summary>
     public static IEnumerable<string> RamArguments(IEnumerable<(string Name, long Length)> blocks, Func<string, string?>? file = null)
     {
@@ -53,6 +101,27 @@ internal static class QemuGuest
             yield return "--ram";
             yield return file?.Invoke(name) is { } path ? $"{name}:{length}:{path}" : $"{name}:{length}";
         }
+    }
+
+    /// <summary>16 MiB of varied pages (random, patterned, one-byte fills) at the start of pc.ram; the rest stays zero.</summary>
+    public static string WriteInitialRam(TempDirectory temp)
+    {
+        byte[] ram = new byte[16 << 20];
+        var random = new Random(4242);
+        for (int page = 0; page < ram.Length / PageComparer.PageSize; page++)
+        {
+            Span<byte> bytes = ram.AsSpan(page * PageComparer.PageSize, PageComparer.PageSize);
+            switch (page % 4)
+            {
+                case 0: random.NextBytes(bytes); break;
+                case 1: bytes.Fill((byte)page); break;
+                case 2: bytes[page % PageComparer.PageSize] = 0xA5; break;
+            }
+        }
+
+        string file = temp.File("initial-pc.ram");
+        File.WriteAllBytes(file, ram);
+        return file;
     }
 
     /// <summary>Reads a number from a QMP answer such as <c>query-migrate</c>.</summary>

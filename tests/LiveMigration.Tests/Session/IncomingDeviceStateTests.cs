@@ -11,6 +11,9 @@ namespace LiveMigration.Tests.Session;
 [TestFixture]
 public sealed class IncomingDeviceStateTests
 {
+    /// <summary>The open-return-path command (cmd 1, no payload).</summary>
+    private static readonly byte[] OpenReturnPath = [0x08, 0x00, 0x01, 0x00, 0x00];
+
     /// <summary>RAM (one 4 KiB block, one page), then the hpet device section only the trailer describes.</summary>
     private static byte[] Stream(bool trailer = true)
     {
@@ -75,6 +78,53 @@ public sealed class IncomingDeviceStateTests
             Assert.That(result.ErrorDescription, Does.Contain("no VMDESCRIPTION trailer to decode it with"));
             Assert.That(guest.Started, Is.False);
         }
+    }
+
+    [Test]
+    public async Task Incoming_over_a_return_path_ends_the_stream_after_the_trailer_while_the_source_keeps_the_channel_open()
+    {
+        // A source waiting on the return path (as QEMU does) never closes the channel: the device state
+        // must be read up to the end of the trailer, not up to a close that only follows SHUT.
+        int configurationEnd = new StreamBuilder().Header().Configuration(DeviceStreams.Machine).ToArray().Length;
+        byte[] plain = Stream();
+        byte[] stream = [.. plain.AsSpan(0, configurationEnd), .. OpenReturnPath, .. plain.AsSpan(configurationEnd)];
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
+        using var guest = new SyntheticGuest([new RamBlock("pc.ram", 4096)]);
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { Autostart = false });
+        Task<IncomingMigrationResult> run = incoming.RunAsync(connection.Server, leaveOpen: true);
+
+        await connection.Client.WriteAsync(stream);
+        IncomingMigrationResult result = await run.WaitAsync(TestTimeouts.Short);
+        byte[] shut = new byte[8];
+        await connection.Client.ReadExactlyAsync(shut).AsTask().WaitAsync(TestTimeouts.Short);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(result.UnappliedDevices.Single().IdStr, Is.EqualTo("hpet"));
+            Assert.That(result.VmDescriptionJson, Does.Contain("\"hpet\""));
+            Assert.That(shut, Is.EqualTo(new byte[] { 0, 1, 0, 4, 0, 0, 0, 0 }), "SHUT 0");
+        });
+    }
+
+    [Test]
+    public async Task Incoming_over_a_return_path_with_a_layout_without_trailer_fails_at_the_first_device_section()
+    {
+        // The 2.0 layout has no trailer, so nothing could decode the section and no end would come.
+        const string machine = "pc-i440fx-2.0";
+        ByteBuilder bytes = SavevmHarness.Header().Bytes(OpenReturnPath)
+            .U8(0x04).BE32(DeviceStreams.HpetSectionId).Str8("hpet").BE32(0).BE32(2);
+        byte[] stream = DeviceStreams.HpetPayload(bytes).U8(0x00).ToArray();
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
+        using var guest = new SyntheticGuest([new RamBlock("pc.ram", 4096)]);
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = machine, Autostart = false });
+        Task<IncomingMigrationResult> run = incoming.RunAsync(connection.Server, leaveOpen: true);
+
+        await connection.Client.WriteAsync(stream);
+        IncomingMigrationResult result = await run.WaitAsync(TestTimeouts.Short);
+
+        Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+        Assert.That(result.ErrorDescription, Does.Contain("2.0 layout has no VMDESCRIPTION trailer to decode it with"));
     }
 
     private static byte[] RamPrefix()
