@@ -81,16 +81,28 @@ internal sealed record HandoverCase(HandoverPoint Point, string Transport, bool 
 
     public bool DestinationTls => Point == HandoverPoint.PlaintextToTls || (Tls && Point != HandoverPoint.TlsToPlaintext);
 
-    /// <summary>Cases where the destination refuses the connection and keeps waiting for the real source.</summary>
-    public bool DestinationKeepsWaiting => Point is HandoverPoint.BeforeFirstByte or HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext or HandoverPoint.ForeignCa;
+    /// <summary>
+    /// Cases where the destination may refuse the connection and keep waiting for the real source. A cut
+    /// can land while the destination still checks the client's certificate (a TLS 1.3 client sends as soon
+    /// as its own side is done): that connection never brought a stream, so it is refused too.
+    /// </summary>
+    public bool DestinationKeepsWaiting => Point is HandoverPoint.BeforeFirstByte or HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext
+        or HandoverPoint.ForeignCa or HandoverPoint.DestinationKilledMidStream;
 
     public RelayFault RelayFault => Point switch
     {
         HandoverPoint.DestinationKilledMidStream => RelayFault.CutMidStream,
         HandoverPoint.DigestMismatch => RelayFault.FlipByte,
-        HandoverPoint.CutBeforeShut => RelayFault.CutBeforeShut,
-        HandoverPoint.ShutLost => RelayFault.DropShut,
+        HandoverPoint.ShutLost => RelayFault.HoldSourceOpen,
         _ => RelayFault.None,
+    };
+
+    /// <summary>What the destination's own stream does with its SHUT: the faults a relay cannot make above TLS.</summary>
+    public ShutHandling? DestinationShut => Point switch
+    {
+        HandoverPoint.CutBeforeShut => ShutHandling.Cut,
+        HandoverPoint.ShutLost => ShutHandling.Drop,
+        _ => null,
     };
 
     /// <summary>Where the relay cuts or flips: 1 MiB in (long before a 32 MiB stream can be buffered), or 8 MiB into page data.</summary>

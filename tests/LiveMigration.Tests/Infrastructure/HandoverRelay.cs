@@ -15,14 +15,8 @@ internal enum RelayFault
     /// <summary>Flips one byte of the stream at <see cref="HandoverRelay.FaultOffset"/>.</summary>
     FlipByte,
 
-    /// <summary>
-    /// Carries the whole stream and the first return-path message (the pong), drops the rest coming back,
-    /// and closes the source's connection once the destination is done: the cut after the last byte, before SHUT.
-    /// </summary>
-    CutBeforeShut,
-
-    /// <summary>Carries the whole stream and the pong, drops everything after it coming back, and keeps the source's connection open.</summary>
-    DropShut,
+    /// <summary>Carries both directions, but keeps the source's connection open after the destination closed its own.</summary>
+    HoldSourceOpen,
 }
 
 /// <summary>
@@ -31,8 +25,6 @@ internal enum RelayFault
 /// </summary>
 internal sealed class HandoverRelay : IAsyncDisposable
 {
-    private const int PongLength = 8;
-
     private readonly Socket _listener;
     private readonly EndPoint _target;
     private readonly CancellationTokenSource _stop = new();
@@ -110,7 +102,7 @@ internal sealed class HandoverRelay : IAsyncDisposable
         Task forward = ForwardAsync(source, destination, ct);
         Task back = BackAsync(destination, source, ct);
         await Task.WhenAll(Quietly(forward), Quietly(back));
-        if (Fault == RelayFault.DropShut)
+        if (Fault == RelayFault.HoldSourceOpen)
             await Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
@@ -146,28 +138,16 @@ internal sealed class HandoverRelay : IAsyncDisposable
     private async Task BackAsync(Socket from, Socket to, CancellationToken ct)
     {
         byte[] buffer = new byte[4096];
-        long carried = 0;
-        bool limited = Fault is RelayFault.CutBeforeShut or RelayFault.DropShut;
         while (true)
         {
             int read = await from.ReceiveAsync(buffer, ct);
             if (read == 0)
                 break;
-            int pass = limited ? (int)Math.Clamp(PongLength - carried, 0, read) : read;
-            if (pass > 0)
-                await SendAllAsync(to, buffer.AsMemory(0, pass), ct);
-            carried += read;
+            await SendAllAsync(to, buffer.AsMemory(0, read), ct);
         }
 
-        if (Fault == RelayFault.DropShut)
-            return;
-        if (Fault == RelayFault.CutBeforeShut)
-        {
-            to.Close();
-            return;
-        }
-
-        to.Shutdown(SocketShutdown.Send);
+        if (Fault != RelayFault.HoldSourceOpen)
+            to.Shutdown(SocketShutdown.Send);
     }
 
     private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken ct)

@@ -8,7 +8,12 @@ namespace LiveMigration.Tests.Infrastructure;
 /// while the destination has decided but the source has not heard it yet. It follows the return path's
 /// messages (<c>be16 type, be16 length, payload</c>) in the bytes written.
 /// </summary>
-internal sealed class ShutHoldingStream(Stream inner) : Stream
+/// <remarks>
+/// With <see cref="ShutHandling.Drop"/> the SHUT never leaves (the write seems to succeed); with
+/// <see cref="ShutHandling.Cut"/> the connection breaks at that write, as a cable pulled after the last byte.
+/// It works above TLS, on what the destination writes, where a relay would only see records.
+/// </remarks>
+internal sealed class ShutHoldingStream(Stream inner, ShutHandling handling = ShutHandling.Hold) : Stream
 {
     private const ushort ShutType = 1;
 
@@ -37,7 +42,17 @@ internal sealed class ShutHoldingStream(Stream inner) : Stream
         if (CarriesShut(buffer.Span) is { } status)
         {
             _shut.TrySetResult(status);
-            await _release.Task.WaitAsync(cancellationToken);
+            switch (handling)
+            {
+                case ShutHandling.Drop:
+                    return;
+                case ShutHandling.Cut:
+                    await inner.DisposeAsync();
+                    throw new IOException("The connection was cut before SHUT could be sent.");
+                default:
+                    await _release.Task.WaitAsync(cancellationToken);
+                    break;
+            }
         }
 
         await inner.WriteAsync(buffer, cancellationToken);
@@ -100,4 +115,17 @@ internal sealed class ShutHoldingStream(Stream inner) : Stream
 
         return null;
     }
+}
+
+/// <summary>What <see cref="ShutHoldingStream"/> does with the destination's SHUT.</summary>
+internal enum ShutHandling
+{
+    /// <summary>Holds it until released.</summary>
+    Hold,
+
+    /// <summary>Swallows it: the source never hears it.</summary>
+    Drop,
+
+    /// <summary>Breaks the connection instead of sending it.</summary>
+    Cut,
 }
