@@ -17,6 +17,12 @@ internal enum RelayFault
 
     /// <summary>Carries both directions, but keeps the source's connection open after the destination closed its own.</summary>
     HoldSourceOpen,
+
+    /// <summary>Without TLS: follows the return path's messages and, at SHUT, closes the source's connection instead.</summary>
+    CutAtShut,
+
+    /// <summary>Without TLS: follows the return path's messages, swallows SHUT and keeps the source's connection open.</summary>
+    DropShut,
 }
 
 /// <summary>
@@ -52,7 +58,7 @@ internal sealed class HandoverRelay : IAsyncDisposable
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
     /// <summary>Raised once, when <see cref="RelayFault.CutMidStream"/> cuts: a process destination can be killed here.</summary>
-    public Action? OnCut { get; init; }
+    public Action? OnCut { get; set; }
 
     private long _forwarded;
 
@@ -102,7 +108,7 @@ internal sealed class HandoverRelay : IAsyncDisposable
         Task forward = ForwardAsync(source, destination, ct);
         Task back = BackAsync(destination, source, ct);
         await Task.WhenAll(Quietly(forward), Quietly(back));
-        if (Fault == RelayFault.HoldSourceOpen)
+        if (Fault is RelayFault.HoldSourceOpen or RelayFault.DropShut)
             await Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
@@ -138,15 +144,41 @@ internal sealed class HandoverRelay : IAsyncDisposable
     private async Task BackAsync(Socket from, Socket to, CancellationToken ct)
     {
         byte[] buffer = new byte[4096];
+        var pending = new List<byte>();
         while (true)
         {
             int read = await from.ReceiveAsync(buffer, ct);
             if (read == 0)
                 break;
-            await SendAllAsync(to, buffer.AsMemory(0, read), ct);
+            if (Fault is not (RelayFault.CutAtShut or RelayFault.DropShut))
+            {
+                await SendAllAsync(to, buffer.AsMemory(0, read), ct);
+                continue;
+            }
+
+            // Whole messages only (be16 type, be16 length, payload), so SHUT can be told from the rest.
+            pending.AddRange(buffer.AsSpan(0, read));
+            while (pending.Count >= 4 && pending.Count >= 4 + ((pending[2] << 8) | pending[3]))
+            {
+                int length = 4 + ((pending[2] << 8) | pending[3]);
+                bool shut = ((pending[0] << 8) | pending[1]) == 1;
+                byte[] message = [.. pending.GetRange(0, length)];
+                pending.RemoveRange(0, length);
+                if (!shut)
+                {
+                    await SendAllAsync(to, message, ct);
+                    continue;
+                }
+
+                if (Fault == RelayFault.CutAtShut)
+                {
+                    to.Close();
+                    return;
+                }
+            }
         }
 
-        if (Fault != RelayFault.HoldSourceOpen)
+        if (Fault is not (RelayFault.HoldSourceOpen or RelayFault.DropShut))
             to.Shutdown(SocketShutdown.Send);
     }
 
