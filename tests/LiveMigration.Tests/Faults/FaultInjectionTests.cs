@@ -273,6 +273,8 @@ public sealed class FaultInjectionTests
         await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
         session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
+        // The handover's waits (pong, SHUT) are on this clock too; they must not be what moves it.
+        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
         await time.AdvanceArmedAsync(session.Completion, stop: () => session.GetInfo().Ram.Transferred >= 8 << 20);
         MigrationStatus whenKilled = session.Status;

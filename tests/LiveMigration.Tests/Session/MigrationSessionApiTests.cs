@@ -130,6 +130,8 @@ public sealed class MigrationSessionApiTests
         session.Parameters.MaxBandwidthBytesPerSecond = 10_000_000;
         // Only the rate limit arms timers on this clock.
         session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
+        // The handover's waits (pong, SHUT) are on this clock too; they must not be what moves it.
+        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
         long start = time.GetTimestamp();
         await session.StartAsync(uri);
         await time.AdvanceArmedAsync(session.Completion, stop: () => time.GetElapsedTime(start) >= TimeSpan.FromSeconds(1));
