@@ -76,4 +76,23 @@ public sealed class DeviceStateMigrationTests
             Assert.That(source.IsPaused, Is.False, "the source guest runs again");
         });
     }
+
+    [Test]
+    public async Task Destination_whose_registered_device_state_never_came_does_not_start_and_the_source_keeps_its_guest()
+    {
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 77);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 78);
+        destination.AddDeviceState(new DeviceState("testdev", 0, new TestDevice().Describe()));
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.ErrorDescription, Does.Contain("Device state 'testdev' instance 0 was not in the stream"));
+            Assert.That(destination.Started, Is.False);
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(source.IsPaused, Is.False, "the source guest runs again");
+        });
+    }
 }

@@ -102,6 +102,17 @@ public sealed class RamLoadSafetyTests
         Prefix().BlockList(Mib, ("a", Mib)).Eos().Footer(1).Eof().ToArray(),
         "'b' of the destination was not in the stream", ("a", (long)Mib), ("b", (long)Mib));
 
+    [Test]
+    public Task Stream_without_the_ram_end_section_does_not_start_the_guest() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Eos().Footer(1).Eof().ToArray(),
+        "without the RAM section's END", ("pc.ram", (long)Mib));
+
+    [Test]
+    public Task Bytes_after_the_vmdescription_trailer_do_not_start_the_guest() => AssertRejectedAsync(
+        Prefix().BlockList(Mib, ("pc.ram", Mib)).Eos().Footer(1).RamEnd(1).Eof()
+            .U8(0x06).Be32(14).Bytes("{\"devices\":[]}"u8).Bytes([0xde, 0xad]).ToArray(),
+        "Bytes follow the VMDESCRIPTION trailer", ("pc.ram", (long)Mib));
+
     private static StreamBuilder XbzrlePrefix() => Prefix().BlockList(Mib, ("pc.ram", Mib)).Be64(0x2000 | 0x40).Str8("pc.ram");
 
     [Test]
