@@ -37,7 +37,9 @@ public sealed class IncomingLimitsTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionRefused));
+            // Refused once the listener has closed; reset when it queued while the destination still
+            // checked the source's stream header, before the listener closed. Either way it was turned away.
+            Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionRefused).Or.EqualTo(SocketError.ConnectionReset));
             Assert.That(whenRefused, Is.EqualTo(MigrationStatus.Active), "refused while the first migration ran");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
