@@ -30,9 +30,6 @@ internal sealed class CapturedDeviceState : IDisposable
     /// <summary>A reader over the captured bytes that continues at the offset where the capture began.</summary>
     public MigrationReader Reader { get; }
 
-    /// <summary>True when the captured bytes end with a VMDESCRIPTION trailer.</summary>
-    public bool HasDescription => _description is not null;
-
     /// <summary>
     /// Reads everything left in <paramref name="reader"/> (at most <paramref name="maxBytes"/>) and locates
     /// the trailer. When <paramref name="peerKeepsChannelOpen"/> (the source waits on the return path and

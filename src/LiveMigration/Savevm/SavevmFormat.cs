@@ -12,6 +12,18 @@ internal static class SavevmFormat
     /// <summary>The previous stream version, long obsolete.</summary>
     public const uint ObsoleteVersion = 2;
 
+    /// <summary>The length of the stream header: magic and version.</summary>
+    public const int HeaderLength = 8;
+
+    /// <summary>
+    /// True when <paramref name="header"/> (its first <see cref="HeaderLength"/> bytes) opens a stream this
+    /// library reads; the walker gives the detailed reason when it does not.
+    /// </summary>
+    public static bool IsStreamHeader(ReadOnlySpan<byte> header) =>
+        header.Length >= HeaderLength
+        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header) == Magic
+        && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[4..]) == Version;
+
     /// <summary>The target page size written into the VMDESCRIPTION trailer.</summary>
     public const int PageSize = 4096;
 

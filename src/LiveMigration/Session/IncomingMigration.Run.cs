@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using LiveMigration.DeviceSections;
@@ -7,6 +6,7 @@ using LiveMigration.Devices;
 using LiveMigration.Errors;
 using LiveMigration.Observability;
 using LiveMigration.Ram;
+using LiveMigration.ReturnPath;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
@@ -59,7 +59,7 @@ public sealed partial class IncomingMigration
         }
         catch (Exception) when (returnPath.Writer is { } writer)
         {
-            await returnPath.TrySendShutAsync(writer, ReturnPathSlot.Refused, _logger).ConfigureAwait(false);
+            await returnPath.TrySendShutAsync(writer, ReturnPathMessage.ShutRefused, _logger).ConfigureAwait(false);
             throw;
         }
 
@@ -74,7 +74,7 @@ public sealed partial class IncomingMigration
         // The guest is taken: from here on nothing may turn the outcome into a failure. A SHUT that does
         // not arrive leaves the source unconfirmed, and it says so.
         if (returnPath.Writer is { } taken)
-            await returnPath.TrySendShutAsync(taken, ReturnPathSlot.Taken, _logger).ConfigureAwait(false);
+            await returnPath.TrySendShutAsync(taken, ReturnPathMessage.ShutTaken, _logger).ConfigureAwait(false);
         return result;
     }
 
@@ -137,16 +137,13 @@ public sealed partial class IncomingMigration
             {
                 ReadResult read = await input.ReadAsync(deadline.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = read.Buffer;
-                if (buffer.Length >= 8)
+                if (buffer.Length >= SavevmFormat.HeaderLength)
                 {
-                    Span<byte> header = stackalloc byte[8];
-                    buffer.Slice(0, 8).CopyTo(header);
+                    Span<byte> header = stackalloc byte[SavevmFormat.HeaderLength];
+                    buffer.Slice(0, SavevmFormat.HeaderLength).CopyTo(header);
                     // Nothing consumed and nothing examined: the loader reads these bytes again at once.
                     input.AdvanceTo(buffer.Start);
-                    return BinaryPrimitives.ReadUInt32BigEndian(header) == SavevmFormat.Magic
-                        && BinaryPrimitives.ReadUInt32BigEndian(header[4..]) == SavevmFormat.Version
-                        ? null
-                        : $"{channel.Description} sent bytes that do not open a migration stream";
+                    return SavevmFormat.IsStreamHeader(header) ? null : $"{channel.Description} sent bytes that do not open a migration stream";
                 }
 
                 input.AdvanceTo(buffer.Start, buffer.End);

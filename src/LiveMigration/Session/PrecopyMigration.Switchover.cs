@@ -1,4 +1,5 @@
 using LiveMigration.Errors;
+using LiveMigration.ReturnPath;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 
@@ -42,7 +43,7 @@ internal sealed partial class PrecopyMigration
 
         (uint? status, string reason) = await _returnPath.WaitForShutAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
         _downtime = _time.GetElapsedTime(_pausedAt);
-        if (status == ReturnPathSlot.Taken)
+        if (status == ReturnPathMessage.ShutTaken)
         {
             guest.HandedOver();
             return MigrationStatus.Completed;

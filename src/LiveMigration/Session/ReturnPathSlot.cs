@@ -11,12 +11,6 @@ namespace LiveMigration;
 /// </summary>
 internal sealed class ReturnPathSlot(MigrationChannel channel, TimeSpan stallTimeout, TimeProvider time) : IDisposable
 {
-    /// <summary>SHUT's status when the destination took the guest.</summary>
-    public const uint Taken = 0;
-
-    /// <summary>SHUT's status when it did not (QEMU's value for a failed load).</summary>
-    public const uint Refused = 1;
-
     /// <summary>How long a last SHUT may take to go out; the outcome is decided, so this only bounds the wait.</summary>
     private static readonly TimeSpan ShutTimeout = TimeSpan.FromSeconds(5);
 

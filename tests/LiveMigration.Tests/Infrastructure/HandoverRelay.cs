@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using LiveMigration.Transports;
 
 namespace LiveMigration.Tests.Infrastructure;
 
@@ -65,21 +66,21 @@ internal sealed class HandoverRelay : IAsyncDisposable
     /// <summary>Starts a relay to <paramref name="targetUri"/> (tcp:127.0.0.1:PORT or unix:PATH) listening on the same kind of endpoint.</summary>
     public static HandoverRelay Start(string targetUri, string directory, RelayFault fault, long faultOffset = 0)
     {
-        if (targetUri.StartsWith("unix:", StringComparison.Ordinal))
+        MigrationUri target = MigrationUri.Parse(targetUri);
+        if (target.Kind == MigrationTransportKind.Unix)
         {
             string path = Path.Combine(directory, $"relay-{Guid.NewGuid():N}.sock");
             var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             unix.Bind(new UnixDomainSocketEndPoint(path));
             unix.Listen(4);
-            return new HandoverRelay(unix, new UnixDomainSocketEndPoint(targetUri["unix:".Length..]), $"unix:{path}", path, fault, faultOffset);
+            return new HandoverRelay(unix, new UnixDomainSocketEndPoint(target.Path!), $"unix:{path}", path, fault, faultOffset);
         }
 
-        string[] parts = targetUri.Split(':');
         var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         tcp.Listen(4);
         int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
-        return new HandoverRelay(tcp, new IPEndPoint(IPAddress.Parse(parts[1]), int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)), $"tcp:127.0.0.1:{port}", null, fault, faultOffset);
+        return new HandoverRelay(tcp, new IPEndPoint(IPAddress.Parse(target.Host!), target.Port), $"tcp:127.0.0.1:{port}", null, fault, faultOffset);
     }
 
     public async ValueTask DisposeAsync()
