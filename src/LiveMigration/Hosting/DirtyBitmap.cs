@@ -30,13 +30,20 @@ public sealed class DirtyBitmap : IDirtyPageLog
         if ((ulong)firstPage >= (ulong)_pageCount || count > _pageCount - firstPage)
             throw new ArgumentOutOfRangeException(nameof(firstPage), $"Pages {firstPage}..{firstPage + count - 1} are outside 0..{_pageCount - 1}.");
         long end = firstPage + count;
+        // The caller's write to the page comes before this mark. Without a full fence the processor may
+        // let the check below read the word before that write is visible to other cores (x86 reorders a
+        // store with a later load), so a sync could clear the bit and copy the page without the new bytes
+        // while this check still saw the bit set: the write would never be sent. After the fence, a set
+        // bit seen here is cleared only by a sync that then reads the new bytes.
+        Interlocked.MemoryBarrier();
         for (long page = firstPage; page < end;)
         {
             int bit = (int)(page & 63);
             int bits = (int)Math.Min(64 - bit, end - page);
             ulong mask = bits == 64 ? ulong.MaxValue : ((1UL << bits) - 1) << bit;
             ref ulong word = ref _words[page >> 6];
-            // Skip the atomic when every bit is already set: hot pages are marked over and over.
+            // Skip the atomic when every bit is already set: hot pages are marked over and over, and a
+            // read keeps the word's cache line shared where an atomic would take it from the syncing core.
             if ((Volatile.Read(ref word) & mask) != mask)
                 Interlocked.Or(ref word, mask);
             page += bits;

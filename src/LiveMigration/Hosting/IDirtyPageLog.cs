@@ -5,6 +5,13 @@ namespace LiveMigration.Hosting;
 /// block's own lock-free bitmap; a host that already tracks dirty pages (for example from its MMU or a
 /// hypervisor's dirty log) supplies its own implementation instead.
 /// </summary>
+/// <remarks>
+/// A log of the host's own must order each mark after the write it records as seen from the syncing
+/// thread: if marking may skip a mark whose bit looks set, it needs a full fence
+/// (<see cref="Interlocked.MemoryBarrier"/>) between the guest's write and that check, as
+/// <see cref="DirtyBitmap"/> has, or the sync can clear the bit and read the page before the write is
+/// visible, and the write is never sent.
+/// </remarks>
 public interface IDirtyPageLog
 {
     /// <summary>
