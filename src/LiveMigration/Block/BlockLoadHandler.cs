@@ -28,13 +28,15 @@ internal sealed class BlockLoadHandler : ISectionLoader
     private readonly long _writeBudget;
     private readonly int _writeFactor;
     private readonly long _diskBytes;
+    private readonly long _minBudgetDiskBytes;
     private byte[]? _chunk;
     private bool _ended;
     private long _applied;
 
     /// <param name="disks">The destination's disks.</param>
-    /// <param name="writeFactor">How many times their size (counted as at least <see cref="BlockFormat.MinBudgetDiskBytes"/>) the records may cover.</param>
-    public BlockLoadHandler(IReadOnlyList<IDisk> disks, int writeFactor = BlockFormat.DefaultWriteFactor)
+    /// <param name="writeFactor">How many times their size (counted as at least <paramref name="minBudgetDiskBytes"/>) the records may cover.</param>
+    /// <param name="minBudgetDiskBytes">The least disk size the budget is counted from.</param>
+    public BlockLoadHandler(IReadOnlyList<IDisk> disks, int writeFactor = BlockFormat.DefaultWriteFactor, long minBudgetDiskBytes = BlockFormat.MinBudgetDiskBytes)
     {
         ArgumentNullException.ThrowIfNull(disks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(writeFactor);
@@ -48,7 +50,8 @@ internal sealed class BlockLoadHandler : ISectionLoader
 
         _writeFactor = writeFactor;
         _diskBytes = total;
-        long counted = Math.Max(total, BlockFormat.MinBudgetDiskBytes);
+        _minBudgetDiskBytes = minBudgetDiskBytes;
+        long counted = Math.Max(total, minBudgetDiskBytes);
         _writeBudget = counted > long.MaxValue / writeFactor ? long.MaxValue : counted * writeFactor;
     }
 
@@ -144,7 +147,7 @@ internal sealed class BlockLoadHandler : ISectionLoader
         if (length > _writeBudget - _applied)
         {
             throw new MigrationStreamException(
-                $"The block section has written {_applied} bytes to disks of {_diskBytes} bytes, the most a stream may: {_writeFactor} times their size (counted as at least {BlockFormat.MinBudgetDiskBytes >> 30} GiB). " +
+                $"The block section has written {_applied} bytes to disks of {_diskBytes} bytes, the most a stream may: {_writeFactor} times their size (counted as at least {_minBudgetDiskBytes} bytes). " +
                 $"A sender copies each chunk once, then what the guest rewrote; a guest that rewrites much of its disk through a long migration may need more: raise IncomingMigrationOptions.MaxDiskWriteFactor", recordOffset);
         }
 
