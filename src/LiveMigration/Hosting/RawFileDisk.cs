@@ -75,6 +75,9 @@ public sealed partial class RawFileDisk : Disk
         }
     }
 
+    /// <summary>Stops punching holes, as on a file system without them: zeros are then written where needed.</summary>
+    internal void StopPunchingHoles() => _cannotPunch = true;
+
     /// <summary>Forces written data to the storage device.</summary>
     public void Flush() => RandomAccess.FlushToDisk(_file);
 

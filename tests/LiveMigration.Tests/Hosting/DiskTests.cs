@@ -145,6 +145,32 @@ public sealed class DiskTests
         Assert.That(allocated, Is.LessThanOrEqualTo(64 << 10));
     }
 
+    // Where holes cannot be punched: the zeros go only where the image does not already read as zeros.
+    [Test]
+    public void Write_zeroes_on_a_raw_image_without_hole_punching_writes_only_what_is_not_zero()
+    {
+        using var temp = new TempDirectory();
+        AllocatedSize.AssumeSparseFiles(temp.Path, 16L << 20);
+        string path = temp.File("disk.img");
+        using RawFileDisk disk = RawFileDisk.Open("disk0", path, 16L << 20);
+        disk.StopPunchingHoles();
+        disk.Write(5L << 20, Enumerable.Repeat((byte)0x11, 4096).ToArray());
+
+        for (long chunk = 0; chunk < 16; chunk++)
+            disk.WriteZeroes(chunk * Disk.ChunkSize, Disk.ChunkSize);
+        disk.Flush();
+
+        byte[] back = new byte[4096];
+        disk.Read(5L << 20, back);
+        long allocated = AllocatedSize.Of(path);
+        TestContext.Out.WriteLine($"allocated after zeroing all 16 MiB, 4 KiB of it data, without punching: {allocated} bytes");
+        Assert.Multiple(() =>
+        {
+            Assert.That(back, Is.All.EqualTo(0));
+            Assert.That(allocated, Is.LessThanOrEqualTo(128 << 10), "only the piece that held data was written");
+        });
+    }
+
     /// <summary>A disk that implements only what <see cref="IDisk"/> requires, over a managed array.</summary>
     private sealed class ArrayDisk(long length) : IDisk
     {
