@@ -186,19 +186,6 @@ public sealed class MigrationWriter : IDisposable
     public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken = default)
         => _unflushed >= _flushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
 
-    /// <summary>Waits for a pending flush within the stall timeout and what the minimum rate still allows.</summary>
-    private ValueTask<FlushResult> WaitForTransportAsync(ValueTask<FlushResult> flush)
-    {
-        if (!_floorCreated)
-        {
-            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
-            _floorCreated = true;
-        }
-
-        // Every earlier flush has been taken; this batch is what the wait is for.
-        return _watchdog.WatchAsync(flush, StallTimeout, TimeProvider, _floor, _flushed);
-    }
-
     /// <summary>
     /// Sends everything buffered, first waiting for the rate limit. Throws the error that breaks the
     /// stream the first time; after that it does nothing.
@@ -238,6 +225,19 @@ public sealed class MigrationWriter : IDisposable
                 throw;
             throw latched;
         }
+    }
+
+    /// <summary>Waits for a pending flush within the stall timeout and what the minimum rate still allows.</summary>
+    private ValueTask<FlushResult> WaitForTransportAsync(ValueTask<FlushResult> flush)
+    {
+        if (!_floorCreated)
+        {
+            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
+            _floorCreated = true;
+        }
+
+        // Every earlier flush has been taken; this batch is what the wait is for.
+        return _watchdog.WatchAsync(flush, StallTimeout, TimeProvider, _floor, _flushed);
     }
 
     private async Task WaitOutWindowAsync(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
