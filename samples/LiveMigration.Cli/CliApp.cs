@@ -17,10 +17,10 @@ public static class CliApp
                        [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
                        [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
                        [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
-                       [--no-return-path] [--handover-timeout MS] [--json]
+                       [--no-return-path] [--handover-timeout MS] [--min-rate R] [--json]
           livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
-                       [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR]
-                       [--no-autostart] [--json]
+                       [--stall-timeout MS] [--min-rate R] [--max-disk-writes N]
+                       [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR] [--no-autostart] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]

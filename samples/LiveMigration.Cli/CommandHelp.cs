@@ -49,6 +49,8 @@ public static class CommandHelp
               --no-return-path         do not open QEMU's return path (on by default over tcp and unix):
                                        the migration then completes when the stream is sent, unconfirmed
               --handover-timeout MS    how long to wait for the destination's answers (default 30000)
+              --min-rate RATE          fail when the destination takes less than RATE on average over
+                                       30 s of waiting for it (default 0: off)
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -63,6 +65,10 @@ public static class CommandHelp
               --verify                 the verify capability: require the source's digest of the RAM sent
                                        and check it before the guest starts; the source needs --verify too
               --no-autostart           take the guest's state without starting it (QEMU's -S)
+              --min-rate RATE          fail when the source sends less than RATE on average over 30 s
+                                       of waiting for it (default 64KiB/s; 0: off)
+              --max-disk-writes N      fail when the block section writes more than N times the disks'
+                                       size, counted as at least 1 GiB (default 16)
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied: with

@@ -34,6 +34,8 @@ internal static class CommonOptions
             session.Parameters.HandoverTimeout = Units.ParseMilliseconds(handover, "--handover-timeout");
         if (args.Get("--stall-timeout") is { } stall)
             session.Parameters.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
+        if (args.Get("--min-rate") is { } rate)
+            session.Parameters.MinimumRateBytesPerSecond = Units.ParseRate(rate, "--min-rate");
     }
 
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>

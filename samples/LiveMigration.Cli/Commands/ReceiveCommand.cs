@@ -23,6 +23,12 @@ internal static class ReceiveCommand
             StallTimeout = args.Get("--stall-timeout") is { } stall
                 ? Units.ParseMilliseconds(stall, "--stall-timeout")
                 : MigrationParameters.DefaultStallTimeout,
+            MinimumRateBytesPerSecond = args.Get("--min-rate") is { } rate
+                ? Units.ParseRate(rate, "--min-rate")
+                : IncomingMigrationOptions.DefaultMinimumRateBytesPerSecond,
+            MaxDiskWriteFactor = args.Get("--max-disk-writes") is { } writes
+                ? ParseFactor(writes)
+                : IncomingMigrationOptions.DefaultMaxDiskWriteFactor,
         };
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
@@ -62,4 +68,9 @@ internal static class ReceiveCommand
             await Console.Error.WriteLineAsync($"livemig: incoming migration failed: {result.ErrorDescription}").ConfigureAwait(false);
         return result.Status == MigrationStatus.Completed ? 0 : 1;
     }
+
+    private static int ParseFactor(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int factor) && factor > 0
+            ? factor
+            : throw new UsageException($"--max-disk-writes: '{text}' is not a positive whole number (times the disks' size)");
 }

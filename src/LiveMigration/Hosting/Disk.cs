@@ -12,6 +12,9 @@ public abstract class Disk : IDisk, IDisposable
     /// <summary>The unit block migration copies and tracks: 1 MiB (2048 sectors), as QEMU's block migration does.</summary>
     public const int ChunkSize = 1 << 20;
 
+    /// <summary>Zeros to write from: 64 KiB, so a chunk of zeros takes sixteen writes and no allocation.</summary>
+    internal static readonly byte[] ZeroBuffer = new byte[64 * 1024];
+
     private readonly DirtyBitmap _dirty;
 
     /// <summary>Creates the disk's bookkeeping.</summary>
@@ -55,6 +58,15 @@ public abstract class Disk : IDisk, IDisposable
         MarkDirty(offset, source.Length);
     }
 
+    /// <inheritdoc />
+    public void WriteZeroes(long offset, long length)
+    {
+        CheckRange(offset, length);
+        if (length == 0) return;
+        WriteZeroesCore(offset, length);
+        MarkDirty(offset, length);
+    }
+
     /// <summary>Records a write the host made without <see cref="Write"/> (for example by DMA into the backing store).</summary>
     public void MarkDirty(long offset, long length)
     {
@@ -88,6 +100,22 @@ public abstract class Disk : IDisk, IDisposable
 
     /// <summary>Writes bytes already checked to lie inside the disk.</summary>
     protected abstract void WriteCore(long offset, ReadOnlySpan<byte> source);
+
+    /// <summary>
+    /// Makes bytes already checked to lie inside the disk read as zeros. Default: writes zeros with
+    /// <see cref="WriteCore"/>; a disk that can deallocate a range (punch a hole) or tell that it already
+    /// reads as zeros overrides it to store nothing.
+    /// </summary>
+    protected virtual void WriteZeroesCore(long offset, long length)
+    {
+        while (length > 0)
+        {
+            int piece = (int)Math.Min(length, ZeroBuffer.Length);
+            WriteCore(offset, ZeroBuffer.AsSpan(0, piece));
+            offset += piece;
+            length -= piece;
+        }
+    }
 
     private void CheckRange(long offset, long length)
     {

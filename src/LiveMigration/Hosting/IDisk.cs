@@ -25,6 +25,24 @@ public interface IDisk
     void Write(long offset, ReadOnlySpan<byte> source);
 
     /// <summary>
+    /// Makes <paramref name="length"/> bytes at <paramref name="offset"/> read as zeros and marks the chunks
+    /// they touch dirty, as a write of zeros would. The destination of a block migration calls it for a
+    /// zero chunk, so a sparse image can keep (or regain) a hole there instead of storing zeros.
+    /// Default: writes zeros with <see cref="Write"/>.
+    /// </summary>
+    void WriteZeroes(long offset, long length)
+    {
+        ReadOnlySpan<byte> zeros = Disk.ZeroBuffer;
+        while (length > 0)
+        {
+            int piece = (int)Math.Min(length, zeros.Length);
+            Write(offset, zeros[..piece]);
+            offset += piece;
+            length -= piece;
+        }
+    }
+
+    /// <summary>
     /// Takes every chunk marked dirty since the previous call and clears those marks, atomically per 64
     /// chunks: bit <c>i % 64</c> of <c>destination[i / 64]</c> is OR-ed in for dirty chunk <c>i</c> (chunk
     /// <c>i</c> covers bytes <c>i * ChunkSize</c> to <c>(i + 1) * ChunkSize - 1</c>).

@@ -37,9 +37,30 @@ public sealed unsafe class MemoryDisk : Disk
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source)
     {
         source.CopyTo(new Span<byte>(Live() + offset, source.Length));
-        if (source.Length == 0) return;
-        for (long chunk = offset / ChunkSize; chunk <= (offset + source.Length - 1) / ChunkSize; chunk++)
+        MarkAllocated(offset, source.Length);
+    }
+
+    private void MarkAllocated(long offset, long length)
+    {
+        if (length == 0) return;
+        for (long chunk = offset / ChunkSize; chunk <= (offset + length - 1) / ChunkSize; chunk++)
             Interlocked.Or(ref _allocated[chunk >> 6], 1UL << (int)(chunk & 63));
+    }
+
+    /// <summary>Clears only what is not zero already: untouched pages stay with the OS.</summary>
+    protected override void WriteZeroesCore(long offset, long length)
+    {
+        byte* start = Live() + offset;
+        for (long done = 0; done < length;)
+        {
+            int piece = (int)Math.Min(length - done, int.MaxValue);
+            var span = new Span<byte>(start + done, piece);
+            if (span.ContainsAnyExcept((byte)0))
+                span.Clear();
+            done += piece;
+        }
+
+        MarkAllocated(offset, length);
     }
 
     /// <inheritdoc />

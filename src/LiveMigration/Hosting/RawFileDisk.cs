@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace LiveMigration.Hosting;
@@ -9,10 +11,22 @@ namespace LiveMigration.Hosting;
 /// <remarks>
 /// A raw image has no backing file, so every chunk counts as allocated and an incremental migration
 /// copies it all, as it would for a raw image in QEMU.
+/// <para>Zeros written with <see cref="Disk.WriteZeroes"/> store nothing: on 64-bit Linux the range is
+/// deallocated (<c>fallocate</c> with <c>FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE</c>); elsewhere, or on
+/// a file system that cannot punch holes, only the parts that do not already read as zeros are written,
+/// so the holes of a sparse image stay holes.</para>
 /// </remarks>
-public sealed class RawFileDisk : Disk
+public sealed partial class RawFileDisk : Disk
 {
+    // Linux's fallocate modes.
+    private const int FallocKeepSize = 0x01;
+    private const int FallocPunchHole = 0x02;
+
+    // The piece a zero range is checked and written in when holes cannot be punched.
+    private const int ZeroCheckPiece = 64 * 1024;
+
     private readonly SafeFileHandle _file;
+    private volatile bool _cannotPunch = !(OperatingSystem.IsLinux() && Environment.Is64BitProcess);
 
     private RawFileDisk(string name, long length, SafeFileHandle file)
         : base(name, length)
@@ -61,6 +75,9 @@ public sealed class RawFileDisk : Disk
         }
     }
 
+    /// <summary>Stops punching holes, as on a file system without them: zeros are then written where needed.</summary>
+    internal void StopPunchingHoles() => _cannotPunch = true;
+
     /// <summary>Forces written data to the storage device.</summary>
     public void Flush() => RandomAccess.FlushToDisk(_file);
 
@@ -81,6 +98,30 @@ public sealed class RawFileDisk : Disk
     /// <inheritdoc />
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => RandomAccess.Write(_file, source, offset);
 
+    /// <summary>Deallocates the range where the file system can; else writes zeros only where it does not read as zeros.</summary>
+    protected override void WriteZeroesCore(long offset, long length)
+    {
+        if (!_cannotPunch && TryPunchHole(offset, length))
+            return;
+        byte[] piece = ArrayPool<byte>.Shared.Rent(ZeroCheckPiece);
+        try
+        {
+            for (long done = 0; done < length;)
+            {
+                int size = (int)Math.Min(length - done, ZeroCheckPiece);
+                Span<byte> bytes = piece.AsSpan(0, size);
+                ReadCore(offset + done, bytes);
+                if (bytes.ContainsAnyExcept((byte)0))
+                    WriteCore(offset + done, ZeroBuffer.AsSpan(0, size));
+                done += size;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(piece);
+        }
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
@@ -88,4 +129,28 @@ public sealed class RawFileDisk : Disk
             _file.Dispose();
         base.Dispose(disposing);
     }
+
+    private bool TryPunchHole(long offset, long length)
+    {
+        bool added = false;
+        try
+        {
+            _file.DangerousAddRef(ref added);
+            if (fallocate((int)_file.DangerousGetHandle(), FallocPunchHole | FallocKeepSize, offset, length) == 0)
+                return true;
+        }
+        finally
+        {
+            if (added) _file.DangerousRelease();
+        }
+
+        // EOPNOTSUPP or ENOSYS: this file system keeps no holes, or the kernel predates them. Any other
+        // failure also leaves the range as it was, so writing the zeros instead is still correct.
+        _cannotPunch = true;
+        return false;
+    }
+
+    // 64-bit Linux only (checked before the call), where off_t is 64 bits.
+    [LibraryImport("libc")]
+    private static partial int fallocate(int fd, int mode, long offset, long length);
 }

@@ -167,7 +167,14 @@ public sealed partial class IncomingMigration
     /// </summary>
     private async Task<SavevmLoadResult> LoadAsync(MigrationChannel channel, RamLoadHandler ram, ReturnPathSlot returnPath, CancellationToken ct)
     {
-        using var reader = new MigrationReader(channel.Input) { StallTimeout = _options.StallTimeout, TimeProvider = _time };
+        using var reader = new MigrationReader(channel.Input)
+        {
+            StallTimeout = _options.StallTimeout,
+            MinimumRateBytesPerSecond = _options.MinimumRateBytesPerSecond,
+            MinimumRateWindow = _options.MinimumRateWindow,
+            MinimumRateSetting = $"{nameof(IncomingMigrationOptions)}.{nameof(IncomingMigrationOptions.MinimumRateBytesPerSecond)}",
+            TimeProvider = _time,
+        };
         using ITimer handshake = HeaderDeadline(reader, channel);
         var loader = new SavevmLoader(reader, CreateRegistry(ram), _options.MachineType)
         {
@@ -186,7 +193,7 @@ public sealed partial class IncomingMigration
         registry.Register(ram);
         if (ram.Digests is { } digests)
             registry.Register(new RamVerifyHandler(ram.Blocks, digests));
-        _blockLoad = new Block.BlockLoadHandler(_target.Disks);
+        _blockLoad = new Block.BlockLoadHandler(_target.Disks, _options.MaxDiskWriteFactor);
         registry.Register(_blockLoad);
         foreach (IDeviceState state in _target.DeviceStates)
             registry.Register(new DeviceStateHandler(state));

@@ -8,6 +8,18 @@ namespace LiveMigration;
 public sealed class IncomingMigrationOptions
 {
     private readonly int _maxRefusedConnections = 16;
+    private readonly long _minimumRate = DefaultMinimumRateBytesPerSecond;
+    private readonly TimeSpan _minimumRateWindow = DefaultMinimumRateWindow;
+    private readonly int _maxDiskWriteFactor = DefaultMaxDiskWriteFactor;
+
+    /// <summary>The default of <see cref="MinimumRateBytesPerSecond"/>: 64 KiB/s.</summary>
+    public const long DefaultMinimumRateBytesPerSecond = 64 * 1024;
+
+    /// <summary>The default of <see cref="MaxDiskWriteFactor"/>: 16.</summary>
+    public const int DefaultMaxDiskWriteFactor = Block.BlockFormat.DefaultWriteFactor;
+
+    /// <summary>The default of <see cref="MinimumRateWindow"/>: 30 s.</summary>
+    public static TimeSpan DefaultMinimumRateWindow { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
@@ -61,6 +73,59 @@ public sealed class IncomingMigrationOptions
     /// waits forever.
     /// </summary>
     public TimeSpan StallTimeout { get; init; } = MigrationParameters.DefaultStallTimeout;
+
+    /// <summary>
+    /// The least average rate, in bytes per second, the source must send at once connected, averaged over
+    /// <see cref="MinimumRateWindow"/> of time the destination spends waiting for it: a source that sends a
+    /// byte just inside every <see cref="StallTimeout"/> would otherwise hold the destination forever. Below
+    /// it the migration fails as stalled (<see cref="MigrationStallException"/>, naming this setting). Time
+    /// the destination spends applying what arrived does not count, nor do bytes that arrived meanwhile
+    /// count against the source. Default: 64 KiB/s, far below any link a guest's memory could cross in
+    /// useful time; a source whose bandwidth limit is set lower needs it lowered too. 0 turns it off.
+    /// </summary>
+    public long MinimumRateBytesPerSecond
+    {
+        get => _minimumRate;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _minimumRate = value;
+        }
+    }
+
+    /// <summary>
+    /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over; after keeping up, the source may
+    /// also send nothing for up to this long (while <see cref="StallTimeout"/> allows). Default: 30 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
+    /// </summary>
+    public TimeSpan MinimumRateWindow
+    {
+        get => _minimumRateWindow;
+        init
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum rate's window must be positive or infinite.");
+            _minimumRateWindow = value;
+        }
+    }
+
+    /// <summary>
+    /// How many times the size of the destination's disks (counted as at least 1 GiB) the block section of
+    /// one stream may write: every chunk record counts its chunk, data or zeros, even when the chunk already
+    /// held them. A sender copies each chunk once, then the chunks the guest rewrote; a stream that goes past
+    /// the bound fails with <see cref="MigrationStreamException"/> (naming this setting), so a few bytes of
+    /// ZERO_BLOCK records repeated cannot keep the destination writing. Default: 16; a guest that keeps
+    /// rewriting much of its disk through a long migration may need more.
+    /// </summary>
+    public int MaxDiskWriteFactor
+    {
+        get => _maxDiskWriteFactor;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _maxDiskWriteFactor = value;
+        }
+    }
 
     /// <summary>
     /// How long a connection may take, from being accepted, to authenticate (TLS) and send the stream

@@ -20,6 +20,8 @@ public sealed class MigrationParameters
     private long _xbzrleCacheSize = DefaultXbzrleCacheSizeBytes;
     private long _stallTimeoutTicks = DefaultStallTimeout.Ticks;
     private long _handoverTimeoutTicks = DefaultHandoverTimeout.Ticks;
+    private long _minimumRate;
+    private long _minimumRateWindowTicks = IncomingMigrationOptions.DefaultMinimumRateWindow.Ticks;
 
     internal MigrationParameters(Func<long> guestRamBytes) => _guestRamBytes = guestRamBytes;
 
@@ -65,6 +67,40 @@ public sealed class MigrationParameters
             if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
                 throw new ArgumentOutOfRangeException(nameof(value), value, "The stall timeout must be positive or infinite.");
             Volatile.Write(ref _stallTimeoutTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>
+    /// The least average rate, in bytes per second, the destination must take bytes at while the source
+    /// waits for it (its buffers full), averaged over <see cref="MinimumRateWindow"/> of such waiting: a
+    /// destination that reads a byte just inside every <see cref="StallTimeout"/> would otherwise hold the
+    /// migration forever. Below it the migration fails as stalled (<see cref="MigrationStallException"/>)
+    /// and the guest keeps running. Waits for the bandwidth limit do not count. Default: 0, off (the
+    /// destination's <see cref="IncomingMigrationOptions.MinimumRateBytesPerSecond"/> is on by default);
+    /// <see cref="IncomingMigrationOptions.DefaultMinimumRateBytesPerSecond"/> is a safe value. Read when a migration starts.
+    /// </summary>
+    public long MinimumRateBytesPerSecond
+    {
+        get => Volatile.Read(ref _minimumRate);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            Volatile.Write(ref _minimumRate, value);
+        }
+    }
+
+    /// <summary>
+    /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over. Default: 30 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off. Read when a migration starts.
+    /// </summary>
+    public TimeSpan MinimumRateWindow
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _minimumRateWindowTicks));
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum rate's window must be positive or infinite.");
+            Volatile.Write(ref _minimumRateWindowTicks, value.Ticks);
         }
     }
 

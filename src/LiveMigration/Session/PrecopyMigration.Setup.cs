@@ -23,6 +23,9 @@ internal sealed partial class PrecopyMigration
         var writer = new MigrationWriter(channel.Output, _bandwidth)
         {
             StallTimeout = _settings.Parameters.StallTimeout,
+            MinimumRateBytesPerSecond = _settings.Parameters.MinimumRateBytesPerSecond,
+            MinimumRateWindow = _settings.Parameters.MinimumRateWindow,
+            MinimumRateSetting = $"{nameof(MigrationParameters)}.{nameof(MigrationParameters.MinimumRateBytesPerSecond)}",
             TimeProvider = _time,
         };
         _writer = writer;

@@ -36,6 +36,10 @@ public sealed class MigrationReader : IDisposable
     private bool _holdingBuffer;
     private bool _pipeCompleted;
     private long _consumed;
+    private ProgressFloor? _floor;
+    private bool _floorCreated;
+    private long _rateBytesPerSecond;
+    private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
     public MigrationReader(PipeReader pipe)
@@ -56,6 +60,41 @@ public sealed class MigrationReader : IDisposable
     /// (<see cref="MigrationStallException"/>); default <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>
     public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// The least average rate the stream must arrive at, in bytes per second, averaged over
+    /// <see cref="MinimumRateWindow"/> of time spent waiting for it; below it the stream fails as stalled
+    /// (<see cref="MigrationStallException"/>), so a peer that sends a byte just inside every
+    /// <see cref="StallTimeout"/> cannot hold it forever. Time the reader's owner spends on what it read does
+    /// not count. Default: 0, no minimum.
+    /// </summary>
+    public long MinimumRateBytesPerSecond
+    {
+        get => _rateBytesPerSecond;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _rateBytesPerSecond = value;
+        }
+    }
+
+    /// <summary>
+    /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over: the peer may also send nothing
+    /// for this long after keeping up. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
+    /// </summary>
+    public TimeSpan MinimumRateWindow
+    {
+        get => _rateWindow;
+        init
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum rate's window must be positive or infinite.");
+            _rateWindow = value;
+        }
+    }
+
+    /// <summary>The setting a host changes the minimum rate with, named in the error when it is hit.</summary>
+    internal string? MinimumRateSetting { get; init; }
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -269,7 +308,7 @@ public sealed class MigrationReader : IDisposable
             try
             {
                 ValueTask<ReadResult> read = _pipe.ReadAsync(cancellationToken);
-                result = read.IsCompleted ? read.Result : await _watchdog.WatchAsync(read, StallTimeout, TimeProvider).ConfigureAwait(false);
+                result = read.IsCompleted ? read.Result : await WaitForBytesAsync(read).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not MigrationException)
             {
@@ -278,12 +317,29 @@ public sealed class MigrationReader : IDisposable
 
             _buffer = result.Buffer;
             _holdingBuffer = true;
+            if (result.IsCanceled && _watchdog.StalledOnRate)
+                throw new MigrationStallException(_floor!.Describe("the peer sent", MinimumRateSetting), _consumed);
             if (result.IsCanceled && _watchdog.HasStalled)
                 throw new MigrationStallException($"The migration stream stalled: no data arrived for {StallTimeout.TotalSeconds:0.###} s", _consumed);
             if (result.IsCanceled)
                 throw new MigrationTransportException("The migration stream was shut down.");
             _pipeCompleted = result.IsCompleted;
         }
+    }
+
+    /// <summary>
+    /// Waits for a pending read within the stall timeout and what the minimum rate still allows; everything
+    /// buffered has been looked at, so the bytes read and buffered are all the peer has sent.
+    /// </summary>
+    private ValueTask<ReadResult> WaitForBytesAsync(ValueTask<ReadResult> read)
+    {
+        if (!_floorCreated)
+        {
+            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
+            _floorCreated = true;
+        }
+
+        return _watchdog.WatchAsync(read, StallTimeout, TimeProvider, _floor, _consumed + _buffer.Length);
     }
 
     private void ThrowNotBuffered(int count) => throw new InvalidOperationException(

@@ -31,6 +31,10 @@ public sealed class MigrationWriter : IDisposable
     private long _flushed;
     private long _unflushed;
     private Exception? _error;
+    private ProgressFloor? _floor;
+    private bool _floorCreated;
+    private long _rateBytesPerSecond;
+    private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
     /// <param name="pipe">Where the bytes go.</param>
@@ -55,6 +59,40 @@ public sealed class MigrationWriter : IDisposable
     /// do not count: only a peer that stops reading does.
     /// </summary>
     public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// The least average rate the transport must take bytes at while a flush waits for it, in bytes per
+    /// second, averaged over <see cref="MinimumRateWindow"/> of such waiting; below it the stream fails as
+    /// stalled (<see cref="MigrationStallException"/>), so a peer that reads a byte just inside every
+    /// <see cref="StallTimeout"/> cannot hold it forever. Waits for the rate limit do not count. Default: 0, no minimum.
+    /// </summary>
+    public long MinimumRateBytesPerSecond
+    {
+        get => _rateBytesPerSecond;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _rateBytesPerSecond = value;
+        }
+    }
+
+    /// <summary>
+    /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over: the peer may also take nothing
+    /// for this long after keeping up. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
+    /// </summary>
+    public TimeSpan MinimumRateWindow
+    {
+        get => _rateWindow;
+        init
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum rate's window must be positive or infinite.");
+            _rateWindow = value;
+        }
+    }
+
+    /// <summary>The setting a host changes the minimum rate with, named in the error when it is hit.</summary>
+    internal string? MinimumRateSetting { get; init; }
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -168,7 +206,9 @@ public sealed class MigrationWriter : IDisposable
             // Shutdown cancels a pending (or the next) flush through the pipe itself, so the common
             // path needs no linked token source per batch.
             ValueTask<FlushResult> flush = _pipe.FlushAsync(cancellationToken);
-            FlushResult result = flush.IsCompleted ? flush.Result : await _watchdog.WatchAsync(flush, StallTimeout, TimeProvider).ConfigureAwait(false);
+            FlushResult result = flush.IsCompleted ? flush.Result : await WaitForTransportAsync(flush).ConfigureAwait(false);
+            if (result.IsCanceled && _watchdog.StalledOnRate)
+                throw new MigrationStallException(_floor!.Describe("the receiving side took", MinimumRateSetting));
             if (result.IsCanceled && _watchdog.HasStalled)
                 throw new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s");
             if (result.IsCanceled || _shutdown.IsCancellationRequested)
@@ -185,6 +225,19 @@ public sealed class MigrationWriter : IDisposable
                 throw;
             throw latched;
         }
+    }
+
+    /// <summary>Waits for a pending flush within the stall timeout and what the minimum rate still allows.</summary>
+    private ValueTask<FlushResult> WaitForTransportAsync(ValueTask<FlushResult> flush)
+    {
+        if (!_floorCreated)
+        {
+            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
+            _floorCreated = true;
+        }
+
+        // Every earlier flush has been taken; this batch is what the wait is for.
+        return _watchdog.WatchAsync(flush, StallTimeout, TimeProvider, _floor, _flushed);
     }
 
     private async Task WaitOutWindowAsync(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)

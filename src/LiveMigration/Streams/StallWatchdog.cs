@@ -1,8 +1,9 @@
 namespace LiveMigration.Streams;
 
 /// <summary>
-/// Fails a pipe wait that lasts longer than a stall timeout: the timer behind
-/// <see cref="MigrationReader.StallTimeout"/> and <see cref="MigrationWriter.StallTimeout"/>.
+/// Fails a pipe wait that lasts longer than a stall timeout, or than a minimum rate still allows
+/// (<see cref="ProgressFloor"/>): the timer behind <see cref="MigrationReader.StallTimeout"/>,
+/// <see cref="MigrationWriter.StallTimeout"/> and their minimum rates.
 /// </summary>
 /// <remarks>
 /// <para>The timer is created on the first wait watched with a finite timeout, re-armed for each later
@@ -19,6 +20,7 @@ internal sealed class StallWatchdog : IDisposable
     private bool _disposed;
     private volatile bool _waiting;
     private volatile bool _stalled;
+    private bool _armedByFloor;
 
     /// <param name="cancelPending">Cancels the owner's pending pipe operation; called on a timer thread.</param>
     public StallWatchdog(Action cancelPending)
@@ -26,19 +28,40 @@ internal sealed class StallWatchdog : IDisposable
         _cancelPending = cancelPending;
     }
 
-    /// <summary>True once a watched wait has outlasted its timeout.</summary>
+    /// <summary>True once a watched wait has outlasted its timeout or what the minimum rate allowed.</summary>
     public bool HasStalled => _stalled;
+
+    /// <summary>True when the wait that stalled was cut short by the minimum rate, not the stall timeout.</summary>
+    public bool StalledOnRate => _stalled && _armedByFloor;
 
     /// <summary>
     /// Awaits <paramref name="operation"/>, cancelling it through the owner if it takes longer than
-    /// <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: never).
+    /// <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: never) or than
+    /// <paramref name="floor"/> allows after <paramref name="progress"/> bytes, and charges the wait to the floor.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The watchdog was disposed.</exception>
-    public async ValueTask<T> WatchAsync<T>(ValueTask<T> operation, TimeSpan timeout, TimeProvider time)
+    public async ValueTask<T> WatchAsync<T>(ValueTask<T> operation, TimeSpan timeout, TimeProvider time, ProgressFloor? floor = null, long progress = 0)
     {
-        if (timeout == Timeout.InfiniteTimeSpan)
+        TimeSpan due = timeout;
+        bool byFloor = false;
+        if (floor is not null)
+        {
+            // A peer already behind gets the shortest wait the timer has, not a free one.
+            TimeSpan allowed = floor.BeginWait(progress);
+            if (allowed <= TimeSpan.Zero)
+                allowed = TimeSpan.FromTicks(1);
+            if (timeout == Timeout.InfiniteTimeSpan || allowed < timeout)
+            {
+                due = allowed;
+                byFloor = true;
+            }
+        }
+
+        if (due == Timeout.InfiniteTimeSpan)
             return await operation.ConfigureAwait(false);
-        Arm(timeout, time);
+        _armedByFloor = byFloor;
+        long began = time.GetTimestamp();
+        Arm(due, time);
         try
         {
             return await operation.ConfigureAwait(false);
@@ -46,6 +69,7 @@ internal sealed class StallWatchdog : IDisposable
         finally
         {
             Disarm();
+            floor?.EndWait(time.GetElapsedTime(began));
         }
     }
 

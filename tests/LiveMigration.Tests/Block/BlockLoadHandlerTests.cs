@@ -98,6 +98,118 @@ public sealed class BlockLoadHandlerTests
             Throws.InstanceOf<MigrationStreamException>());
     }
 
+    // 16 Ki records of about 15 bytes (the default budget of 16 times a disk counted as 1 GiB, in 1 MiB
+    // chunks), and a few more.
+    private const int RepeatedZeroRecords = 16 * 1024 + 64;
+
+    // 1 MiB: the handler's one chunk buffer is never taken for zeros, so what is left is a disk name string
+    // of 32 bytes per record (16 Ki of them, 512 KiB) and the reader's pipe segments, with room to spare.
+    private const long RepeatedZeroAllocationBound = 1L << 20;
+
+    [Test]
+    public async Task Zero_block_repeated_on_one_chunk_is_rejected_and_writes_the_chunk_once()
+    {
+        var builder = new StreamBuilder();
+        for (int i = 0; i < RepeatedZeroRecords; i++)
+            builder.Be64(DeviceBlock | ZeroBlock).Str8("disk0");
+        byte[] stream = builder.Be64(Eos).ToArray();
+        using var memory = new MemoryDisk("disk0", 4L << 20);
+        var disk = new CountingDisk(memory);
+        var handler = new BlockLoadHandler([disk]);
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(RepeatedZeroAllocationBound,
+            async ct => await handler.LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, ct));
+
+        TestContext.Out.WriteLine($"{stream.Length} bytes of stream; {handler.ChunksLoaded} records applied, {disk.BytesZeroed} bytes zeroed, {disk.BytesWritten} written");
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.Contain("MaxDiskWriteFactor").And.Contain("16 times"));
+            Assert.That(handler.ChunksLoaded, Is.EqualTo(BlockFormat.DefaultWriteFactor * (BlockFormat.MinBudgetDiskBytes / Disk.ChunkSize)), "every record within the budget applies");
+            Assert.That(disk.BytesZeroed, Is.EqualTo(Disk.ChunkSize), "zeros on a chunk already zeroed write nothing");
+            Assert.That(disk.BytesWritten, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task Data_chunks_past_the_write_budget_are_rejected_before_they_are_written()
+    {
+        const int Factor = 2;
+        using var memory = new MemoryDisk("disk0", 4L << 20);
+        var disk = new CountingDisk(memory);
+        var builder = new StreamBuilder();
+        // Budget: twice the 4 MiB disk, 8 chunks; the ninth record goes past it.
+        for (int i = 0; i < 9; i++)
+            builder.Be64(((ulong)(i % 4) << 20) | DeviceBlock).Str8("disk0").Bytes(Filled((byte)(i + 1), Disk.ChunkSize));
+        byte[] stream = builder.Be64(Eos).ToArray();
+        var handler = new BlockLoadHandler([disk], Factor, minBudgetDiskBytes: 0);
+
+        Assert.That(async () => await handler.LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None),
+            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("MaxDiskWriteFactor").And.Message.Contains("2 times"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(handler.WriteBudget, Is.EqualTo(8L << 20));
+            Assert.That(disk.BytesWritten, Is.EqualTo(8L << 20), "the eight chunks within the budget, and not the ninth");
+            Assert.That(handler.ChunksLoaded, Is.EqualTo(8));
+        });
+    }
+
+    [Test]
+    public async Task A_stream_within_the_write_budget_loads()
+    {
+        using var disk = new MemoryDisk("disk0", 4L << 20);
+        var builder = new StreamBuilder();
+        for (int i = 0; i < 8; i++)
+            builder.Be64(((ulong)(i % 4) << 20) | DeviceBlock).Str8("disk0").Bytes(Filled((byte)(i + 1), Disk.ChunkSize));
+        byte[] stream = builder.Be64(Eos).ToArray();
+        var handler = new BlockLoadHandler([disk], 2, minBudgetDiskBytes: 0);
+
+        await handler.LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None);
+
+        byte[] back = new byte[Disk.ChunkSize];
+        disk.Read(3L << 20, back);
+        Assert.That(back, Is.All.EqualTo(8));
+        Assert.That(handler.BytesApplied, Is.EqualTo(handler.WriteBudget));
+    }
+
+    [Test]
+    public async Task Zeros_after_data_clear_the_chunk_again_and_a_data_chunk_of_zeros_is_stored_as_zeros()
+    {
+        using var memory = new MemoryDisk("disk0", 4L << 20);
+        var disk = new CountingDisk(memory);
+        byte[] stream = new StreamBuilder()
+            .Be64((1UL << 20) | DeviceBlock | ZeroBlock).Str8("disk0")
+            .Be64((1UL << 20) | DeviceBlock).Str8("disk0").Bytes(Filled(0x5a, Disk.ChunkSize))
+            .Be64((1UL << 20) | DeviceBlock | ZeroBlock).Str8("disk0")
+            .Be64((1UL << 20) | DeviceBlock | ZeroBlock).Str8("disk0")
+            .Be64((2UL << 20) | DeviceBlock).Str8("disk0").Bytes(new byte[Disk.ChunkSize])
+            .Be64((2UL << 20) | DeviceBlock | ZeroBlock).Str8("disk0")
+            .Be64(Eos).ToArray();
+
+        await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None);
+
+        byte[] back = new byte[Disk.ChunkSize];
+        disk.Read(1L << 20, back);
+        Assert.Multiple(() =>
+        {
+            Assert.That(back, Is.All.EqualTo(0), "zeros after data cleared the chunk");
+            Assert.That(disk.BytesWritten, Is.EqualTo(Disk.ChunkSize), "only the chunk of 0x5a was written as data");
+            // Chunk 1 zeroed, written, zeroed (the repeat is free); chunk 2 zeroed once, from data of zeros.
+            Assert.That(disk.BytesZeroed, Is.EqualTo(3L * Disk.ChunkSize));
+        });
+    }
+
+    [Test]
+    public void Chunk_not_on_a_chunk_boundary_is_rejected_before_anything_is_written()
+    {
+        using var memory = new MemoryDisk("disk0", 4L << 20);
+        var disk = new CountingDisk(memory);
+        byte[] stream = new StreamBuilder().Be64((1UL << 19) | DeviceBlock | ZeroBlock).Str8("disk0").Be64(Eos).ToArray();
+
+        Assert.That(async () => await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, CancellationToken.None),
+            Throws.InstanceOf<MigrationStreamException>().With.Message.Contains("does not start"));
+        Assert.That(disk.BytesZeroed + disk.BytesWritten, Is.Zero);
+    }
+
     private static async Task Load(byte[] stream, long diskLength)
     {
         using var disk = new MemoryDisk("disk0", diskLength);

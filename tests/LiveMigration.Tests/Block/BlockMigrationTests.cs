@@ -175,6 +175,43 @@ public sealed class BlockMigrationTests
         await session.CancelAsync().WaitAsync(TestTimeouts.Short);
     }
 
+    // Without zero-blocks the source sends every chunk with its data; the destination still stores a chunk
+    // of zeros as a hole. Either way the 60 chunks that are zeros on the source take no room.
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Mostly_zero_disk_stays_sparse_on_a_raw_destination_image(bool zeroBlocks)
+    {
+        using var temp = new TempDirectory();
+        AllocatedSize.AssumeSparseFiles(temp.Path, 64L << 20);
+        using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 71);
+        using var destination = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 72);
+        var disk = new MemoryDisk("disk0", 64L << 20);
+        source.AddDisk(disk);
+        RawFileDisk image = RawFileDisk.Open("disk0", temp.File("destination.img"), 64L << 20);
+        destination.AddDisk(image);
+        byte[] data = new byte[Disk.ChunkSize];
+        new Random(71).NextBytes(data);
+        foreach (long chunk in new long[] { 0, 7, 8, 63 })
+            disk.Write(chunk * Disk.ChunkSize, data);
+
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination, s =>
+        {
+            s.BlockMigration = MigrationBlockMode.Full;
+            s.SetCapability(MigrationCapability.ZeroBlocks, zeroBlocks);
+        });
+        image.Flush();
+
+        long allocated = AllocatedSize.Of(image.Path);
+        TestContext.Out.WriteLine($"zero-blocks {zeroBlocks}: disk transferred {info.Disk?.Transferred} bytes; destination image of 64 MiB holds {allocated} bytes");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+            Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
+            Assert.That(allocated, Is.InRange(4L << 20, (4L << 20) + (256 << 10)), "the four chunks of data and nothing much more");
+        });
+    }
+
     private static async Task<long> MigrateSparseDiskAsync(bool zeroBlocks)
     {
         using var source = new SyntheticGuest([new RamBlock("pc.ram", 1L << 20)], seed: 61);

@@ -41,6 +41,8 @@ public sealed class LivemigCliTests
     [TestCase("send")]
     [TestCase("send", "tcp:127.0.0.1:1")]
     [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram")]
+    [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:1M", "--max-disk-writes", "0")]
+    [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:1M", "--min-rate", "slow")]
     [TestCase("frobnicate")]
     [TestCase("demo", "--no-such-option", "1")]
     public async Task Malformed_arguments_print_usage_and_exit_2(params string[] args)

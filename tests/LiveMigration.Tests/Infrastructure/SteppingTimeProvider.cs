@@ -63,6 +63,40 @@ internal sealed class SteppingTimeProvider : FakeTimeProvider
         }
     }
 
+    /// <summary>
+    /// Plays a peer that acts once every <paramref name="interval"/> of simulated time while code under test
+    /// waits on this clock: for each timer armed, advances by its due time but by at most the interval, and
+    /// runs <paramref name="act"/> after an advance that stopped short of the due time (so the timer does not
+    /// fire), until <paramref name="done"/> completes. Fails the test after <paramref name="deadline"/> of real time.
+    /// </summary>
+    public async Task ActEveryAsync(Task done, TimeSpan interval, Func<Task> act, TimeSpan? deadline = null)
+    {
+        TimeSpan limit = deadline ?? TestTimeouts.Short;
+        using var timeout = new CancellationTokenSource(limit);
+        while (!done.IsCompleted)
+        {
+            if (_armed.Reader.TryRead(out TimeSpan due))
+            {
+                if (due > interval)
+                {
+                    Advance(interval);
+                    await act();
+                }
+                else
+                {
+                    Advance(due);
+                }
+
+                continue;
+            }
+
+            Task<bool> ready = _armed.Reader.WaitToReadAsync(timeout.Token).AsTask();
+            await Task.WhenAny(ready, done);
+            if (ready.IsCanceled && !done.IsCompleted)
+                throw new AssertionException($"Gave up after {limit.TotalSeconds:0.#} s of real time driving the simulated clock (now {GetUtcNow() - Start:g} in).");
+        }
+    }
+
     private sealed class ReportingTimer(ITimer inner, ChannelWriter<TimeSpan> armed) : ITimer
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)

@@ -26,10 +26,12 @@ internal static class QemuGuest
     }
 
     /// <summary>Boots the dirtying guest from a floppy image and waits until it has written its pages.</summary>
-    public static async Task<QemuProcess> BootDirtyGuestAsync(TempDirectory temp)
+    /// <param name="temp">Where the guest's image goes.</param>
+    /// <param name="extraArgs">More arguments for QEMU, for example a drive for block migration.</param>
+    public static async Task<QemuProcess> BootDirtyGuestAsync(TempDirectory temp, params string[] extraArgs)
     {
         string image = await AssembleDirtyGuestAsync(temp);
-        QemuProcess qemu = await QemuProcess.StartAsync(temp, "-M", Machine, "-m", "128", "-drive", $"file={image},format=raw,if=floppy");
+        QemuProcess qemu = await QemuProcess.StartAsync(temp, ["-M", Machine, "-m", "128", "-drive", $"file={image},format=raw,if=floppy", .. extraArgs]);
         try
         {
             // The guest is running once the first page it increments (at 1 MiB) is no longer zero.

@@ -52,6 +52,47 @@ public sealed class IncomingMigrationTests
         Assert.That(pair.RamIdentical(), Is.True);
     }
 
+    // Simulated time: the source sends one byte of a valid stream just inside every stall timeout of 1 s;
+    // at a minimum of 1 KiB/s over 10 s the destination gives up after about 10 s.
+    [Test]
+    public async Task Source_that_drips_below_the_minimum_rate_fails_the_destination_naming_the_setting()
+    {
+        using var pair = new MigrationPair(64, ("pc.ram", 1L << 20));
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
+        var time = new SteppingTimeProvider();
+        var options = new IncomingMigrationOptions
+        {
+            StallTimeout = TimeSpan.FromSeconds(1),
+            MinimumRateBytesPerSecond = 1024,
+            MinimumRateWindow = TimeSpan.FromSeconds(10),
+            HandshakeTimeout = Timeout.InfiniteTimeSpan,
+            TimeProvider = time,
+        };
+        await using var incoming = new IncomingMigration(pair.Destination, options);
+        Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
+        byte[] stream = new StreamBuilder().Header().Configuration(MigrationSessionOptions.DefaultMachineType)
+            .RamStart(1).BlockList(1 << 20, ("pc.ram", 1UL << 20)).ToArray();
+        int sent = 0;
+
+        await time.ActEveryAsync(receiving, TimeSpan.FromMilliseconds(999), async () =>
+        {
+            if (sent < stream.Length)
+                await connection.Client.WriteAsync(stream.AsMemory(sent++, 1));
+        });
+        IncomingMigrationResult result = await receiving.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine($"{sent} of {stream.Length} bytes sent: {result.ErrorDescription}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Status, Is.EqualTo(MigrationStatus.Failed));
+            Assert.That(result.Error, Is.InstanceOf<Errors.MigrationStallException>());
+            Assert.That(result.ErrorDescription, Does.Contain("too slow").And.Contain("IncomingMigrationOptions.MinimumRateBytesPerSecond"));
+            Assert.That(sent, Is.LessThan(stream.Length), "the stream had bytes left to drip");
+            Assert.That(result.TotalTime, Is.InRange(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11)));
+            Assert.That(pair.Destination.Started, Is.False);
+        });
+    }
+
     [Test]
     public async Task An_incoming_migration_is_used_once()
     {
