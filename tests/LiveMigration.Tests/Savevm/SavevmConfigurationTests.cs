@@ -12,10 +12,10 @@ public sealed class SavevmConfigurationTests
 
     /// <summary>
     /// What refusing one configuration may allocate: the pipe the bytes travel through, the loader and
-    /// the exception with its message, well under 256 KiB, while a count or name the reader believed
-    /// could make it allocate the 4 GiB count or read on past the 64 capabilities allowed.
+    /// the exception with its message (about 20 KiB), with room to spare; a count the reader believed
+    /// would allocate gigabytes.
     /// </summary>
-    private const long RefusalBytes = 256 * 1024;
+    private const long RefusalBytes = 64 * 1024;
 
     [Test]
     public async Task Configuration_subsections_are_accepted_and_recorded()
