@@ -45,9 +45,10 @@ public sealed class RawFileDisk : Disk
     public static RawFileDisk Open(string name, string path, long? length = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        bool exists = File.Exists(path);
-        if (!exists && new FileInfo(path).LinkTarget is { } target)
+        // File.Exists counts a link to nowhere as a file; such a link is refused, not created through.
+        if (new FileInfo(path).LinkTarget is { } target && File.ResolveLinkTarget(path, returnFinalTarget: true) is not { Exists: true })
             throw new IOException($"The image '{path}' is a symbolic link to '{target}', which does not exist; a new image is never created through a link.");
+        bool exists = File.Exists(path);
         if (!exists && length is null)
             throw new FileNotFoundException($"The image '{path}' does not exist; give a length to create it.", path);
         FileStream stream = exists ? new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0) : CreateImage(path);
