@@ -39,7 +39,7 @@ public static class CommandHelp
               --downtime-limit MS      downtime limit (default 300)
               --xbzrle, --xbzrle-cache-size SIZE, --auto-converge   as for demo
               --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
-                                       a leading '_' is dropped)
+                                       a leading '_' is dropped); 0600, never through a symbolic link
               --disk NAME:PATH[:SIZE]  copy the raw image PATH as disk NAME (created with SIZE when absent)
               --disk-write-rate RATE   a worker makes random 4 KiB writes to the disks at this rate
               --inc                    copy only allocated chunks (shared base); a raw image is all allocated
@@ -61,6 +61,7 @@ public static class CommandHelp
               --machine NAME           this destination's machine type; the stream must name the same
                                        (default pc-i440fx-7.2)
               --dump DIR               write each block's bytes to DIR/NAME after the migration
+                                       (0600, never through a symbolic link)
               --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
               --verify                 the verify capability: require the source's digest of the RAM sent
                                        and check it before the guest starts; the source needs --verify too

@@ -32,6 +32,8 @@ internal static class ReceiveCommand
         };
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
+        if (dumpDirectory is not null)
+            BlockDump.CheckTargets(specs.Select(s => s.Name), dumpDirectory, "--dump");
 
         using var guest = new SyntheticGuest(specs.Select(s => s.Create()));
         foreach (DiskSpec disk in disks)
@@ -49,8 +51,20 @@ internal static class ReceiveCommand
         await Console.Error.WriteLineAsync($"listening on {listening}").ConfigureAwait(false);
         IncomingMigrationResult result = await incoming.Completion.ConfigureAwait(false);
 
+        bool dumped = true;
         if (dumpDirectory is not null && result.Status == MigrationStatus.Completed)
-            BlockDump.Write(guest.RamBlocks, dumpDirectory);
+        {
+            try
+            {
+                BlockDump.Write(guest.RamBlocks, dumpDirectory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"livemig: --dump: {ex.Message}").ConfigureAwait(false);
+                dumped = false;
+            }
+        }
+
         if (json)
         {
             Console.WriteLine(InfoJson.Format(result));
@@ -66,7 +80,7 @@ internal static class ReceiveCommand
 
         if (result.Status != MigrationStatus.Completed)
             await Console.Error.WriteLineAsync($"livemig: incoming migration failed: {result.ErrorDescription}").ConfigureAwait(false);
-        return result.Status == MigrationStatus.Completed ? 0 : 1;
+        return result.Status == MigrationStatus.Completed && dumped ? 0 : 1;
     }
 
     private static int ParseFactor(string text) =>

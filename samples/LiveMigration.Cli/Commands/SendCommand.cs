@@ -1,5 +1,6 @@
 using LiveMigration.Cli.Guest;
 using LiveMigration.Cli.Output;
+using LiveMigration.Transports;
 
 namespace LiveMigration.Cli.Commands;
 
@@ -25,6 +26,8 @@ internal static class SendCommand
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
+        if (dumpDirectory is not null)
+            BlockDump.CheckTargets(specs.Select(s => s.Name), dumpDirectory, "--dump-final");
         if (guest.Disks.Count > 0)
             session.BlockMigration = incremental ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
         else if (incremental || diskWriteRate > 0)
@@ -35,6 +38,7 @@ internal static class SendCommand
         guest.DiskWriteBytesPerSecond = diskWriteRate;
         if (diskWriteRate > 0) guest.StartDiskWrites();
 
+        await SayIfFileOutputReplacesAsync(uri).ConfigureAwait(false);
         using var interrupt = new ConsoleCancel(session);
         await session.StartAsync(uri).ConfigureAwait(false);
         MigrationInfo info;
@@ -42,7 +46,18 @@ internal static class SendCommand
             info = await session.Completion.ConfigureAwait(false);
 
         if (dumpDirectory is not null && info.Status == MigrationStatus.Completed)
-            BlockDump.Write(guest.RamBlocks, dumpDirectory);
+        {
+            try
+            {
+                BlockDump.Write(guest.RamBlocks, dumpDirectory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The exit code still says where the guest is; the missing dump is said here.
+                await Console.Error.WriteLineAsync($"livemig: --dump-final: {ex.Message}").ConfigureAwait(false);
+            }
+        }
+
         if (json) Console.WriteLine(InfoJson.Format(info));
         else CommonOptions.PrintSummary(info);
         if (info.Status != MigrationStatus.Completed)
@@ -55,6 +70,17 @@ internal static class SendCommand
             MigrationStatus.Unconfirmed => 3,
             _ => 1,
         };
+    }
+
+    /// <summary>
+    /// A <c>file:</c> output over an existing file replaces its contents from the offset on; say so first,
+    /// as the library's log does for hosts that give it a logger.
+    /// </summary>
+    private static async Task SayIfFileOutputReplacesAsync(string uri)
+    {
+        MigrationUri parsed = MigrationUri.Parse(uri);
+        if (parsed.Kind == MigrationTransportKind.File && File.Exists(parsed.Path) && new FileInfo(parsed.Path!).LinkTarget is null)
+            await Console.Error.WriteLineAsync($"livemig: {parsed.Path} exists; the stream replaces its contents from byte {parsed.Offset} on").ConfigureAwait(false);
     }
 
     /// <summary>Ctrl+C cancels the migration (the guest keeps running) instead of killing the process.</summary>

@@ -25,13 +25,16 @@ public sealed partial class RawFileDisk : Disk
     // The piece a zero range is checked and written in when holes cannot be punched.
     private const int ZeroCheckPiece = 64 * 1024;
 
+    // The stream owns the handle; reads and writes go to the handle directly, at explicit offsets.
+    private readonly FileStream _stream;
     private readonly SafeFileHandle _file;
     private volatile bool _cannotPunch = !(OperatingSystem.IsLinux() && Environment.Is64BitProcess);
 
-    private RawFileDisk(string name, long length, SafeFileHandle file)
+    private RawFileDisk(string name, long length, FileStream stream)
         : base(name, length)
     {
-        _file = file;
+        _stream = stream;
+        _file = stream.SafeFileHandle;
     }
 
     /// <summary>The image file.</summary>
@@ -41,20 +44,31 @@ public sealed partial class RawFileDisk : Disk
     /// Opens the image at <paramref name="path"/> for reading and writing, creating it (sparse, all zeros)
     /// with <paramref name="length"/> bytes when it does not exist.
     /// </summary>
+    /// <remarks>
+    /// A new image is created readable and writable by its owner only (0600), and never through a
+    /// symbolic link: the creation fails rather than follow a link at the path, even one that points
+    /// nowhere yet. An existing image is opened wherever a link leads, as a host may keep its images
+    /// behind links.
+    /// </remarks>
     /// <param name="name">The disk's name on the wire.</param>
     /// <param name="path">The image file.</param>
     /// <param name="length">The size for a new image, or the size an existing one must have; null to take an existing image's size.</param>
     /// <exception cref="FileNotFoundException">The image does not exist and no length was given.</exception>
     /// <exception cref="ArgumentException">An existing image has a different length, or one that is not a whole number of sectors.</exception>
+    /// <exception cref="IOException">A new image would be created through a symbolic link, or the file could not be opened.</exception>
     public static RawFileDisk Open(string name, string path, long? length = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        // File.Exists counts a link to nowhere as a file; such a link is refused, not created through.
+        if (new FileInfo(path).LinkTarget is { } target && File.ResolveLinkTarget(path, returnFinalTarget: true) is not { Exists: true })
+            throw new IOException($"The image '{path}' is a symbolic link to '{target}', which does not exist; a new image is never created through a link.");
         bool exists = File.Exists(path);
         if (!exists && length is null)
             throw new FileNotFoundException($"The image '{path}' does not exist; give a length to create it.", path);
-        SafeFileHandle file = File.OpenHandle(path, exists ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        FileStream stream = exists ? new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0) : CreateImage(path);
         try
         {
+            SafeFileHandle file = stream.SafeFileHandle;
             long actual = RandomAccess.GetLength(file);
             if (!exists)
             {
@@ -66,17 +80,29 @@ public sealed partial class RawFileDisk : Disk
                 throw new ArgumentException($"The image '{path}' has {actual} bytes, not the {wanted} asked for.", nameof(length));
             }
 
-            return new RawFileDisk(name, actual, file) { Path = path };
+            return new RawFileDisk(name, actual, stream) { Path = path };
         }
         catch
         {
-            file.Dispose();
+            stream.Dispose();
             throw;
         }
     }
 
     /// <summary>Stops punching holes, as on a file system without them: zeros are then written where needed.</summary>
     internal void StopPunchingHoles() => _cannotPunch = true;
+
+    /// <summary>
+    /// Creates the file with O_CREAT|O_EXCL, which fails on anything at the path, a link included, so a
+    /// link made after the check above is not followed either.
+    /// </summary>
+    private static FileStream CreateImage(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return new FileStream(path, options);
+    }
 
     /// <summary>Forces written data to the storage device.</summary>
     public void Flush() => RandomAccess.FlushToDisk(_file);
@@ -126,7 +152,7 @@ public sealed partial class RawFileDisk : Disk
     protected override void Dispose(bool disposing)
     {
         if (disposing)
-            _file.Dispose();
+            _stream.Dispose();
         base.Dispose(disposing);
     }
 

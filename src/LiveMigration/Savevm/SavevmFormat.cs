@@ -27,14 +27,27 @@ internal static class SavevmFormat
     /// <summary>The target page size written into the VMDESCRIPTION trailer.</summary>
     public const int PageSize = 4096;
 
+    /// <summary>
+    /// <see cref="PageSize"/> as a power of two: x86's target page bits. A source whose target-page-bits
+    /// subsection says otherwise is refused, as QEMU refuses it; without the subsection the source uses its
+    /// target's smallest page size, which for x86 is this.
+    /// </summary>
+    public const uint TargetPageBits = 12;
+
+    /// <summary>The only version each configuration subsection has had; QEMU refuses any other.</summary>
+    public const uint ConfigurationSubsectionVersion = 1;
+
     /// <summary>The longest machine type name accepted in a CONFIGURATION section.</summary>
     public const int MaxMachineTypeLength = 256;
 
     /// <summary>The longest command payload accepted; every supported command is far shorter.</summary>
     public const int MaxCommandLength = 4096;
 
-    /// <summary>The most capability names a configuration subsection may list.</summary>
-    public const int MaxCapabilities = 256;
+    /// <summary>
+    /// The most capability names a configuration subsection may list: twice the names there are, so that a
+    /// source repeating each one still fits while the count cannot make a reader allocate.
+    /// </summary>
+    public const int MaxCapabilities = 64;
 
     /// <summary>The largest VMDESCRIPTION trailer accepted: 16 MiB, far above any real machine's description.</summary>
     public const int MaxVmDescriptionLength = 16 * 1024 * 1024;

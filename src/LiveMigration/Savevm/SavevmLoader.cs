@@ -108,6 +108,13 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     {
         if (!Layout.HasConfiguration)
             return;
+        // As QEMU does, every capability the destination lacks is named at once, not only the first.
+        string[] unsupported = [.. configuration.Capabilities
+            .Where(c => SavevmCapabilities.MustMatch.Contains(c) && c != SavevmFormat.VerifyCapability)
+            .Distinct(StringComparer.Ordinal)];
+        if (unsupported.Length > 0)
+            throw new MigrationStreamException(
+                $"The source has capabilities on that this destination does not have: {string.Join(", ", unsupported)}; turn them off at the source", offset);
         bool announced = configuration.Capabilities.Contains(SavevmFormat.VerifyCapability, StringComparer.Ordinal);
         if (announced && !ExpectVerify)
             throw new MigrationStreamException("The source sends the verify section (the verify capability is on there), and this destination does not expect it: turn verify on here too, or off on the source", offset);

@@ -56,36 +56,60 @@ internal sealed partial class SavevmStreamWalker
         long offset = Reader.BytesRead;
         Reader.ReadU8();
         string name = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
-        // The version is not checked: each of these subsections has only ever had one field layout.
-        _ = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (name is not (SavevmFormat.TargetPageBitsSubsection or SavevmFormat.CapabilitiesSubsection or SavevmFormat.UuidSubsection))
+            throw new MigrationStreamException($"Unknown configuration subsection '{name}'", offset);
+        uint version = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+        if (version != SavevmFormat.ConfigurationSubsectionVersion)
+            throw new MigrationStreamException(
+                $"Configuration subsection '{name}' has version {version}; only version {SavevmFormat.ConfigurationSubsectionVersion} exists", offset);
         switch (name)
         {
             case SavevmFormat.TargetPageBitsSubsection:
-                Configuration.TargetPageBits = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                uint pageBits = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
+                // Every page record's offset and flags are read for 4 KiB pages, so another size cannot be read at all.
+                if (pageBits != SavevmFormat.TargetPageBits)
+                    throw new MigrationStreamException(
+                        $"The source's target page bits are {pageBits}, this destination's are {SavevmFormat.TargetPageBits} ({SavevmFormat.PageSize}-byte pages)", offset);
+                Configuration.TargetPageBits = pageBits;
                 break;
             case SavevmFormat.CapabilitiesSubsection:
                 Configuration.Capabilities = await ReadCapabilitiesAsync(offset, cancellationToken).ConfigureAwait(false);
                 break;
-            case SavevmFormat.UuidSubsection:
+            default:
                 await Reader.EnsureAsync(16, cancellationToken).ConfigureAwait(false);
                 Span<byte> uuid = stackalloc byte[16];
                 Reader.ReadBytes(uuid);
                 Configuration.Uuid = new Guid(uuid, bigEndian: true);
                 break;
-            default:
-                throw new MigrationStreamException($"Unknown configuration subsection '{name}'", offset);
         }
     }
 
+    /// <summary>
+    /// Reads the capability list. A strict walk refuses a name it does not know, as a QEMU destination
+    /// does; a walk that follows the stream records any name, each within a str8's 255 bytes.
+    /// </summary>
     private async ValueTask<string[]> ReadCapabilitiesAsync(long offset, CancellationToken cancellationToken)
     {
         uint count = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         if (count > SavevmFormat.MaxCapabilities)
             throw new MigrationStreamException(
                 $"The configuration lists {count} capabilities, more than the limit of {SavevmFormat.MaxCapabilities}", offset);
+        bool strict = Layout is not null;
         var capabilities = new string[count];
         for (int i = 0; i < capabilities.Length; i++)
-            capabilities[i] = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+        {
+            long nameOffset = Reader.BytesRead;
+            await Reader.EnsureAsync(1, cancellationToken).ConfigureAwait(false);
+            int length = Reader.PeekU8();
+            if (strict && length > SavevmCapabilities.MaxNameLength)
+                throw new MigrationStreamException(
+                    $"Capability name {i} of the configuration is {length} bytes long; no capability name is longer than {SavevmCapabilities.MaxNameLength}", nameOffset);
+            string name = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
+            if (strict && !SavevmCapabilities.Known.Contains(name))
+                throw new MigrationStreamException($"The configuration lists an unknown capability '{name}'", nameOffset);
+            capabilities[i] = name;
+        }
+
         return capabilities;
     }
 

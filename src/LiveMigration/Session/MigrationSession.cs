@@ -120,7 +120,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MigrationUri.Parse(uri);
-        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(uri, _transport, ct), uri, cancellationToken);
+        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(MigrationUri.Parse(uri), _transport, _logger, ct), uri, cancellationToken);
     }
 
     /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>

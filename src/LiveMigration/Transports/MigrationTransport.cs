@@ -1,5 +1,7 @@
 using System.IO.Pipelines;
 using LiveMigration.Errors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LiveMigration.Transports;
 
@@ -22,7 +24,11 @@ public static class MigrationTransport
     /// <param name="options">Timeouts, buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
     /// <exception cref="MigrationTransportException">The channel could not be opened.</exception>
-    public static async ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+    public static ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+        => ConnectAsync(uri, options, NullLogger.Instance, cancellationToken);
+
+    /// <summary>Opens the outgoing channel <paramref name="uri"/> names, logging what the host should know (a <c>file:</c> output replacing a file).</summary>
+    internal static async ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions? options, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uri);
         options ??= new MigrationTransportOptions();
@@ -32,7 +38,7 @@ public static class MigrationTransport
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false),
             MigrationTransportKind.Exec => ExecChannel.Start(uri.Command!, options.BufferSize, options.ExecExitTimeout),
             MigrationTransportKind.Fd => await FdTransport.OpenAsync(uri, outgoing: true, options, cancellationToken).ConfigureAwait(false),
-            _ => FileTransport.Open(uri, outgoing: true, options.BufferSize),
+            _ => FileTransport.Open(uri, outgoing: true, options.BufferSize, logger),
         };
     }
 
@@ -61,7 +67,7 @@ public static class MigrationTransport
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken).ConfigureAwait(false),
             MigrationTransportKind.Exec => new OneShotListener(uri, _ => ValueTask.FromResult<MigrationChannel>(ExecChannel.Start(uri.Command!, settings.BufferSize, settings.ExecExitTimeout))),
             MigrationTransportKind.Fd => new OneShotListener(uri, ct => FdTransport.OpenAsync(uri, outgoing: false, settings, ct)),
-            _ => new OneShotListener(uri, _ => ValueTask.FromResult(FileTransport.Open(uri, outgoing: false, settings.BufferSize))),
+            _ => new OneShotListener(uri, _ => ValueTask.FromResult(FileTransport.Open(uri, outgoing: false, settings.BufferSize, NullLogger.Instance))),
         };
     }
 

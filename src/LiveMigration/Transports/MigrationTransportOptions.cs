@@ -12,6 +12,15 @@ public sealed class MigrationTransportOptions
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(30);
     private TimeSpan _execExitTimeout = TimeSpan.FromSeconds(30);
     private int _bufferSize = DefaultBufferSize;
+    private UnixFileMode _unixSocketMode = DefaultUnixSocketMode;
+
+    /// <summary>The default <see cref="UnixSocketMode"/>: owner read and write only (0600).</summary>
+    public const UnixFileMode DefaultUnixSocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private const UnixFileMode PermissionBits =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
     /// <summary>
     /// How long a <c>tcp:</c> or <c>unix:</c> connect may take before it fails; default 30 seconds.
@@ -56,6 +65,28 @@ public sealed class MigrationTransportOptions
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, MinBufferSize);
             _bufferSize = value;
+        }
+    }
+
+    /// <summary>
+    /// The permissions a listening <c>unix:</c> socket file gets, set before it accepts connections
+    /// (connecting needs write permission on it); default <see cref="DefaultUnixSocketMode"/>, 0600, so
+    /// only the owner can connect. Give group or other write to let them in.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// The value has bits beyond the nine permission bits (set-user-id, set-group-id, sticky), or lacks
+    /// <see cref="UnixFileMode.UserWrite"/>, without which not even the owner could connect.
+    /// </exception>
+    public UnixFileMode UnixSocketMode
+    {
+        get => _unixSocketMode;
+        set
+        {
+            if ((value & ~PermissionBits) != 0)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A unix socket's mode takes only the read, write and execute bits of user, group and other.");
+            if ((value & UnixFileMode.UserWrite) == 0)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A unix socket's mode must let its owner write (connect).");
+            _unixSocketMode = value;
         }
     }
 

@@ -35,12 +35,10 @@ internal sealed class SocketListener : MigrationListener
             if (endPoint is IPEndPoint { Address: var any } && any.Equals(IPAddress.IPv6Any))
                 socket.DualMode = true;
             if (uri.Kind == MigrationTransportKind.Unix)
-            {
-                // Like QEMU, replace a socket file left behind by an earlier run; binding would fail on it.
-                File.Delete(uri.Path!);
-            }
-
+                RemoveStaleSocket(uri);
             socket.Bind(endPoint);
+            if (uri.Kind == MigrationTransportKind.Unix)
+                RestrictSocketFile(uri, options.UnixSocketMode);
             socket.Listen(Backlog);
             if (uri.Kind == MigrationTransportKind.Tcp)
                 uri = uri.WithPort(((IPEndPoint)socket.LocalEndPoint!).Port);
@@ -84,7 +82,9 @@ internal sealed class SocketListener : MigrationListener
         {
             try
             {
-                File.Delete(_unixPath);
+                // Only our socket goes: whatever was put in its place since is someone else's.
+                if (UnixFileSystem.TryGetKind(_unixPath) is null or PathKind.Socket)
+                    File.Delete(_unixPath);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -93,6 +93,51 @@ internal sealed class SocketListener : MigrationListener
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Like QEMU, replaces a socket file left behind by an earlier run (binding would fail on it); unlike
+    /// QEMU, deletes nothing else: a regular file, directory, link or FIFO at the path is an error naming it.
+    /// </summary>
+    private static void RemoveStaleSocket(MigrationUri uri)
+    {
+        string path = uri.Path!;
+        PathKind? kind = UnixFileSystem.TryGetKind(path);
+        if (kind is null)
+        {
+            if (!Path.Exists(path) && new FileInfo(path).LinkTarget is null)
+                return;
+            throw new MigrationTransportException(
+                $"Could not listen on {uri}: '{path}' exists, and on this platform the listener cannot tell whether it is a socket left behind; remove it if it is.");
+        }
+
+        if (kind == PathKind.Missing)
+            return;
+        if (kind != PathKind.Socket)
+            throw new MigrationTransportException(
+                $"Could not listen on {uri}: '{path}' is {UnixFileSystem.Describe(kind.Value)}, not a socket; the listener replaces only a socket left behind by an earlier run, so it leaves this alone.");
+        File.Delete(path);
+    }
+
+    /// <summary>
+    /// Gives the freshly bound socket file <paramref name="mode"/> before <see cref="Socket.Listen(int)"/>:
+    /// until then every connect is refused, so no peer gets in under the mode the umask gave at bind.
+    /// </summary>
+    /// <remarks>
+    /// Linux has no way to set the mode of a socket's file through its descriptor, so this changes it by
+    /// path. Someone who can write the directory could swap the file for a link between bind and this
+    /// change and have the mode land on the link's target; the kind is checked just before to narrow that
+    /// gap. Such a person can replace the socket anyway, so a directory others can write (without the
+    /// sticky bit) is no place for a migration socket.
+    /// </remarks>
+    private static void RestrictSocketFile(MigrationUri uri, UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        string path = uri.Path!;
+        if (UnixFileSystem.TryGetKind(path) is { } kind and not PathKind.Socket)
+            throw new MigrationTransportException($"Could not listen on {uri}: '{path}' became {UnixFileSystem.Describe(kind)} right after the socket was bound there.");
+        File.SetUnixFileMode(path, mode);
     }
 
     private static UnixDomainSocketEndPoint UnixEndPoint(MigrationUri uri)
