@@ -148,7 +148,7 @@ public sealed class VmStateDescription
             string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
             uint subVersion = await reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
             VmStateDescription sub = _subsections.Select(s => s.Description).FirstOrDefault(s => s.Name == name)
-                ?? throw new MigrationStreamException($"Unknown subsection '{name}' in the state of '{Name}'", offset);
+                ?? throw new MigrationStreamException($"Unknown subsection '{StreamText.Escape(name)}' in the state of '{Name}'", offset);
             CheckVersion(sub, subVersion, offset);
             await sub.LoadFieldsAsync(reader, subVersion, cancellationToken).ConfigureAwait(false);
         }

@@ -27,8 +27,14 @@ public sealed class MigrationStreamReport
     /// <summary>True when sections end with footers (the 2.4 layout).</summary>
     public bool HasFooters { get; internal set; }
 
-    /// <summary>Every START, PART, END and FULL section in stream order.</summary>
+    /// <summary>
+    /// The START, PART, END and FULL sections in stream order: every one, or, in a stream of more than
+    /// a million sections, the first million (<see cref="SectionCount"/> then says how many there were).
+    /// </summary>
     public IReadOnlyList<MigrationSectionInfo> Sections { get; internal set; } = [];
+
+    /// <summary>How many START, PART, END and FULL sections the stream holds; more than <see cref="Sections"/> lists when that was cut short.</summary>
+    public long SectionCount { get; internal set; }
 
     /// <summary>The COMMAND records in stream order.</summary>
     public IReadOnlyList<SavevmCommand> Commands { get; internal set; } = [];

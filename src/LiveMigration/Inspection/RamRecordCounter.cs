@@ -14,6 +14,9 @@ internal sealed class RamRecordCounter : IRamRecordHandler
     /// <summary>zlib's worst case for one page is a few bytes over the page; anything far above is not a page.</summary>
     private const int MaxCompressedPage = 2 * SavevmFormat.PageSize;
 
+    /// <summary>The most RAM blocks a block list may name: a machine has a few dozen at most.</summary>
+    public const int MaxBlocks = 4096;
+
     private readonly List<RamBlockInfo> _blocks = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private bool _namedBlock;
@@ -76,9 +79,11 @@ internal sealed class RamRecordCounter : IRamRecordHandler
                 throw new MigrationStreamException($"The RAM block list ended short of its stated total of {total} bytes", offset);
             ulong length = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
             if (length > remaining)
-                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{name}'", offset);
+                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{StreamText.Escape(name)}'", offset);
             if (!_names.Add(name))
-                throw new MigrationStreamException($"RAM block '{name}' is listed twice", offset);
+                throw new MigrationStreamException($"RAM block '{StreamText.Escape(name)}' is listed twice", offset);
+            if (_names.Count > MaxBlocks)
+                throw new MigrationStreamException($"The RAM block list names more than {MaxBlocks} blocks", offset);
             _blocks.Add(new RamBlockInfo(name, (long)length));
             remaining -= length;
         }
@@ -95,7 +100,7 @@ internal sealed class RamRecordCounter : IRamRecordHandler
 
         string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!_names.Contains(name))
-            throw new MigrationStreamException($"A page record names RAM block '{name}', which the block list did not", offset);
+            throw new MigrationStreamException($"A page record names RAM block '{StreamText.Escape(name)}', which the block list did not", offset);
         _namedBlock = true;
     }
 

@@ -14,10 +14,17 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
     private const string RamIdStr = "ram";
     private const string BlockIdStr = "block";
 
+    /// <summary>
+    /// The most sections listed one by one; the rest are counted. A guest migrated for hours sends a RAM
+    /// section part per iteration, tens of thousands, so this leaves room for any real stream.
+    /// </summary>
+    public const int MaxSectionsListed = 1 << 20;
+
     private readonly List<MigrationSectionInfo> _sections = [];
     private readonly List<SavevmCommand> _commands = [];
     private readonly List<DecodedDeviceState> _devices = [];
     private readonly RamRecordCounter _ram = new();
+    private long _sectionCount;
     private readonly BlockRecordCounter _block = new();
 
     /// <summary>Walks the whole stream in <paramref name="reader"/> and reports what it holds.</summary>
@@ -49,7 +56,7 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
 
         if (section.Type == SectionType.Full)
             return false;
-        throw new MigrationStreamException($"Live section '{section.IdStr}' cannot be inspected: only the RAM and block sections' records are known", section.Offset);
+        throw new MigrationStreamException($"Live section '{StreamText.Escape(section.IdStr)}' cannot be inspected: only the RAM and block sections' records are known", section.Offset);
     }
 
     async ValueTask ISavevmStreamVisitor.OnPartSectionAsync(SavevmStreamWalker walker, SavevmSectionHeader section, CancellationToken cancellationToken)
@@ -71,8 +78,11 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
         return ValueTask.CompletedTask;
     }
 
-    void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size) =>
-        _sections.Add(new MigrationSectionInfo(section.Type, section.SectionId, section.IdStr, section.InstanceId, section.VersionId, section.Offset, size));
+    void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size)
+    {
+        if (++_sectionCount <= MaxSectionsListed)
+            _sections.Add(new MigrationSectionInfo(section.Type, section.SectionId, section.IdStr, section.InstanceId, section.VersionId, section.Offset, size));
+    }
 
     private MigrationStreamReport Report(SavevmStreamWalker walker) => new()
     {
@@ -83,6 +93,7 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
         Uuid = walker.Configuration.Uuid,
         HasFooters = walker.SawFooters,
         Sections = _sections,
+        SectionCount = _sectionCount,
         Commands = _commands,
         Devices = _devices,
         RamBlocks = _ram.Blocks,

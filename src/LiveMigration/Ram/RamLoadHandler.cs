@@ -87,7 +87,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         foreach (string name in _blocks.Keys)
         {
             if (!_announced.Contains(name))
-                throw new MigrationStreamException($"RAM block '{name}' of the destination was not in the stream");
+                throw new MigrationStreamException($"RAM block '{StreamText.Escape(name)}' of the destination was not in the stream");
         }
 
         // Without the END section the pages sent at the switchover, the last state of the guest, are missing.
@@ -122,13 +122,13 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
                 throw new MigrationStreamException($"The RAM block list ended after {total - remaining} bytes of blocks, short of its stated total of {total} bytes", entryOffset);
             ulong length = await reader.ReadBE64Async(cancellationToken).ConfigureAwait(false);
             if (!_blocks.TryGetValue(name, out RamBlock? block))
-                throw new MigrationStreamException($"Unknown ramblock '{name}': the destination has no such RAM block", entryOffset);
+                throw new MigrationStreamException($"Unknown ramblock '{StreamText.Escape(name)}': the destination has no such RAM block", entryOffset);
             if ((ulong)block.Length != length)
-                throw new MigrationStreamException($"Length mismatch for ramblock '{name}': the stream has {length} bytes, the destination {block.Length}", entryOffset);
+                throw new MigrationStreamException($"Length mismatch for ramblock '{StreamText.Escape(name)}': the stream has {length} bytes, the destination {block.Length}", entryOffset);
             if (length > remaining)
-                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{name}'", entryOffset);
+                throw new MigrationStreamException($"The RAM block list exceeds its stated total of {total} bytes at block '{StreamText.Escape(name)}'", entryOffset);
             if (!_announced.Add(name))
-                throw new MigrationStreamException($"RAM block '{name}' is listed twice", entryOffset);
+                throw new MigrationStreamException($"RAM block '{StreamText.Escape(name)}' is listed twice", entryOffset);
             remaining -= length;
         }
 
@@ -141,7 +141,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             return _lastBlock ?? throw new MigrationStreamException("A RAM record continues a block, but no block was named before it", recordOffset);
         string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!_blocks.TryGetValue(name, out RamBlock? block))
-            throw new MigrationStreamException($"Unknown ramblock '{name}' in a page record", recordOffset);
+            throw new MigrationStreamException($"Unknown ramblock '{StreamText.Escape(name)}' in a page record", recordOffset);
         _lastBlock = block;
         _lastBlockIndex = _indexOf[block];
         return block;

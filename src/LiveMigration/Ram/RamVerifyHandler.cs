@@ -60,9 +60,9 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
             ulong expected = reader.ReadBE64();
             int index = IndexOf(name);
             if (index < 0 || !seen.Add(name))
-                throw new MigrationStreamException($"The verify section names RAM block '{name}', unknown here or listed twice", entry);
+                throw new MigrationStreamException($"The verify section names RAM block '{StreamText.Escape(name)}', unknown here or listed twice", entry);
             if (pages != (ulong)blocks[index].PageCount)
-                throw new MigrationStreamException($"The verify section gives RAM block '{name}' {pages} pages; this destination has {blocks[index].PageCount}", entry);
+                throw new MigrationStreamException($"The verify section gives RAM block '{StreamText.Escape(name)}' {pages} pages; this destination has {blocks[index].PageCount}", entry);
             if (digests.BlockDigest(index) != expected)
                 mismatched.Add(name);
         }

@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LiveMigration.Errors;
+using LiveMigration.Streams;
 
 namespace LiveMigration.Savevm;
 
@@ -14,25 +16,37 @@ namespace LiveMigration.Savevm;
 /// <remarks>
 /// The decoder knows no device: it trusts the description only as far as the bytes go, so a description
 /// that disagrees with the payload ends in a <see cref="MigrationStreamException"/>, never a read out of bounds.
+/// Every field, structure element, subsection and element that takes no bytes is a step of the stream's
+/// <see cref="DeviceStateBudget"/>, which also bounds the JSON written, so nested arrays cannot multiply
+/// into more work than the bytes decoded pay for.
 /// </remarks>
 internal ref struct DeviceStateDecoder
 {
     /// <summary>Structures and subsections nest a few levels in real machines; this bounds hostile descriptions.</summary>
     private const int MaxDepth = 32;
 
-    /// <summary>Real arrays hold at most a few thousand elements; this bounds elements that take no bytes.</summary>
+    /// <summary>Real arrays hold at most a few thousand elements; this bounds one array before the budget does.</summary>
     private const long MaxArrayLength = 1 << 20;
+
+    /// <summary>Names in real descriptions are C identifiers and short paths; this bounds the JSON one step writes.</summary>
+    private const int MaxNameLength = 1024;
 
     private readonly ReadOnlySpan<byte> _data;
     private readonly long _baseOffset;
     private readonly Utf8JsonWriter _json;
+    private readonly DeviceStateBudget _budget;
+    private readonly CancellationToken _cancellationToken;
+    private readonly long _outputStart;
     private int _position;
 
-    private DeviceStateDecoder(ReadOnlySpan<byte> data, long baseOffset, Utf8JsonWriter json)
+    private DeviceStateDecoder(ReadOnlySpan<byte> data, long baseOffset, Utf8JsonWriter json, DeviceStateBudget budget, CancellationToken cancellationToken)
     {
         _data = data;
         _baseOffset = baseOffset;
         _json = json;
+        _budget = budget;
+        _cancellationToken = cancellationToken;
+        _outputStart = json.BytesCommitted + json.BytesPending;
     }
 
     /// <summary>
@@ -43,16 +57,21 @@ internal ref struct DeviceStateDecoder
     /// <param name="data">The stream from the payload's first byte on.</param>
     /// <param name="baseOffset">The stream offset of <paramref name="data"/>[0], for error messages.</param>
     /// <param name="json">Where the decoded object goes.</param>
+    /// <param name="budget">The stream's bound on steps and JSON; it is credited with the payload bytes taken.</param>
+    /// <param name="cancellationToken">Cancels the decode; it is looked at every few thousand steps.</param>
     /// <returns>The payload's length in bytes.</returns>
-    /// <exception cref="MigrationStreamException">The payload does not match the description.</exception>
-    public static int Decode(JsonElement device, ReadOnlySpan<byte> data, long baseOffset, Utf8JsonWriter json)
+    /// <exception cref="MigrationStreamException">The payload does not match the description, or the budget is spent.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static int Decode(JsonElement device, ReadOnlySpan<byte> data, long baseOffset, Utf8JsonWriter json, DeviceStateBudget budget, CancellationToken cancellationToken)
     {
-        var decoder = new DeviceStateDecoder(data, baseOffset, json);
+        var decoder = new DeviceStateDecoder(data, baseOffset, json, budget, cancellationToken);
+        decoder.Step();
         json.WriteStartObject();
-        if (device.TryGetProperty("name", out JsonElement name)) json.WriteString("name", name.GetString());
+        if (device.TryGetProperty("name", out JsonElement name)) json.WriteString("name", decoder.Name(name.GetString()));
         if (device.TryGetProperty("instance_id", out JsonElement instance)) json.WriteNumber("instance_id", instance.GetInt64());
         decoder.WriteBody(device, 0);
         json.WriteEndObject();
+        decoder.Step();
         return decoder._position;
     }
 
@@ -61,7 +80,7 @@ internal ref struct DeviceStateDecoder
     {
         if (depth > MaxDepth)
             throw Error($"the state description nests deeper than {MaxDepth} levels");
-        if (description.TryGetProperty("vmsd_name", out JsonElement vmsd)) _json.WriteString("vmsd_name", vmsd.GetString());
+        if (description.TryGetProperty("vmsd_name", out JsonElement vmsd)) _json.WriteString("vmsd_name", Name(vmsd.GetString()));
         if (description.TryGetProperty("version", out JsonElement version)) _json.WriteNumber("version", version.GetInt64());
 
         _json.WriteStartObject("fields");
@@ -83,14 +102,15 @@ internal ref struct DeviceStateDecoder
 
     private void WriteSubsection(JsonElement subsection, int depth)
     {
+        Step();
         string expected = GetString(subsection, "vmsd_name");
         int start = _position;
         if (Take(1)[0] != 0x05)
-            throw Error($"subsection '{expected}' was expected but byte 0x{_data[start]:x2} is not a subsection marker (0x05)", start);
+            throw Error($"subsection '{StreamText.Escape(expected)}' was expected but byte 0x{_data[start]:x2} is not a subsection marker (0x05)", start);
         int length = Take(1)[0];
         string name = Encoding.UTF8.GetString(Take(length));
         if (!string.Equals(name, expected, StringComparison.Ordinal))
-            throw Error($"subsection '{expected}' was expected but the stream has '{name}'", start);
+            throw Error($"subsection '{StreamText.Escape(expected)}' was expected but the stream has '{StreamText.Escape(name)}'", start);
         uint version = BinaryPrimitives.ReadUInt32BigEndian(Take(4));
         _json.WriteStartObject(name);
         _json.WriteNumber("stream_version", version);
@@ -100,84 +120,115 @@ internal ref struct DeviceStateDecoder
 
     private void WriteField(JsonElement field, int depth)
     {
+        Step();
         string name = GetString(field, "name");
         // A field name repeats when one structure is described twice; "index" tells the copies apart.
         if (field.TryGetProperty("index", out JsonElement index))
             name = string.Create(CultureInfo.InvariantCulture, $"{name}[{index.GetInt64()}]");
-        string type = field.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
+        string type = field.TryGetProperty("type", out JsonElement t) ? Name(t.GetString()) : "";
         long size = field.TryGetProperty("size", out JsonElement s) ? s.GetInt64() : 0;
         bool isArray = field.TryGetProperty("array_len", out JsonElement a);
         long count = isArray ? a.GetInt64() : 1;
         if (size < 0 || count < 0 || count > MaxArrayLength)
-            throw Error($"field '{name}' has a size of {size} or an array length of {count} out of range");
+            throw Error($"field '{StreamText.Escape(name)}' has a size of {size} or an array length of {count} out of range");
+
+        // What each element is gets decided once per field, not once per element.
+        JsonElement nested = default;
+        bool isStruct = type == "struct" && field.TryGetProperty("struct", out nested);
+        bool isTmp = !isStruct && type == "tmp" && field.TryGetProperty("fields", out _);
+        LeafKind leaf = isStruct || isTmp ? LeafKind.Bytes : Classify(type, size);
 
         _json.WritePropertyName(name);
         if (isArray) _json.WriteStartArray();
         for (long i = 0; i < count; i++)
-            WriteElement(field, name, type, size, depth);
+        {
+            if (isStruct || isTmp)
+                WriteNested(isStruct ? nested : field, depth);
+            else
+                WriteLeaf(name, leaf, size);
+        }
+
         if (isArray) _json.WriteEndArray();
     }
 
-    private void WriteElement(JsonElement field, string name, string type, long size, int depth)
+    /// <summary>
+    /// One element of a "struct" field, or of a "tmp" field, which describes its own fields in place: a
+    /// temporary view the device fills before saving.
+    /// </summary>
+    private void WriteNested(JsonElement description, int depth)
     {
-        if (type == "struct" && field.TryGetProperty("struct", out JsonElement nested))
-        {
-            _json.WriteStartObject();
-            WriteBody(nested, depth + 1);
-            _json.WriteEndObject();
-            return;
-        }
+        Step();
+        _json.WriteStartObject();
+        WriteBody(description, depth + 1);
+        _json.WriteEndObject();
+    }
 
-        // A "tmp" field describes its own fields in place: a temporary view the device fills before saving.
-        if (type == "tmp" && field.TryGetProperty("fields", out _))
-        {
-            _json.WriteStartObject();
-            WriteBody(field, depth + 1);
-            _json.WriteEndObject();
-            return;
-        }
-
+    private void WriteLeaf(string name, LeafKind leaf, long size)
+    {
+        int start = _position;
         if (size > _data.Length - _position)
-            throw Error($"field '{name}' needs {size} bytes but only {_data.Length - _position} remain");
+            throw Error($"field '{StreamText.Escape(name)}' needs {size} bytes but only {_data.Length - _position} remain");
+        // An element that takes no bytes pays with a step; one that does is paid for by its bytes.
+        if (size == 0)
+            Step();
         ReadOnlySpan<byte> bytes = Take((int)size);
-        if (IsInteger(type) && size is 1 or 2 or 4 or 8)
-            WriteInteger(type, bytes);
-        else
-            _json.WriteStringValue(Convert.ToHexStringLower(bytes));
+        switch (leaf)
+        {
+            case LeafKind.Bool:
+                _json.WriteBooleanValue(bytes[0] != 0);
+                break;
+            case LeafKind.Unsigned or LeafKind.UnsignedLittleEndian:
+                _json.WriteNumberValue(ReadRaw(bytes, leaf == LeafKind.UnsignedLittleEndian));
+                break;
+            case LeafKind.Signed or LeafKind.SignedLittleEndian:
+                int shift = 64 - (bytes.Length * 8);
+                _json.WriteNumberValue((long)(ReadRaw(bytes, leaf == LeafKind.SignedLittleEndian) << shift) >> shift);
+                break;
+            default:
+                WriteHex(bytes, start);
+                break;
+        }
     }
 
-    private void WriteInteger(string type, ReadOnlySpan<byte> bytes)
+    private static ulong ReadRaw(ReadOnlySpan<byte> bytes, bool littleEndian) => bytes.Length switch
     {
-        if (type == "bool")
-        {
-            _json.WriteBooleanValue(bytes[0] != 0);
-            return;
-        }
+        1 => bytes[0],
+        2 => littleEndian ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : BinaryPrimitives.ReadUInt16BigEndian(bytes),
+        4 => littleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes),
+        _ => littleEndian ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt64BigEndian(bytes),
+    };
 
-        bool littleEndian = type.EndsWith(" le", StringComparison.Ordinal);
-        ulong raw = bytes.Length switch
+    /// <summary>A buffer as lower-case hex, checked against the budget before its text is made.</summary>
+    private readonly void WriteHex(ReadOnlySpan<byte> bytes, int start)
+    {
+        _budget.CheckOutput(_json.BytesCommitted + _json.BytesPending - _outputStart + (2L * bytes.Length) + 3, _baseOffset + start);
+        char[] text = ArrayPool<char>.Shared.Rent(Math.Max(1, 2 * bytes.Length));
+        try
         {
-            1 => bytes[0],
-            2 => littleEndian ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : BinaryPrimitives.ReadUInt16BigEndian(bytes),
-            4 => littleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes),
-            _ => littleEndian ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt64BigEndian(bytes),
-        };
-        if (!type.StartsWith("int", StringComparison.Ordinal) && type != "timer")
-        {
-            _json.WriteNumberValue(raw);
-            return;
+            Convert.TryToHexStringLower(bytes, text, out int written);
+            _json.WriteStringValue(text.AsSpan(0, written));
         }
-
-        int shift = 64 - (bytes.Length * 8);
-        _json.WriteNumberValue((long)(raw << shift) >> shift);
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
+        }
     }
 
-    private static bool IsInteger(string type)
+    private static LeafKind Classify(string type, long size)
     {
+        if (size is not (1 or 2 or 4 or 8))
+            return LeafKind.Bytes;
         // "uint8 equal" and "int32 le" name how the value is checked or laid out; the value is still an integer.
         int space = type.IndexOf(' ', StringComparison.Ordinal);
         string baseType = space < 0 ? type : type[..space];
-        return baseType is "bool" or "timer" or "uint8" or "uint16" or "uint32" or "uint64" or "int8" or "int16" or "int32" or "int64";
+        bool littleEndian = type.EndsWith(" le", StringComparison.Ordinal);
+        return baseType switch
+        {
+            "bool" => LeafKind.Bool,
+            "uint8" or "uint16" or "uint32" or "uint64" => littleEndian ? LeafKind.UnsignedLittleEndian : LeafKind.Unsigned,
+            "timer" or "int8" or "int16" or "int32" or "int64" => littleEndian ? LeafKind.SignedLittleEndian : LeafKind.Signed,
+            _ => LeafKind.Bytes,
+        };
     }
 
     private ReadOnlySpan<byte> Take(int count)
@@ -186,15 +237,40 @@ internal ref struct DeviceStateDecoder
             throw Error($"the section ends after {_data.Length - _position} more bytes but {count} were needed");
         ReadOnlySpan<byte> bytes = _data.Slice(_position, count);
         _position += count;
+        _budget.Decoded(count);
         return bytes;
     }
 
+    /// <summary>One step of the budget, which also bounds the JSON this section has written so far.</summary>
+    private readonly void Step()
+        => _budget.Step(_json.BytesCommitted + _json.BytesPending - _outputStart, _baseOffset + _position, _cancellationToken);
+
     private readonly string GetString(JsonElement element, string property)
         => element.TryGetProperty(property, out JsonElement value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
+            ? Name(value.GetString())
             : throw Error($"a description entry has no '{property}'");
 
+    /// <summary>A name from the description, bounded so that one step writes a bounded amount of JSON.</summary>
+    private readonly string Name(string? name)
+    {
+        name ??= "";
+        return name.Length <= MaxNameLength
+            ? name
+            : throw Error($"a name in the description is {name.Length} characters long, more than the limit of {MaxNameLength}");
+    }
+
     private readonly MigrationStreamException Error(string what) => Error(what, _position);
+
+    /// <summary>How a leaf element's bytes are shown.</summary>
+    private enum LeafKind
+    {
+        Bytes,
+        Bool,
+        Unsigned,
+        UnsignedLittleEndian,
+        Signed,
+        SignedLittleEndian,
+    }
 
     private readonly MigrationStreamException Error(string what, int position)
         => new($"The device section does not match its VMDESCRIPTION entry: {what}", _baseOffset + position);

@@ -43,6 +43,12 @@ internal static class SavevmFormat
     /// <summary>The longest command payload accepted; every supported command is far shorter.</summary>
     public const int MaxCommandLength = 4096;
 
+    /// <summary>The most START sections a stream may open: a machine has a few live sections (RAM, block, dirty bitmaps).</summary>
+    public const int MaxOpenSections = 4096;
+
+    /// <summary>The most command records a stream may carry: a precopy sender sends a handful.</summary>
+    public const int MaxCommands = 1 << 16;
+
     /// <summary>
     /// The most capability names a configuration subsection may list: twice the names there are, so that a
     /// source repeating each one still fits while the count cannot make a reader allocate.

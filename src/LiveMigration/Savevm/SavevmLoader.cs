@@ -16,6 +16,7 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     private readonly List<SavevmCommand> _commands = [];
     private readonly List<DecodedDeviceState> _unappliedDevices = [];
     private long _maxDeviceStateBytes = CapturedDeviceState.DefaultMaxBytes;
+    private long _maxDecodedDeviceStateBytes = DeviceStateBudget.DefaultMaxDecodedBytes;
     private SavevmLoadResult? _result;
     private SavevmStreamWalker? _walker;
 
@@ -63,6 +64,22 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     }
 
     /// <summary>
+    /// The most decoded device state (JSON) kept across the stream for unknown device sections, 1 byte to
+    /// 1 GiB. Default: 32 MiB.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside that range.</exception>
+    public long MaxDecodedDeviceStateBytes
+    {
+        get => _maxDecodedDeviceStateBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1L << 30);
+            _maxDecodedDeviceStateBytes = value;
+        }
+    }
+
+    /// <summary>
     /// True when this destination expects the verify section. Where the layout has a configuration, the
     /// source announces it there, and a mismatch fails before any section is read, naming the setting.
     /// </summary>
@@ -87,7 +104,12 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
         _result = new SavevmLoadResult(Layout) { Commands = _commands, UnappliedDevices = _unappliedDevices };
 
         // Nothing may follow the stream's end, unless the source keeps the channel open for the return path.
-        using (var walker = new SavevmStreamWalker(_reader, this, _expectedMachineType) { MaxDeviceStateBytes = MaxDeviceStateBytes, RequireEndAfterTrailer = true })
+        using (var walker = new SavevmStreamWalker(_reader, this, _expectedMachineType)
+        {
+            MaxDeviceStateBytes = MaxDeviceStateBytes,
+            MaxDecodedDeviceStateBytes = MaxDecodedDeviceStateBytes,
+            RequireEndAfterTrailer = true,
+        })
         {
             _walker = walker;
             await walker.WalkAsync(cancellationToken).ConfigureAwait(false);
@@ -130,13 +152,13 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
             if (section.Type == SectionType.Full && DecodeUnknownDeviceSections)
                 return false;
             throw new MigrationStreamException(
-                $"Unknown savevm section '{section.IdStr}' instance {section.InstanceId}: no handler is registered for it on this destination", offset);
+                $"Unknown savevm section '{StreamText.Escape(section.IdStr)}' instance {section.InstanceId}: no handler is registered for it on this destination", offset);
         }
 
         uint supported = loader.VersionId;
         if (section.VersionId > supported)
             throw new MigrationStreamException(
-                $"Section '{section.IdStr}' instance {section.InstanceId} has version {section.VersionId}, newer than version {supported} this destination supports", offset);
+                $"Section '{StreamText.Escape(section.IdStr)}' instance {section.InstanceId} has version {section.VersionId}, newer than version {supported} this destination supports", offset);
         await LoadPayloadAsync(walker.Reader, loader, section, cancellationToken).ConfigureAwait(false);
         return true;
     }

@@ -15,6 +15,9 @@ internal sealed partial class SavevmStreamWalker
         if (length > SavevmFormat.MaxCommandLength)
             throw new MigrationStreamException(
                 $"Command {number} carries {length} bytes, more than the limit of {SavevmFormat.MaxCommandLength}", offset);
+        if (++_commandCount > SavevmFormat.MaxCommands)
+            throw new MigrationStreamException(
+                $"More than {SavevmFormat.MaxCommands} command records; a sender sends a handful", offset);
         byte[] payload = length == 0 ? [] : new byte[length];
         await Reader.ReadBytesAsync(payload, cancellationToken).ConfigureAwait(false);
         await _visitor.OnCommandAsync((SavevmCommand)number, payload, offset, cancellationToken).ConfigureAwait(false);
@@ -37,8 +40,7 @@ internal sealed partial class SavevmStreamWalker
                 $"Unexpected section type 0x{type:x2} after EOF; only a VMDESCRIPTION trailer (0x06) may follow", offset);
         uint length = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         if (length > SavevmFormat.MaxVmDescriptionLength)
-            throw new MigrationStreamException(
-                $"The VMDESCRIPTION trailer is {length} bytes long, more than the limit of {SavevmFormat.MaxVmDescriptionLength}", offset);
+            throw VmDescription.TooLong(length, offset);
         // The buffer grows with the bytes that really arrive, so a length claimed by a hostile or
         // truncated stream costs no more memory than the data sent.
         var json = new ArrayBufferWriter<byte>((int)Math.Clamp(length, 1, MigrationReader.MaxEnsureBytes));

@@ -22,6 +22,7 @@ internal sealed partial class SavevmStreamWalker : IDisposable
     private readonly string? _expectedMachineType;
     private readonly Dictionary<uint, SavevmSectionHeader> _open = [];
     private CapturedDeviceState? _captured;
+    private int _commandCount;
     private bool _walked;
 
     /// <param name="reader">The stream.</param>
@@ -49,6 +50,12 @@ internal sealed partial class SavevmStreamWalker : IDisposable
 
     /// <summary>The most bytes read into memory to decode FULL sections with the trailer. Default: 64 MiB.</summary>
     public long MaxDeviceStateBytes { get; init; } = CapturedDeviceState.DefaultMaxBytes;
+
+    /// <summary>
+    /// The most decoded device state (JSON) kept across the stream for FULL sections decoded with the
+    /// trailer. Default: 32 MiB.
+    /// </summary>
+    public long MaxDecodedDeviceStateBytes { get; init; } = DeviceStateBudget.DefaultMaxDecodedBytes;
 
     /// <summary>True to fail when bytes follow the trailer; false to stop reading once it is read (a channel may stay open).</summary>
     public bool RequireEndAfterTrailer { get; init; }
@@ -129,7 +136,7 @@ internal sealed partial class SavevmStreamWalker : IDisposable
                     break;
                 case SectionType.Footer when Layout is { HasFooters: false } layout:
                     throw new MigrationStreamException(
-                        $"Unexpected section footer: machine type '{_expectedMachineType}' uses the {layout.Name} layout without footers; the source uses a newer machine type", offset);
+                        $"Unexpected section footer: machine type '{StreamText.Escape(_expectedMachineType)}' uses the {layout.Name} layout without footers; the source uses a newer machine type", offset);
                 case SectionType.Configuration:
                     throw new MigrationStreamException("Unexpected configuration section: it may only follow the header", offset);
                 case SectionType.Footer:
@@ -153,7 +160,10 @@ internal sealed partial class SavevmStreamWalker : IDisposable
         var section = new SavevmSectionHeader(type, sectionId, idStr, instanceId, versionId, sectionOffset);
         if (type == SectionType.Start && !_open.TryAdd(sectionId, section))
             throw new MigrationStreamException(
-                $"Section id {sectionId} for '{idStr}' was already opened by '{_open[sectionId].IdStr}'", offset);
+                $"Section id {sectionId} for '{StreamText.Escape(idStr)}' was already opened by '{StreamText.Escape(_open[sectionId].IdStr)}'", offset);
+        if (_open.Count > SavevmFormat.MaxOpenSections)
+            throw new MigrationStreamException(
+                $"More than {SavevmFormat.MaxOpenSections} START sections open; a machine has a few live sections", offset);
 
         bool read = await _visitor.OnNamedSectionAsync(this, section, cancellationToken).ConfigureAwait(false);
         if (!read)
@@ -185,8 +195,9 @@ internal sealed partial class SavevmStreamWalker : IDisposable
             // no end of the stream to wait for.
             if (PeerKeepsChannelOpen && Layout is { HasVmDescription: false } layout)
                 throw new MigrationStreamException(
-                    $"Device section '{section.IdStr}' instance {section.InstanceId} has no handler here, and the {layout.Name} layout has no VMDESCRIPTION trailer to decode it with", section.Offset);
-            _captured = await CapturedDeviceState.CaptureAsync(Reader, MaxDeviceStateBytes, PeerKeepsChannelOpen, cancellationToken).ConfigureAwait(false);
+                    $"Device section '{StreamText.Escape(section.IdStr)}' instance {section.InstanceId} has no handler here, and the {layout.Name} layout has no VMDESCRIPTION trailer to decode it with", section.Offset);
+            var budget = new DeviceStateBudget(MaxDecodedDeviceStateBytes);
+            _captured = await CapturedDeviceState.CaptureAsync(Reader, MaxDeviceStateBytes, PeerKeepsChannelOpen, budget, cancellationToken).ConfigureAwait(false);
             // Everything after this point is read from memory: the rest of the stream is in the capture.
             Reader = _captured.Reader;
         }
@@ -203,7 +214,7 @@ internal sealed partial class SavevmStreamWalker : IDisposable
             uint footerId = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
             if (footerId != section.SectionId)
                 throw new MigrationStreamException(
-                    $"Mismatched section footer for '{section.IdStr}': footer has section id {footerId}, the section at offset {section.Offset} has {section.SectionId}", offset - 1);
+                    $"Mismatched section footer for '{StreamText.Escape(section.IdStr)}': footer has section id {footerId}, the section at offset {section.Offset} has {section.SectionId}", offset - 1);
             SawFooters = true;
         }
 
@@ -234,7 +245,7 @@ internal sealed partial class SavevmStreamWalker : IDisposable
         byte marker = await Reader.ReadU8Async(cancellationToken).ConfigureAwait(false);
         if (marker != (byte)SectionType.Footer)
             throw new MigrationStreamException(
-                $"Missing section footer for '{section.IdStr}': found byte 0x{marker:x2} instead of 0x7e", offset);
+                $"Missing section footer for '{StreamText.Escape(section.IdStr)}': found byte 0x{marker:x2} instead of 0x7e", offset);
         return true;
     }
 }

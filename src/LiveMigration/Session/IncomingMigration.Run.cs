@@ -211,7 +211,7 @@ public sealed partial class IncomingMigration
     {
         if (loaded.UnappliedDevices.Count > 0)
         {
-            string devices = string.Join(", ", loaded.UnappliedDevices.Select(d => $"'{d.IdStr}'"));
+            string devices = string.Join(", ", loaded.UnappliedDevices.Select(d => $"'{StreamText.Escape(d.IdStr)}'"));
             if (_options.Autostart)
             {
                 throw new MigrationException(
