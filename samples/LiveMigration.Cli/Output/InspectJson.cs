@@ -26,6 +26,7 @@ public static class InspectJson
             json.WriteEndArray();
             if (report.Uuid is { } uuid) json.WriteString("uuid", uuid);
             json.WriteBoolean("footers", report.HasFooters);
+            json.WriteNumber("section-count", report.SectionCount);
             json.WriteStartArray("sections");
             foreach (MigrationSectionInfo section in report.Sections)
             {

@@ -24,13 +24,22 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
     private readonly List<SavevmCommand> _commands = [];
     private readonly List<DecodedDeviceState> _devices = [];
     private readonly RamRecordCounter _ram = new();
-    private long _sectionCount;
     private readonly BlockRecordCounter _block = new();
+    private readonly int _maxSectionsListed;
+    private long _sectionCount;
+
+    private StreamReportBuilder(int maxSectionsListed)
+    {
+        _maxSectionsListed = maxSectionsListed;
+    }
 
     /// <summary>Walks the whole stream in <paramref name="reader"/> and reports what it holds.</summary>
-    public static async Task<MigrationStreamReport> InspectAsync(MigrationReader reader, CancellationToken cancellationToken)
+    /// <param name="reader">The stream.</param>
+    /// <param name="cancellationToken">Cancels the walk, device decoding included.</param>
+    /// <param name="maxSectionsListed">The most sections listed one by one.</param>
+    public static async Task<MigrationStreamReport> InspectAsync(MigrationReader reader, CancellationToken cancellationToken, int maxSectionsListed = MaxSectionsListed)
     {
-        var builder = new StreamReportBuilder();
+        var builder = new StreamReportBuilder(maxSectionsListed);
         using var walker = new SavevmStreamWalker(reader, builder, expectedMachineType: null) { RequireEndAfterTrailer = true };
         await walker.WalkAsync(cancellationToken).ConfigureAwait(false);
         return builder.Report(walker);
@@ -80,7 +89,7 @@ internal sealed class StreamReportBuilder : ISavevmStreamVisitor
 
     void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size)
     {
-        if (++_sectionCount <= MaxSectionsListed)
+        if (++_sectionCount <= _maxSectionsListed)
             _sections.Add(new MigrationSectionInfo(section.Type, section.SectionId, section.IdStr, section.InstanceId, section.VersionId, section.Offset, size));
     }
 
