@@ -1,12 +1,15 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LiveMigration.Inspection;
 using LiveMigration.Savevm;
+using LiveMigration.Streams;
 
 namespace LiveMigration.Cli.Output;
 
-/// <summary>An inspected stream as one JSON object, with each device's decoded state embedded as JSON.</summary>
+/// <summary>
+/// An inspected stream as one JSON object, with each device's decoded state embedded as JSON. Names from
+/// the stream are written with <see cref="StreamText.JsonEncoder"/>: control and bidi characters as escapes.
+/// </summary>
 public static class InspectJson
 {
     /// <summary>Formats <paramref name="report"/> as JSON.</summary>
@@ -14,7 +17,7 @@ public static class InspectJson
     {
         ArgumentNullException.ThrowIfNull(report);
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true }))
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = StreamText.JsonEncoder, Indented = true }))
         {
             json.WriteStartObject();
             json.WriteNumber("version", report.StreamVersion);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
@@ -153,8 +152,8 @@ internal sealed class VmDescription : IDisposable
             throw new MigrationStreamException($"The VMDESCRIPTION trailer does not describe device section '{StreamText.Escape(idStr)}' instance {instanceId}", offset);
         // One buffer and writer serve every section of the stream, so many small sections cost no more than their JSON.
         _output ??= new ArrayBufferWriter<byte>(1024);
-        // Relaxed escaping keeps device names such as "0000:00:01.1/ide" readable.
-        _writer ??= new Utf8JsonWriter(_output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        // The encoder keeps device names such as "0000:00:01.1/ide" readable and escapes control and bidi characters.
+        _writer ??= new Utf8JsonWriter(_output, new JsonWriterOptions { Encoder = StreamText.JsonEncoder });
         _output.ResetWrittenCount();
         _writer.Reset(_output);
         try

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 
 namespace LiveMigration.Streams;
 
@@ -14,9 +16,17 @@ namespace LiveMigration.Streams;
 /// code points and lone surrogates become <c>\uXXXX</c> or <c>\U00XXXXXX</c>; a backslash becomes
 /// <c>\\</c>, so an escape in the output always means one was made. Everything else, including
 /// non-ASCII letters, is kept. A string that needs nothing is returned as it is, without allocating.
+/// <see cref="JsonEncoder"/> does the same for JSON, where such characters become <c>\uXXXX</c>.
 /// </remarks>
 internal static class StreamText
 {
+    /// <summary>
+    /// A JSON encoder that keeps names readable (letters of any script stay as they are) but writes every
+    /// character <see cref="Escape"/> would escape as <c>\uXXXX</c>. The relaxed encoder leaves bidi
+    /// overrides and other format characters raw, so JSON that goes to a terminal uses this one.
+    /// </summary>
+    public static JavaScriptEncoder JsonEncoder { get; } = CreateJsonEncoder();
+
     /// <summary>Returns <paramref name="value"/> with every character a terminal could act on shown as an escape.</summary>
     public static string Escape(string? value)
     {
@@ -43,6 +53,18 @@ internal static class StreamText
         }
 
         return text.ToString();
+    }
+
+    private static JavaScriptEncoder CreateJsonEncoder()
+    {
+        var settings = new TextEncoderSettings(UnicodeRanges.All);
+        for (int c = 0; c <= char.MaxValue; c++)
+        {
+            if (char.IsSurrogate((char)c) || (c != ' ' && IsUnsafe(new Rune(c))))
+                settings.ForbidCharacter((char)c);
+        }
+
+        return JavaScriptEncoder.Create(settings);
     }
 
     private static int FirstUnsafe(string value)
