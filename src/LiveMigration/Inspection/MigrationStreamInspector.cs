@@ -12,8 +12,11 @@ namespace LiveMigration.Inspection;
 /// <remarks>
 /// The stream is read once from start to end, so pipes and sockets work as well as files. Device sections
 /// are described by the trailer that follows them, so the rest of the stream is read into memory (at most
-/// 64 MiB) when the first one arrives. Malformed input ends in a <see cref="MigrationStreamException"/>
-/// carrying the offset; nothing is allocated or awaited on a length before it is checked.
+/// 64 MiB) when the first one arrives, and at most 32 MiB of decoded JSON is kept for the whole stream.
+/// Malformed input ends in a <see cref="MigrationStreamException"/> carrying the offset; nothing is
+/// allocated or awaited on a length before it is checked, decoding a device section costs work in
+/// proportion to its bytes, and the cancellation token stops it. Names in the report are as the stream
+/// has them (the device JSON escapes control and bidi characters): a host that prints them escapes them.
 /// </remarks>
 public static class MigrationStreamInspector
 {

@@ -13,7 +13,7 @@ internal sealed class CaptureBuffer
     /// <summary>The block size: small enough for a stream of a few hundred bytes, large enough for 64 MiB.</summary>
     private const int BlockSize = 64 * 1024;
 
-    private Block? _first;
+    private readonly List<Block> _blocks = [];
     private Block? _last;
 
     /// <summary>The bytes captured.</summary>
@@ -29,11 +29,7 @@ internal sealed class CaptureBuffer
         {
             ArgumentOutOfRangeException.ThrowIfNegative(index);
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Length);
-            // Only the last few bytes are asked for, so the walk starts from the block that holds them.
-            Block block = _last!;
-            while (block.RunningIndex > index)
-                block = block.Previous!;
-            return block.Bytes[(int)(index - block.RunningIndex)];
+            return _blocks[(int)(index / BlockSize)].Bytes[(int)(index % BlockSize)];
         }
     }
 
@@ -60,12 +56,13 @@ internal sealed class CaptureBuffer
     /// <summary>The bytes from <paramref name="start"/> to the end.</summary>
     public ReadOnlySequence<byte> Slice(long start)
     {
-        if (_first is null)
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Length);
+        if (_last is null)
             return ReadOnlySequence<byte>.Empty;
-        Block block = _first;
-        while (block.Next is Block next && next.RunningIndex <= start)
-            block = next;
-        return new ReadOnlySequence<byte>(block, (int)(start - block.RunningIndex), _last!, _last!.Count);
+        // The end of a full last block is where the next block would begin: it is that block's end.
+        Block block = start == Length ? _last : _blocks[(int)(start / BlockSize)];
+        return new ReadOnlySequence<byte>(block, (int)(start - block.RunningIndex), _last, _last.Count);
     }
 
     /// <summary>Every byte captured, in one array.</summary>
@@ -73,27 +70,22 @@ internal sealed class CaptureBuffer
 
     private void AddBlock()
     {
-        var block = new Block(new byte[BlockSize], Length, _last);
-        if (_last is null)
-            _first = block;
-        else
-            _last.SetNext(block);
+        var block = new Block(new byte[BlockSize], Length);
+        _last?.SetNext(block);
+        _blocks.Add(block);
         _last = block;
     }
 
     private sealed class Block : ReadOnlySequenceSegment<byte>
     {
-        public Block(byte[] bytes, long runningIndex, Block? previous)
+        public Block(byte[] bytes, long runningIndex)
         {
             Bytes = bytes;
             RunningIndex = runningIndex;
-            Previous = previous;
             Memory = ReadOnlyMemory<byte>.Empty;
         }
 
         public byte[] Bytes { get; }
-
-        public Block? Previous { get; }
 
         public int Count => Memory.Length;
 

@@ -38,6 +38,8 @@ public sealed class IncomingMigrationOptions
     /// device after RAM): they are decoded with the stream's VMDESCRIPTION trailer and reported in
     /// <see cref="IncomingMigrationResult.UnappliedDevices"/>, never applied. When any arrive the guest is
     /// not started, since its device state did not load. When false, such a section fails the migration.
+    /// The rest of the stream is read into memory to reach the trailer (at most 64 MiB), and at most
+    /// 32 MiB of decoded JSON is kept; past either the migration fails (docs/wire-compatibility.md, Limits).
     /// Default: true.
     /// </summary>
     public bool DecodeUnknownDeviceSections { get; init; } = true;

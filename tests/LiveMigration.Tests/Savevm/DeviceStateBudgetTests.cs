@@ -234,14 +234,36 @@ public sealed class DeviceStateBudgetTests
         Assert.That(error.Message, Does.Contain("exceeds the limit of 4194304 bytes"));
     }
 
+    [Test]
+    public async Task A_source_keeping_the_channel_open_is_decoded_once_a_trailer_spanning_blocks_ends_its_bytes()
+    {
+        // 200 KB of state and a trailer: more than one of the capture's 64 KiB blocks, on a channel that is never closed.
+        const string description = """{"devices":[{"name":"dev","instance_id":0,"vmsd_name":"dev","version":1,"fields":[{"name":"blob","type":"buffer","size":200000}]}]}""";
+        byte[] payload = new byte[200_000];
+        payload[^1] = 0xab;
+        byte[] stream = UnknownDeviceStream(description, payload);
+        var pipe = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0));
+        for (int at = 0; at < stream.Length; at += 4096)
+            await pipe.Writer.WriteAsync(stream.AsMemory(at, Math.Min(4096, stream.Length - at)));
+        var devices = new List<DecodedDeviceState>();
+
+        using var reader = new MigrationReader(pipe.Reader);
+        using var walker = new SavevmStreamWalker(reader, new SkippingVisitor(devices), DeviceStreams.Machine) { PeerKeepsChannelOpen = true };
+        await walker.WalkAsync(CancellationToken.None).AsTask().WaitAsync(TestTimeouts.Short);
+
+        using JsonDocument json = JsonDocument.Parse(devices.Single().Json);
+        Assert.That(json.RootElement.GetProperty("fields").GetProperty("blob").GetString(), Does.EndWith("00ab").And.Length.EqualTo(400_000));
+        Assert.That(walker.TrailerJson, Is.EqualTo(description));
+    }
+
     /// <summary>Header, configuration, one FULL section "dev" with <paramref name="payload"/>, EOF and the trailer.</summary>
     private static byte[] UnknownDeviceStream(string description, byte[] payload) =>
         SavevmHarness.HeaderAndConfiguration(DeviceStreams.Machine)
             .U8(0x04).BE32(1).Str8("dev").BE32(0).BE32(1).Bytes(payload).U8(0x7e).BE32(1)
             .U8(0x00).U8(0x06).BE32((uint)Encoding.UTF8.GetByteCount(description)).Bytes(Encoding.UTF8.GetBytes(description)).ToArray();
 
-    /// <summary>Leaves every FULL section to the walker to decode.</summary>
-    private sealed class SkippingVisitor : ISavevmStreamVisitor
+    /// <summary>Leaves every FULL section to the walker to decode, and collects what it decoded.</summary>
+    private sealed class SkippingVisitor(List<DecodedDeviceState>? decoded = null) : ISavevmStreamVisitor
     {
         public void OnConfiguration(SavevmConfiguration configuration, long offset)
         {
@@ -251,9 +273,7 @@ public sealed class DeviceStateBudgetTests
 
         public ValueTask OnPartSectionAsync(SavevmStreamWalker walker, SavevmSectionHeader section, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public void OnDeviceDecoded(DecodedDeviceState device)
-        {
-        }
+        public void OnDeviceDecoded(DecodedDeviceState device) => decoded?.Add(device);
 
         public ValueTask OnCommandAsync(SavevmCommand command, ReadOnlyMemory<byte> payload, long offset, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
