@@ -80,7 +80,9 @@ public static class CommandHelp
             livemig inspect FILE [--json]: what a migration stream file holds, ours or QEMU's (for example
             from QMP migrate "exec:cat > FILE"): header, configuration, each section with its offset and
             size, the RAM blocks and page counts (zero, normal, xbzrle), and with a VMDESCRIPTION trailer
-            every device section decoded to JSON. Exits 1 when the file is not a valid stream.
+            every device section decoded to JSON. Names from the stream are shown with control characters
+            and bidi overrides as escapes (\x1b, \u202e). Exits 1 when the file is not a valid stream or
+            exceeds a reader's limit (docs/wire-compatibility.md).
 
               --json                   print everything as one JSON object
             """,
