@@ -132,16 +132,16 @@ internal sealed class BlockLoadHandler : ISectionLoader
     {
         string name = await reader.ReadStr8Async(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!_disks.TryGetValue(name, out DiskLoad? load))
-            throw new MigrationStreamException($"Unknown disk '{name}': the destination has no such disk", recordOffset);
+            throw new MigrationStreamException($"Unknown disk '{StreamText.Escape(name)}': the destination has no such disk", recordOffset);
         IDisk disk = load.Disk;
         ulong totalSectors = (ulong)disk.Length / Disk.SectorSize;
         // Checked before any write: a hostile stream must not reach outside the disk.
         if (sector >= totalSectors)
-            throw new MigrationStreamException($"Sector {sector} is beyond disk '{name}' of {totalSectors} sectors", recordOffset);
+            throw new MigrationStreamException($"Sector {sector} is beyond disk '{StreamText.Escape(name)}' of {totalSectors} sectors", recordOffset);
         // QEMU's sender and ours start every chunk at a chunk boundary; one that does not would zero or
         // write two chunks in part, and the bookkeeping of what is zeroed is by whole chunks.
         if (sector % BlockFormat.SectorsPerChunk != 0)
-            throw new MigrationStreamException($"Sector {sector} of disk '{name}' does not start a {Disk.ChunkSize}-byte chunk", recordOffset);
+            throw new MigrationStreamException($"Sector {sector} of disk '{StreamText.Escape(name)}' does not start a {Disk.ChunkSize}-byte chunk", recordOffset);
         long offset = (long)sector * Disk.SectorSize;
         int length = (int)Math.Min(BlockFormat.SectorsPerChunk, (long)(totalSectors - sector)) * Disk.SectorSize;
         if (length > _writeBudget - _applied)

@@ -1,5 +1,6 @@
 using System.Text;
 using LiveMigration.Errors;
+using LiveMigration.Streams;
 
 namespace LiveMigration.Savevm;
 
@@ -38,7 +39,7 @@ internal sealed partial class SavevmStreamWalker
         string machineType = ReadUtf8((int)length);
         if (_expectedMachineType is not null && !string.Equals(machineType, _expectedMachineType, StringComparison.Ordinal))
             throw new MigrationStreamException(
-                $"Machine type mismatch: stream has {machineType}, this destination is {_expectedMachineType}", offset);
+                $"Machine type mismatch: stream has {StreamText.Escape(machineType)}, this destination is {_expectedMachineType}", offset);
         Configuration.MachineType = machineType;
 
         // Optional subsections follow with no terminator: the next byte either opens one or begins the sections.
@@ -57,11 +58,11 @@ internal sealed partial class SavevmStreamWalker
         Reader.ReadU8();
         string name = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
         if (name is not (SavevmFormat.TargetPageBitsSubsection or SavevmFormat.CapabilitiesSubsection or SavevmFormat.UuidSubsection))
-            throw new MigrationStreamException($"Unknown configuration subsection '{name}'", offset);
+            throw new MigrationStreamException($"Unknown configuration subsection '{StreamText.Escape(name)}'", offset);
         uint version = await Reader.ReadBE32Async(cancellationToken).ConfigureAwait(false);
         if (version != SavevmFormat.ConfigurationSubsectionVersion)
             throw new MigrationStreamException(
-                $"Configuration subsection '{name}' has version {version}; only version {SavevmFormat.ConfigurationSubsectionVersion} exists", offset);
+                $"Configuration subsection '{StreamText.Escape(name)}' has version {version}; only version {SavevmFormat.ConfigurationSubsectionVersion} exists", offset);
         switch (name)
         {
             case SavevmFormat.TargetPageBitsSubsection:
@@ -106,7 +107,7 @@ internal sealed partial class SavevmStreamWalker
                     $"Capability name {i} of the configuration is {length} bytes long; no capability name is longer than {SavevmCapabilities.MaxNameLength}", nameOffset);
             string name = await Reader.ReadStr8Async(SavevmFormat.MaxIdStrLength, cancellationToken).ConfigureAwait(false);
             if (strict && !SavevmCapabilities.Known.Contains(name))
-                throw new MigrationStreamException($"The configuration lists an unknown capability '{name}'", nameOffset);
+                throw new MigrationStreamException($"The configuration lists an unknown capability '{StreamText.Escape(name)}'", nameOffset);
             capabilities[i] = name;
         }
 

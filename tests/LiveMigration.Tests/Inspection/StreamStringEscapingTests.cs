@@ -1,6 +1,8 @@
 using System.Text;
+using LiveMigration.Block;
 using LiveMigration.Cli.Output;
 using LiveMigration.Errors;
+using LiveMigration.Hosting;
 using LiveMigration.Inspection;
 using LiveMigration.Savevm;
 using LiveMigration.Tests.Infrastructure;
@@ -19,8 +21,12 @@ public sealed class StreamStringEscapingTests
     private const string HostileMachine = "pc-i440fx-7.2\u001b]0;title\u0007";
     private const string HostileBlock = "pc.ram\u001b[31m";
 
-    /// <summary>256 KiB: the loader's or inspector's state, the pipe's buffer and one section header.</summary>
-    private const long RefusalAllocationBound = 256 * 1024;
+    /// <summary>
+    /// 1 MiB: the loader's or inspector's state, the pipe's buffer and one section header (tens of KiB),
+    /// with room for what the first run of a path costs the process besides (JIT, type loading), which
+    /// the process-wide count includes.
+    /// </summary>
+    private const long RefusalAllocationBound = 1024 * 1024;
 
     [Test]
     public async Task A_loader_error_naming_a_hostile_idstr_carries_no_raw_escape()
@@ -64,6 +70,32 @@ public sealed class StreamStringEscapingTests
 
         AssertNoRawControls(error.Message);
         Assert.That(error.Message, Does.Contain(@"the stream has 'x\x1b[2J'"));
+    }
+
+    [Test]
+    public async Task A_machine_type_mismatch_naming_a_hostile_machine_carries_no_raw_escape()
+    {
+        byte[] machine = Encoding.UTF8.GetBytes(HostileMachine);
+        byte[] stream = SavevmHarness.Header().U8(0x07).BE32((uint)machine.Length).Bytes(machine).U8(0x7e).U8(0x00).ToArray();
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(RefusalAllocationBound, async ct =>
+            await new SavevmLoader(PipeStreams.ReaderOver(stream), new SavevmRegistry<ISectionLoader>(), "pc-i440fx-7.0").LoadAsync(ct));
+
+        AssertNoRawControls(error.Message);
+        Assert.That(error.Message, Does.Contain(@"stream has pc-i440fx-7.2\x1b]0;title\x07"));
+    }
+
+    [Test]
+    public async Task A_block_error_naming_a_hostile_disk_carries_no_raw_escape()
+    {
+        using var disk = new MemoryDisk("disk0", 1L << 20);
+        byte[] stream = new StreamBuilder().Be64(0x01 | 0x08).Str8("disk0" + ClearScreen).Be64(0x02).ToArray();
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(RefusalAllocationBound, async ct =>
+            await new BlockLoadHandler([disk]).LoadAsync(PipeStreams.ReaderOver(stream), SectionType.Part, 1, ct));
+
+        AssertNoRawControls(error.Message);
+        Assert.That(error.Message, Does.Contain(@"Unknown disk 'disk0\x1b[2J'"));
     }
 
     [Test]
