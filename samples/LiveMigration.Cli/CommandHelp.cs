@@ -49,6 +49,15 @@ public static class CommandHelp
               --no-return-path         do not open QEMU's return path (on by default over tcp and unix):
                                        the migration then completes when the stream is sent, unconfirmed
               --handover-timeout MS    how long to wait for the destination's answers (default 30000)
+              --tls-cert FILE --tls-key FILE --tls-ca FILE
+                                       mutual TLS (PEM): this side's certificate and key, and the CA the
+                                       destination's certificate must chain to; tcp:, unix: and socket fd: only
+              --tls-hostname NAME      the name the destination's certificate must carry (default: the tcp:
+                                       host; required for unix: and fd:)
+              --tls-allow-name NAME    send only to a destination whose certificate names NAME (common name,
+                                       DNS name or IP address); repeatable; default: any the CA signed
+              --tls-revocation MODE    no-check (default: a private CA seldom publishes revocation), offline
+                                       (cached CRLs only) or online
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -63,6 +72,12 @@ public static class CommandHelp
               --verify                 the verify capability: require the source's digest of the RAM sent
                                        and check it before the guest starts; the source needs --verify too
               --no-autostart           take the guest's state without starting it (QEMU's -S)
+              --tls-cert FILE --tls-key FILE --tls-ca FILE
+                                       mutual TLS (PEM): this side's certificate and key, and the CA a
+                                       source's certificate must chain to; tcp:, unix: and socket fd: only
+              --tls-allow-name NAME    take only a source whose certificate names NAME (common name, DNS
+                                       name or IP address); repeatable; default: any the CA signed
+              --tls-revocation MODE    no-check (default), offline (cached CRLs only) or online
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied: with

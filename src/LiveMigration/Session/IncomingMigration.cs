@@ -51,7 +51,19 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MarkStarted();
-        MigrationListener listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+        MigrationListener listener;
+        try
+        {
+            listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Nothing will run: the migration ends here as failed, so Completion and disposal do not wait
+            // for a connection that cannot come.
+            _completion.TrySetResult(new IncomingMigrationResult { Status = MigrationStatus.Failed, ErrorDescription = ex.Message, Error = ex });
+            throw;
+        }
+
         _listener = listener;
         _ = Task.Run(() => RunAsync(async ct => await listener.AcceptAsync(ct).ConfigureAwait(false)), CancellationToken.None);
         return listener.Uri;
