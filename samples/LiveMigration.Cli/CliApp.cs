@@ -15,12 +15,14 @@ public static class CliApp
                        [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--no-verify] [--stall-timeout MS] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
-                       [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+                       [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE
+                       [--tls-allow-name NAME]... [--tls-hostname NAME] [--tls-revocation MODE]]
                        [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
                        [--no-return-path] [--handover-timeout MS] [--min-rate R] [--json]
           livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
                        [--stall-timeout MS] [--min-rate R] [--max-disk-writes N]
-                       [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--dump DIR] [--no-autostart] [--json]
+                       [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-allow-name NAME]... [--tls-revocation MODE]]
+                       [--dump DIR] [--no-autostart] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]
@@ -31,8 +33,12 @@ public static class CliApp
         --verify turns on the verify capability (on both ends; on by default in the demo, off with --no-verify):
         a per-block digest of every page sent, which the destination checks before it starts the guest;
         a QEMU peer does not understand it.
-        --tls-* (PEM files, on both ends) make a mutual-TLS connection for tcp: and unix:; each side trusts
-        only peers whose certificate chains to --tls-ca.
+        --tls-* (PEM files, on both ends) make a mutual-TLS connection for tcp:, unix: and a socket fd: (TLS on
+        exec:, file: or a pipe is refused); each side trusts only peers whose certificate chains to --tls-ca,
+        and with --tls-allow-name only those whose certificate names one of them (common name, DNS name or IP).
+        send checks the destination's certificate against --tls-hostname, or the tcp: host; unix: and fd:
+        need --tls-hostname. --tls-revocation: no-check (default), offline or online. No certificate is
+        ever downloaded.
         """;
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -4,7 +4,7 @@ namespace LiveMigration.Cli;
 public sealed class CliArguments
 {
     private static readonly HashSet<string> Flags = ["--xbzrle", "--json", "--auto-converge", "--inc", "--zero-blocks", "--verify", "--no-verify", "--no-autostart", "--no-return-path"];
-    private static readonly HashSet<string> Repeatable = ["--ram", "--disk"];
+    private static readonly HashSet<string> Repeatable = ["--ram", "--disk", "--tls-allow-name"];
 
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);

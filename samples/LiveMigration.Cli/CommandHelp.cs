@@ -51,6 +51,15 @@ public static class CommandHelp
               --handover-timeout MS    how long to wait for the destination's answers (default 30000)
               --min-rate RATE          fail when the destination takes less than RATE on average over
                                        30 s of waiting for it (default 0: off)
+              --tls-cert FILE --tls-key FILE --tls-ca FILE
+                                       mutual TLS (PEM): this side's certificate and key, and the CA the
+                                       destination's certificate must chain to; tcp:, unix: and socket fd: only
+              --tls-hostname NAME      the name the destination's certificate must carry (default: the tcp:
+                                       host; required for unix: and fd:)
+              --tls-allow-name NAME    send only to a destination whose certificate names NAME (common name,
+                                       DNS name or IP address); repeatable; default: any the CA signed
+              --tls-revocation MODE    no-check (default: a private CA seldom publishes revocation), offline
+                                       (cached CRLs only) or online
               --json                   print the final info as one JSON object
             """,
         ["receive"] = """
@@ -70,6 +79,12 @@ public static class CommandHelp
                                        of waiting for it (default 64KiB/s; 0: off)
               --max-disk-writes N      fail when the block section writes more than N times the disks'
                                        size, counted as at least 1 GiB (default 16)
+              --tls-cert FILE --tls-key FILE --tls-ca FILE
+                                       mutual TLS (PEM): this side's certificate and key, and the CA a
+                                       source's certificate must chain to; tcp:, unix: and socket fd: only
+              --tls-allow-name NAME    take only a source whose certificate names NAME (common name, DNS
+                                       name or IP address); repeatable; default: any the CA signed
+              --tls-revocation MODE    no-check (default), offline (cached CRLs only) or online
               --json                   print the outcome as one JSON object
             Device sections this destination has no devices for (a QEMU source sends one per device)
             are decoded with the stream's VMDESCRIPTION trailer and listed, never applied: with

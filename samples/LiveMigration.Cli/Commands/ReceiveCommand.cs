@@ -19,7 +19,7 @@ internal static class ReceiveCommand
             MachineType = machine,
             Verify = args.Has("--verify"),
             Autostart = !args.Has("--no-autostart"),
-            Transport = TlsFiles.Read(args, outgoing: false),
+            Transport = TlsFiles.Read(args, outgoing: false, args.Positional.FirstOrDefault()),
             StallTimeout = args.Get("--stall-timeout") is { } stall
                 ? Units.ParseMilliseconds(stall, "--stall-timeout")
                 : MigrationParameters.DefaultStallTimeout,

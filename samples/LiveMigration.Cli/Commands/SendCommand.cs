@@ -21,7 +21,7 @@ internal static class SendCommand
             guest.AddDisk(DiskSpec.Parse(disk).Open());
         long diskWriteRate = Units.ParseRate(args.Get("--disk-write-rate") ?? "0", "--disk-write-rate");
         bool incremental = args.Has("--inc");
-        var options = new MigrationSessionOptions { MachineType = machine, Transport = TlsFiles.Read(args, outgoing: true) };
+        var options = new MigrationSessionOptions { MachineType = machine, Transport = TlsFiles.Read(args, outgoing: true, args.Positional.FirstOrDefault()) };
         await using var session = new MigrationSession(guest, options);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
         args.EnsureAllUsed(positionalCount: 1);

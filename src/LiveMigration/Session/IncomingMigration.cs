@@ -1,3 +1,4 @@
+using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Ram;
 using LiveMigration.Transports;
@@ -44,11 +45,25 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     /// Starts listening on <paramref name="uri"/> and returns the URI a sender can use (with the real port
     /// when port 0 was asked for). The first connection is loaded in the background; see <see cref="Completion"/>.
     /// </summary>
+    /// <exception cref="MigrationTransportException">The URI is malformed, binding failed, or the options ask
+    /// for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>) on a channel that cannot carry it.</exception>
     public async Task<string> ListenAsync(string uri, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MarkStarted();
-        MigrationListener listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+        MigrationListener listener;
+        try
+        {
+            listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Nothing will run: the migration ends here as failed, so Completion and disposal do not wait
+            // for a connection that cannot come.
+            _completion.TrySetResult(new IncomingMigrationResult { Status = MigrationStatus.Failed, ErrorDescription = ex.Message, Error = ex });
+            throw;
+        }
+
         _listener = listener;
         _ = Task.Run(() => RunAsync(async ct => await listener.AcceptAsync(ct).ConfigureAwait(false)), CancellationToken.None);
         return listener.Uri;
@@ -63,9 +78,12 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     }
 
     /// <summary>Loads a migration from a caller's <paramref name="stream"/> and returns its outcome.</summary>
+    /// <exception cref="MigrationTransportException">The options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>),
+    /// which is never applied to a caller's stream: wrap the stream in TLS yourself.</exception>
     public async Task<IncomingMigrationResult> RunAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        MigrationTransport.EnsureWrapperCarriedByStream(_options.Transport);
         MarkStarted();
         using CancellationTokenRegistration registration = cancellationToken.Register(Cancel);
         await RunAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen))).ConfigureAwait(false);

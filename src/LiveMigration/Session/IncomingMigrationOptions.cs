@@ -130,8 +130,8 @@ public sealed class IncomingMigrationOptions
     }
 
     /// <summary>
-    /// How long a connection may take, from being accepted, to authenticate (TLS) and send the stream
-    /// header. On a listening socket (tcp, unix) such a connection is refused and the destination keeps
+    /// How long a connection may take, once open, to send the stream header; its TLS handshake before that
+    /// is bounded by <see cref="Transports.MigrationTransportOptions.HandshakeTimeout"/>. On a listening socket (tcp, unix) such a connection is refused and the destination keeps
     /// waiting for the real source (see <see cref="MaxRefusedConnections"/>); on any other channel the
     /// migration fails. Default: 10 s.
     /// </summary>
@@ -156,7 +156,9 @@ public sealed class IncomingMigrationOptions
 
     /// <summary>
     /// How connections are opened: buffer size, and <see cref="Transports.MigrationTransportOptions.StreamWrapper"/>
-    /// for TLS (see <see cref="Transports.MigrationTls"/>). Default: null, plain connections.
+    /// for TLS (see <see cref="Transports.MigrationTls"/>) with its handshake timeout. TLS is refused on a
+    /// channel that cannot carry it (<c>exec:</c>, <c>file:</c>, a pipe <c>fd:</c>, a caller's stream).
+    /// Default: null, plain connections.
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
 }

@@ -115,18 +115,23 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// connection is made in the background and its failure ends the migration as Failed.
     /// </summary>
     /// <exception cref="MigrationException">A blocker is present, or a migration is already running.</exception>
-    /// <exception cref="MigrationTransportException">The URI is malformed or names no known transport.</exception>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names no known transport, or the
+    /// options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>) on a channel that cannot carry it.</exception>
     public Task StartAsync(string uri, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
-        MigrationUri.Parse(uri);
-        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(MigrationUri.Parse(uri), _transport, _logger, ct), uri, cancellationToken);
+        MigrationUri parsed = MigrationUri.Parse(uri);
+        MigrationTransport.EnsureWrapperCarried(parsed, _transport);
+        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(parsed, _transport, _logger, ct), uri, cancellationToken);
     }
 
     /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>
+    /// <exception cref="MigrationTransportException">The options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>),
+    /// which is never applied to a caller's stream: wrap the stream in TLS yourself.</exception>
     public Task StartAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        MigrationTransport.EnsureWrapperCarriedByStream(_transport);
         return StartCoreAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen)), "stream", cancellationToken);
     }
 

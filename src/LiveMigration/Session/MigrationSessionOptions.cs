@@ -48,8 +48,9 @@ public sealed class MigrationSessionOptions
 
     /// <summary>
     /// How connections are opened: connect timeout, buffer size, and
-    /// <see cref="Transports.MigrationTransportOptions.StreamWrapper"/> for TLS (see <see cref="Transports.MigrationTls"/>).
-    /// Default: null, plain connections with default settings.
+    /// <see cref="Transports.MigrationTransportOptions.StreamWrapper"/> for TLS (see <see cref="Transports.MigrationTls"/>)
+    /// with its handshake timeout. TLS is refused on a channel that cannot carry it (<c>exec:</c>,
+    /// <c>file:</c>, a pipe <c>fd:</c>, a caller's stream). Default: null, plain connections with default settings.
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
 }

@@ -31,6 +31,11 @@ internal static class FdTransport
                     // A socket carries both directions (and the return path), and may be wrapped for TLS.
                     var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
                     return await SocketTransport.CreateChannelAsync(socket, uri, $"{uri} (socket)", outgoing, options, cancellationToken).ConfigureAwait(false);
+                case FdKind.Pipe or FdKind.File when options.StreamWrapper is not null:
+                    // Checked again here: the descriptor may have been replaced since the first look. It is
+                    // closed, as a descriptor is after any failed open.
+                    new SafeFileHandle(fd, ownsHandle: true).Dispose();
+                    throw MigrationTransport.NotCarried(uri.ToString(), $"is a {kind.ToString().ToLowerInvariant()}, not a socket");
                 case FdKind.Pipe:
                     // A pipe stream gets the runtime's readiness-based async I/O, so Abort can cancel a
                     // blocked read or write; a plain FileStream would block a thread.
@@ -46,6 +51,9 @@ internal static class FdTransport
             throw new MigrationTransportException($"Could not use {uri} as a {kind.ToString().ToUpperInvariant()} descriptor: {ex.Message}", ex);
         }
     }
+
+    /// <summary>True when descriptor <see cref="MigrationUri.FileDescriptor"/> is a socket (only Linux can tell).</summary>
+    public static bool IsSocket(MigrationUri uri) => Classify(uri) == FdKind.Socket;
 
     /// <summary>
     /// On Linux, /proc names what a descriptor refers to ("socket:[…]", "pipe:[…]" or a path) without

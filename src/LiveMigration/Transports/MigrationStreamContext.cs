@@ -15,6 +15,6 @@ public sealed class MigrationStreamContext
     /// <summary>True on the sending side (the TLS client, as in QEMU); false on the receiving side.</summary>
     public bool IsOutgoing { get; }
 
-    /// <summary>For <c>tcp:</c>, the host name or address (the TLS target name); otherwise null.</summary>
+    /// <summary>For <c>tcp:</c>, the host name or address (the TLS target name when the options name none); otherwise null.</summary>
     public string? Host => Uri.Host;
 }

@@ -15,7 +15,7 @@ public static class MigrationTransport
     /// <param name="uri">Where to send: <c>tcp:host:port</c>, <c>unix:path</c>, <c>exec:command</c>, <c>fd:N</c> or <c>file:path[,offset=N]</c>.</param>
     /// <param name="options">Timeouts, buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
-    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, or the channel could not be opened.</exception>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, the channel could not be opened, or it cannot carry the stream wrapper (TLS) the options ask for.</exception>
     public static ValueTask<MigrationChannel> ConnectAsync(string uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
         => ConnectAsync(MigrationUri.Parse(uri), options, cancellationToken);
 
@@ -23,7 +23,7 @@ public static class MigrationTransport
     /// <param name="uri">Where to send.</param>
     /// <param name="options">Timeouts, buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
-    /// <exception cref="MigrationTransportException">The channel could not be opened.</exception>
+    /// <exception cref="MigrationTransportException">The channel could not be opened, or cannot carry the stream wrapper (TLS) the options ask for.</exception>
     public static ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
         => ConnectAsync(uri, options, NullLogger.Instance, cancellationToken);
 
@@ -33,6 +33,7 @@ public static class MigrationTransport
         ArgumentNullException.ThrowIfNull(uri);
         options ??= new MigrationTransportOptions();
         cancellationToken.ThrowIfCancellationRequested();
+        EnsureWrapperCarried(uri, options);
         return uri.Kind switch
         {
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false),
@@ -49,7 +50,7 @@ public static class MigrationTransport
     /// <param name="uri">Where to receive; <c>tcp:host:0</c> takes any free port (see <see cref="MigrationListener.Uri"/>).</param>
     /// <param name="options">Buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels resolving the host to listen on.</param>
-    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, or binding failed.</exception>
+    /// <exception cref="MigrationTransportException">The URI is malformed or names an unknown transport, binding failed, or the channel cannot carry the stream wrapper (TLS) the options ask for.</exception>
     public static ValueTask<MigrationListener> ListenAsync(string uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
         => ListenAsync(MigrationUri.Parse(uri), options, cancellationToken);
 
@@ -57,11 +58,12 @@ public static class MigrationTransport
     /// <param name="uri">Where to receive.</param>
     /// <param name="options">Buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels resolving the host to listen on.</param>
-    /// <exception cref="MigrationTransportException">Binding failed.</exception>
+    /// <exception cref="MigrationTransportException">Binding failed, or the channel cannot carry the stream wrapper (TLS) the options ask for.</exception>
     public static async ValueTask<MigrationListener> ListenAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         MigrationTransportOptions settings = options ?? new MigrationTransportOptions();
+        EnsureWrapperCarried(uri, settings);
         return uri.Kind switch
         {
             MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken).ConfigureAwait(false),
@@ -78,12 +80,57 @@ public static class MigrationTransport
     /// </summary>
     /// <param name="stream">The stream; the channel disposes it unless <paramref name="leaveOpen"/>.</param>
     /// <param name="leaveOpen">True to leave the stream open when the channel is disposed.</param>
-    /// <param name="options">The buffer size; defaults when null. The stream wrapper is not applied.</param>
+    /// <param name="options">The buffer size; defaults when null.</param>
+    /// <exception cref="MigrationTransportException"><paramref name="options"/> has a <see cref="MigrationTransportOptions.StreamWrapper"/>:
+    /// it is not applied to a caller's stream, which is sent as it is (wrap the stream in TLS yourself).</exception>
     public static MigrationChannel FromStream(Stream stream, bool leaveOpen = false, MigrationTransportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        EnsureWrapperCarriedByStream(options);
         return StreamChannel.ForCallerStream(stream, leaveOpen, (options ?? new MigrationTransportOptions()).BufferSize);
     }
+
+    /// <summary>
+    /// True when a channel opened for <paramref name="uri"/> runs over a socket, the only channel
+    /// <see cref="MigrationTransportOptions.StreamWrapper"/> (TLS) applies to: <c>tcp:</c>, <c>unix:</c>,
+    /// and on Linux an <c>fd:</c> whose descriptor is a socket. Opening any other channel with a wrapper
+    /// set fails.
+    /// </summary>
+    /// <exception cref="MigrationTransportException">An <c>fd:</c> descriptor is not open in this process.</exception>
+    public static bool SupportsStreamWrapper(MigrationUri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return uri.Kind switch
+        {
+            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => true,
+            MigrationTransportKind.Fd => FdTransport.IsSocket(uri),
+            _ => false,
+        };
+    }
+
+    /// <summary>Fails, before anything is opened or started, when a stream wrapper (TLS) is set for a channel that cannot carry it.</summary>
+    internal static void EnsureWrapperCarried(MigrationUri uri, MigrationTransportOptions? options)
+    {
+        if (options?.StreamWrapper is null || SupportsStreamWrapper(uri))
+            return;
+        throw uri.Kind switch
+        {
+            MigrationTransportKind.Exec => NotCarried(uri.ToString(), "talks to a command's stdin and stdout"),
+            MigrationTransportKind.Fd => NotCarried(uri.ToString(), "is a pipe or a file, not a socket"),
+            _ => NotCarried(uri.ToString(), "is a file"),
+        };
+    }
+
+    /// <summary>Fails when a stream wrapper (TLS) is set for a caller's stream, which is used as it is.</summary>
+    internal static void EnsureWrapperCarriedByStream(MigrationTransportOptions? options)
+    {
+        if (options?.StreamWrapper is not null)
+            throw NotCarried("a caller's stream", "is used as it is; wrap it in TLS (an SslStream) before passing it");
+    }
+
+    internal static MigrationTransportException NotCarried(string channel, string why)
+        => new($"TLS (the transport options' StreamWrapper) cannot be applied to {channel}, which {why}; only tcp:, unix: and a socket fd: carry it. " +
+            "Use one of those, or leave StreamWrapper unset to send without TLS.");
 
     /// <summary>
     /// A channel over a caller's duplex pipe (for in-process migration or a custom transport). Finishing

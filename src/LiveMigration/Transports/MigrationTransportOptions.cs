@@ -9,7 +9,11 @@ public sealed class MigrationTransportOptions
     /// <summary>The default <see cref="BufferSize"/>: 256 KiB.</summary>
     public const int DefaultBufferSize = 256 * 1024;
 
+    /// <summary>The default <see cref="HandshakeTimeout"/>: 10 s.</summary>
+    public static TimeSpan DefaultHandshakeTimeout { get; } = TimeSpan.FromSeconds(10);
+
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(30);
+    private TimeSpan _handshakeTimeout = DefaultHandshakeTimeout;
     private TimeSpan _execExitTimeout = TimeSpan.FromSeconds(30);
     private int _bufferSize = DefaultBufferSize;
     private UnixFileMode _unixSocketMode = DefaultUnixSocketMode;
@@ -91,12 +95,36 @@ public sealed class MigrationTransportOptions
     }
 
     /// <summary>
+    /// How long <see cref="StreamWrapper"/> (the TLS handshake) may take on each connection; default
+    /// <see cref="DefaultHandshakeTimeout"/>, <see cref="Timeout.InfiniteTimeSpan"/> for no bound. Past it the
+    /// socket is closed and opening the channel fails with a <see cref="Errors.MigrationTransportException"/>,
+    /// whether or not the wrapper heeds the cancellation token it was given.
+    /// </summary>
+    public TimeSpan HandshakeTimeout
+    {
+        get => _handshakeTimeout;
+        set
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The handshake timeout must be positive or infinite.");
+            _handshakeTimeout = value;
+        }
+    }
+
+    /// <summary>The clock <see cref="HandshakeTimeout"/> is measured on; default null, <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>
     /// Wraps the connected <see cref="Stream"/> of a socket channel (<c>tcp:</c>, <c>unix:</c>, or an
     /// <c>fd:</c> that is a socket) before its pipes are created; default null (the raw socket stream).
     /// </summary>
     /// <remarks>
     /// This is where TLS goes: return an authenticated <c>SslStream</c> over the given stream, using
-    /// <see cref="MigrationStreamContext.Host"/> as the target name on the outgoing side. The channel owns
+    /// <see cref="MigrationStreamContext.Host"/> as the target name on the outgoing side (see
+    /// <see cref="MigrationTls"/>). Only a socket can carry it: opening an <c>exec:</c>, <c>file:</c> or
+    /// non-socket <c>fd:</c> channel, or a caller's stream, with a wrapper set fails (see
+    /// <see cref="MigrationTransport.SupportsStreamWrapper"/>) rather than sending in the clear. The
+    /// wrapper runs within <see cref="HandshakeTimeout"/>. The channel owns
     /// the returned stream and disposes it; the wrapper must not dispose the stream it was given unless it
     /// fails. Half-closing (<see cref="MigrationChannel.CompleteOutputAsync"/>) shuts down the socket's send
     /// side after the wrapper's stream is flushed, so a TLS wrapper that wants to send close_notify should

@@ -41,7 +41,7 @@ internal static class SocketTransport
 
     /// <summary>
     /// Builds the channel over a connected socket, giving the options' stream wrapper (TLS) its chance
-    /// first. The channel owns the socket; on failure the socket is closed.
+    /// first, within the handshake timeout. The channel owns the socket; on failure the socket is closed.
     /// </summary>
     public static async ValueTask<MigrationChannel> CreateChannelAsync(Socket socket, MigrationUri uri, string description, bool isOutgoing,
         MigrationTransportOptions options, CancellationToken cancellationToken)
@@ -56,7 +56,7 @@ internal static class SocketTransport
         try
         {
             if (options.StreamWrapper is { } wrap)
-                stream = await wrap(stream, new MigrationStreamContext(uri, isOutgoing), cancellationToken).ConfigureAwait(false);
+                stream = await StreamWrapperRun.WrapAsync(wrap, stream, socket, new MigrationStreamContext(uri, isOutgoing), options, cancellationToken).ConfigureAwait(false);
             return StreamChannel.ForSocket(description, stream, socket, options.BufferSize);
         }
         catch

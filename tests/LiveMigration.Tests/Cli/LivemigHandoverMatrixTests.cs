@@ -109,8 +109,9 @@ public sealed class LivemigHandoverMatrixTests
             await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
             return new Tls(
                 ["--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", temp.File("ca.crt")],
-                ["--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", temp.File("ca.crt")],
-                ["--tls-cert", foreignCert, "--tls-key", foreignKey, "--tls-ca", temp.File("ca.crt")]);
+                // unix: has no host name to check the destination's certificate against: name it.
+                ["--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", temp.File("ca.crt"), "--tls-hostname", "localhost"],
+                ["--tls-cert", foreignCert, "--tls-key", foreignKey, "--tls-ca", temp.File("ca.crt"), "--tls-hostname", "localhost"]);
         }
     }
 }

@@ -66,6 +66,74 @@ public sealed class LivemigTlsCliTests
     }
 
     [Test]
+    public async Task Receive_with_an_allow_list_refuses_a_source_the_ca_signed_under_another_name_and_takes_the_named_one()
+    {
+        using var temp = new TempDirectory();
+        using var ca = new TestCertificates();
+        (string serverCert, string serverKey) = TestCertificates.WritePem(ca.Issue("destination"), temp.Path, "server");
+        (string intruderCert, string intruderKey) = TestCertificates.WritePem(ca.Issue("intruder"), temp.Path, "intruder");
+        (string goodCert, string goodKey) = TestCertificates.WritePem(ca.Issue("source-7"), temp.Path, "good");
+        await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
+
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:32M", "--json",
+            "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", temp.File("ca.crt"), "--tls-allow-name", "source-3", "--tls-allow-name", "source-7");
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+        await using Livemig intruder = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:32M", "--max-bandwidth", "0",
+            "--tls-cert", intruderCert, "--tls-key", intruderKey, "--tls-ca", temp.File("ca.crt"));
+        await using Livemig real = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:32M", "--max-bandwidth", "0",
+            "--tls-cert", goodCert, "--tls-key", goodKey, "--tls-ca", temp.File("ca.crt"), "--tls-allow-name", "destination");
+        await receive.WaitAsync(TestTimeouts.Short);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(intruder.ExitCode, Is.EqualTo(1), intruder.StandardError);
+            Assert.That(real.ExitCode, Is.Zero, real.StandardError);
+            Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
+            Assert.That(receive.StandardOutput, Does.Contain("\"refused-connections\":1"));
+        });
+    }
+
+    [TestCase("send", "exec:cat > /dev/null")]
+    [TestCase("receive", "exec:cat /dev/null")]
+    [TestCase("send", "file:TEMP/never-written.bin")]
+    public async Task Tls_on_a_channel_that_cannot_carry_it_is_a_usage_error(string command, string uriTemplate)
+    {
+        using var temp = new TempDirectory();
+        string uri = uriTemplate.Replace("TEMP", temp.Path, StringComparison.Ordinal);
+        using var ca = new TestCertificates();
+        (string cert, string key) = TestCertificates.WritePem(ca.Issue("node"), temp.Path, "node");
+        await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
+
+        await using Livemig run = await Livemig.RunAsync(TestTimeouts.Migration, command, uri, "--ram", "pc.ram:1M",
+            "--tls-cert", cert, "--tls-key", key, "--tls-ca", temp.File("ca.crt"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.EqualTo(2), run.StandardError);
+            Assert.That(run.StandardError, Does.Contain("--tls-* need a socket").And.Contain(uri));
+            Assert.That(File.Exists(temp.File("never-written.bin")), Is.False, "nothing was written in the clear");
+        });
+    }
+
+    [Test]
+    public async Task Send_with_tls_over_unix_without_a_host_name_is_a_usage_error()
+    {
+        using var temp = new TempDirectory();
+        using var ca = new TestCertificates();
+        (string cert, string key) = TestCertificates.WritePem(ca.Issue("source"), temp.Path, "source");
+        await File.WriteAllTextAsync(temp.File("ca.crt"), ca.Authority.ExportCertificatePem());
+
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", "unix:" + temp.File("dest.sock"), "--ram", "pc.ram:1M",
+            "--tls-cert", cert, "--tls-key", key, "--tls-ca", temp.File("ca.crt"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(send.ExitCode, Is.EqualTo(2), send.StandardError);
+            Assert.That(send.StandardError, Does.Contain("needs --tls-hostname NAME"));
+        });
+    }
+
+    [Test]
     public async Task Demo_verifies_by_default()
     {
         await using Livemig demo = await Livemig.RunAsync(TestTimeouts.Migration, "demo", "--ram", "32M");

@@ -23,13 +23,18 @@ internal sealed class TestCertificates : IDisposable
 
     public X509Certificate2Collection Roots => [Authority];
 
-    /// <summary>Issues a certificate for <c>localhost</c> and 127.0.0.1, valid for client and server auth.</summary>
-    public X509Certificate2 Issue(string subject, bool expired = false)
+    /// <summary>
+    /// Issues a certificate for <c>localhost</c> and 127.0.0.1 (and <paramref name="dnsNames"/>), valid for
+    /// client and server auth, with <paramref name="subject"/> as its common name.
+    /// </summary>
+    public X509Certificate2 Issue(string subject, bool expired = false, params string[] dnsNames)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256);
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName("localhost");
+        foreach (string dns in dnsNames)
+            names.AddDnsName(dns);
         names.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));

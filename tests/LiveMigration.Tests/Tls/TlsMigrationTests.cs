@@ -28,7 +28,8 @@ public sealed class TlsMigrationTests
         (MigrationInfo info, IncomingMigrationResult result) = await MigrateAsync(pair,
             transport == "tcp" ? "tcp:127.0.0.1:0" : "unix:" + temp.File("tls.sock"),
             MigrationTls.MutualServerOptions(server, ca.Roots),
-            MigrationTls.MutualClientOptions(client, ca.Roots));
+            // A unix: URI has no host: the client names the one it expects in the destination's certificate.
+            MigrationTls.MutualClientOptions(client, ca.Roots, targetHost: "localhost"));
 
         Assert.Multiple(() =>
         {
@@ -134,7 +135,7 @@ public sealed class TlsMigrationTests
     {
         var incomingOptions = new IncomingMigrationOptions
         {
-            Transport = new MigrationTransportOptions { StreamWrapper = MigrationTls.Server(server, Timeout.InfiniteTimeSpan) },
+            Transport = new MigrationTransportOptions { StreamWrapper = MigrationTls.Server(server), HandshakeTimeout = Timeout.InfiniteTimeSpan },
             HandshakeTimeout = Timeout.InfiniteTimeSpan,
             StallTimeout = Timeout.InfiniteTimeSpan,
         };
@@ -142,7 +143,7 @@ public sealed class TlsMigrationTests
         string uri = await incoming.ListenAsync(listen);
         var sessionOptions = new MigrationSessionOptions
         {
-            Transport = client is null ? null : new MigrationTransportOptions { StreamWrapper = MigrationTls.Client(client, Timeout.InfiniteTimeSpan) },
+            Transport = client is null ? null : new MigrationTransportOptions { StreamWrapper = MigrationTls.Client(client), HandshakeTimeout = Timeout.InfiniteTimeSpan },
         };
         await using var session = new MigrationSession(pair.Source, sessionOptions);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
