@@ -1,0 +1,182 @@
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Fuzz;
+
+/// <summary>
+/// Runs fuzz cases on dedicated background threads, each with state of its own, under a watchdog: a case
+/// still running after <see cref="Deadline"/> of wall time is a hang, recorded with its case, and its thread is
+/// left behind (a background thread does not keep the process alive) while a new thread takes over its work.
+/// A case that ends is checked against <see cref="CpuBound"/> of its thread's CPU time.
+/// </summary>
+/// <remarks>
+/// A synchronous hang, a loop that never awaits, is seen as surely as a slow one: nothing waits for the case
+/// to yield. After <see cref="MaxHangs"/> hangs the run stops, as each leaves a thread working.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed", Justification = "See the event's comment.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "See the event's comment.")]
+internal sealed class FuzzRunner<TState>
+    where TState : IDisposable
+{
+    private static readonly TimeSpan WatchPeriod = TimeSpan.FromMilliseconds(50);
+
+    private readonly object _gate = new();
+    private readonly List<Worker> _workers = [];
+    private readonly FuzzMatrix _hangs = new();
+
+    // Never disposed: a thread given up on may still hold the runner, so nothing it could touch is released.
+    private readonly ManualResetEventSlim _finished = new();
+    private int _next;
+    private int _running;
+    private volatile bool _stop;
+
+    /// <summary>The first case number.</summary>
+    public int FirstCase { get; init; }
+
+    /// <summary>How many cases to run.</summary>
+    public required int Cases { get; init; }
+
+    /// <summary>How many worker threads run cases at once.</summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>The wall time a case may take before it counts as a hang.</summary>
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The CPU time of its thread a case may take before it counts as a bug.</summary>
+    public TimeSpan CpuBound { get; init; } = HostileInput.CpuBound;
+
+    /// <summary>After this many hangs the run stops.</summary>
+    public int MaxHangs { get; init; } = 3;
+
+    /// <summary>The clock the deadline is measured with.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Makes a worker thread's state, on that thread.</summary>
+    public required Func<TState> CreateState { get; init; }
+
+    /// <summary>Makes case <c>n</c>; called on a worker thread, outside the case's deadline.</summary>
+    public required Func<int, FuzzCase> MakeCase { get; init; }
+
+    /// <summary>Runs a case to its end on the calling thread; the error, or null when the input was taken.</summary>
+    public required Func<TState, FuzzCase, Exception?> Execute { get; init; }
+
+    /// <summary>Runs every case, or stops at the hang limit; returns the summed matrix and whether it stopped early.</summary>
+    public (FuzzMatrix Matrix, bool StoppedEarly) Run()
+    {
+        _next = FirstCase;
+        lock (_gate)
+        {
+            for (int i = 0; i < Workers; i++)
+                Start();
+        }
+
+        while (!_finished.Wait(WatchPeriod))
+            Watch();
+
+        var total = new FuzzMatrix();
+        lock (_gate)
+        {
+            foreach (Worker worker in _workers)
+            {
+                lock (worker)
+                    total.Add(worker.Matrix);
+            }
+        }
+
+        total.Add(_hangs);
+        return (total, _stop);
+    }
+
+    /// <summary>Starts one more worker thread; called holding the gate.</summary>
+    private void Start()
+    {
+        var worker = new Worker();
+        _workers.Add(worker);
+        _running++;
+        new Thread(() => Work(worker)) { IsBackground = true, Name = $"fuzz worker {_workers.Count}" }.Start();
+    }
+
+    private void Work(Worker worker)
+    {
+        try
+        {
+            using TState state = CreateState();
+            while (!_stop)
+            {
+                int number = Interlocked.Increment(ref _next) - 1;
+                if (number - FirstCase >= Cases) break;
+                FuzzCase fuzzCase = MakeCase(number);
+                lock (worker)
+                {
+                    worker.Current = fuzzCase;
+                    worker.Started = Time.GetTimestamp();
+                }
+
+                TimeSpan cpuBefore = Native.ThreadCpuTime();
+                Exception? error = Execute(state, fuzzCase);
+                TimeSpan cpu = Native.ThreadCpuTime() - cpuBefore;
+                lock (worker)
+                {
+                    // The watchdog gave up on this case and counted it; this thread is no longer the run's.
+                    if (worker.Abandoned) return;
+                    worker.Current = null;
+                    worker.Matrix.Record(fuzzCase, error, cpu, CpuBound);
+                }
+            }
+        }
+        finally
+        {
+            bool abandoned;
+            lock (worker) abandoned = worker.Abandoned;
+            if (!abandoned) Finish();
+        }
+    }
+
+    /// <summary>One worker is done with the run (ended, or given up on).</summary>
+    private void Finish()
+    {
+        lock (_gate)
+        {
+            if (--_running == 0) _finished.Set();
+        }
+    }
+
+    /// <summary>Gives up on every case past its deadline, and hands its remaining work to a new thread.</summary>
+    private void Watch()
+    {
+        Worker[] workers;
+        lock (_gate) workers = [.. _workers];
+        foreach (Worker worker in workers)
+        {
+            FuzzCase? hung = null;
+            lock (worker)
+            {
+                if (!worker.Abandoned && worker.Current is { } current && Time.GetElapsedTime(worker.Started) > Deadline)
+                {
+                    worker.Abandoned = true;
+                    hung = current;
+                }
+            }
+
+            if (hung is null) continue;
+            _hangs.RecordHang(hung, Deadline);
+            if (_hangs.Hangs >= MaxHangs) _stop = true;
+            // The hung thread will never finish its share; a new one takes it over, unless the run stops.
+            lock (_gate)
+            {
+                if (!_stop) Start();
+                Finish();
+            }
+        }
+    }
+
+    private sealed class Worker
+    {
+        public FuzzCase? Current { get; set; }
+
+        public long Started { get; set; }
+
+        public bool Abandoned { get; set; }
+
+        public FuzzMatrix Matrix { get; } = new();
+    }
+}
