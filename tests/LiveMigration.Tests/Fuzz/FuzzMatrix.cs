@@ -23,6 +23,12 @@ internal sealed class FuzzMatrix
 
     public int Cases => _rows.Values.Sum(r => r.Cases);
 
+    /// <summary>The wall time spent making cases (mutating), summed over workers.</summary>
+    public TimeSpan MutationTime { get; set; }
+
+    /// <summary>The CPU time cases took, summed.</summary>
+    public TimeSpan CaseCpuTime => TimeSpan.FromTicks(_rows.Values.Sum(r => r.Cpu.Ticks));
+
     public int Hangs => _rows.Values.Sum(r => r.Hangs);
 
     public IReadOnlyCollection<Finding> Findings => _findings.Values;
@@ -32,16 +38,16 @@ internal sealed class FuzzMatrix
     {
         Row row = RowOf(fuzzCase);
         row.Cases++;
+        row.Cpu += cpu;
         if (cpu > row.Slowest)
         {
             row.Slowest = cpu;
             row.SlowestCase = fuzzCase.Number;
         }
 
-        bool typed = error is MigrationException && error.InnerException is null or MigrationException;
         if (error is null)
             row.Accepted[(int)fuzzCase.Target]++;
-        else if (typed)
+        else if (FuzzOutcome.IsTyped(error))
             row.Rejected[(int)fuzzCase.Target]++;
         else
         {
@@ -71,10 +77,12 @@ internal sealed class FuzzMatrix
 
     public void Add(FuzzMatrix other)
     {
+        MutationTime += other.MutationTime;
         foreach (((int, string) key, Row row) in other._rows)
         {
-            Row sum = _rows.TryGetValue(key, out Row? existing) ? existing : _rows[key] = new Row(row.ShapeName);
+            Row sum = _rows.TryGetValue(key, out Row? existing) ? existing : _rows[key] = new Row(row.ShapeName) { Mutator = row.Mutator };
             sum.Cases += row.Cases;
+            sum.Cpu += row.Cpu;
             sum.Bugs += row.Bugs;
             sum.Hangs += row.Hangs;
             for (int t = 0; t < 2; t++)
@@ -103,7 +111,7 @@ internal sealed class FuzzMatrix
     public string Describe()
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"shape",-16} {"mutator",-9} {"cases",8} {"loaded",8} {"rejected",8} {"inspected",9} {"rejected",8} {"bugs",6} {"hangs",5}  slowest (CPU, case)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"shape",-16} {"mutator",-9} {"cases",8} {"loaded",8} {"rejected",8} {"inspected",9} {"rejected",8} {"bugs",6} {"hangs",5} {"mean CPU",9}  slowest (CPU, case)");
         foreach (((int, string) _, Row row) in _rows)
             Line(text, row.ShapeName, row);
         foreach (IGrouping<string, KeyValuePair<(int Shape, string Mutator), Row>> mutator in _rows.GroupBy(p => p.Key.Mutator))
@@ -116,7 +124,7 @@ internal sealed class FuzzMatrix
 
     private static void Line(StringBuilder text, string shape, Row row) =>
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"{shape,-16} {row.Mutator,-9} {row.Cases,8} {row.Accepted[0],8} {row.Rejected[0],8} {row.Accepted[1],9} {row.Rejected[1],8} {row.Bugs,6} {row.Hangs,5}  {row.Slowest.TotalMilliseconds,8:0.0} ms (case {row.SlowestCase})");
+            $"{shape,-16} {row.Mutator,-9} {row.Cases,8} {row.Accepted[0],8} {row.Rejected[0],8} {row.Accepted[1],9} {row.Rejected[1],8} {row.Bugs,6} {row.Hangs,5} {row.Cpu.TotalMilliseconds / Math.Max(1, row.Cases),6:0.00} ms  {row.Slowest.TotalMilliseconds,8:0.0} ms (case {row.SlowestCase})");
 
     private static Row Sum(IEnumerable<Row> rows, string mutator)
     {
@@ -124,6 +132,7 @@ internal sealed class FuzzMatrix
         foreach (Row row in rows)
         {
             sum.Cases += row.Cases;
+            sum.Cpu += row.Cpu;
             sum.Bugs += row.Bugs;
             sum.Hangs += row.Hangs;
             for (int t = 0; t < 2; t++)
@@ -194,6 +203,8 @@ internal sealed class FuzzMatrix
         public int Bugs { get; set; }
 
         public int Hangs { get; set; }
+
+        public TimeSpan Cpu { get; set; }
 
         public TimeSpan Slowest { get; set; }
 

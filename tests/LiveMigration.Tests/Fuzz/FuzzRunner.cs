@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using LiveMigration.Tests.Infrastructure;
 
 namespace LiveMigration.Tests.Fuzz;
@@ -104,7 +105,9 @@ internal sealed class FuzzRunner<TState>
             {
                 int number = Interlocked.Increment(ref _next) - 1;
                 if (number - FirstCase >= Cases) break;
+                long made = Stopwatch.GetTimestamp();
                 FuzzCase fuzzCase = MakeCase(number);
+                worker.Matrix.MutationTime += Stopwatch.GetElapsedTime(made);
                 lock (worker)
                 {
                     worker.Current = fuzzCase;

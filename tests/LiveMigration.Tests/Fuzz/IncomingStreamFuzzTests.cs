@@ -13,7 +13,7 @@ namespace LiveMigration.Tests.Fuzz;
 /// </summary>
 /// <remarks>
 /// <c>LIVEMIG_FUZZ_CASES</c> sets the number of cases (default 100,000), <c>LIVEMIG_FUZZ_SEED</c> the seed,
-/// <c>LIVEMIG_FUZZ_WORKERS</c> the worker threads (default 1), for long runs; <c>LIVEMIG_FUZZ_CASE</c> replays
+/// <c>LIVEMIG_FUZZ_WORKERS</c> the worker threads (default 2, or 1 on one core), for long runs; <c>LIVEMIG_FUZZ_CASE</c> replays
 /// one case of a seed.
 /// </remarks>
 [TestFixture]
@@ -27,7 +27,8 @@ public sealed class IncomingStreamFuzzTests
     {
         int cases = EnvInt("LIVEMIG_FUZZ_CASES") ?? 100_000;
         int seed = EnvInt("LIVEMIG_FUZZ_SEED") ?? Environment.TickCount & 0x7fffffff;
-        int workers = Math.Max(1, EnvInt("LIVEMIG_FUZZ_WORKERS") ?? 1);
+        // Two cores' worth by default keeps the CI run to about a minute on a two-core machine.
+        int workers = Math.Max(1, EnvInt("LIVEMIG_FUZZ_WORKERS") ?? Math.Min(2, Environment.ProcessorCount));
         int? only = EnvInt("LIVEMIG_FUZZ_CASE");
         IReadOnlyList<FuzzSeed> corpus = await FuzzCorpus.BuildAsync();
         TestContext.Out.WriteLine(only is { } one
@@ -57,6 +58,7 @@ public sealed class IncomingStreamFuzzTests
         (FuzzMatrix matrix, bool stoppedEarly) = runner.Run();
 
         TestContext.Out.WriteLine($"{matrix.Cases} cases in {watch.Elapsed.TotalSeconds:0.0} s ({matrix.Cases / watch.Elapsed.TotalSeconds:0} /s)" +
+            $"; {matrix.MutationTime.TotalSeconds:0.0} s making cases, {matrix.CaseCpuTime.TotalSeconds:0.0} s of CPU in them" +
             (stoppedEarly ? $"; stopped early after {matrix.Hangs} hangs" : ""));
         TestContext.Out.WriteLine(matrix.Describe());
         Assert.That(matrix.Findings.Select(f => $"{f.Signature} (x{f.Count}): {f.Example.Describe()}"), Is.Empty,

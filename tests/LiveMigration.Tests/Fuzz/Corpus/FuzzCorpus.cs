@@ -32,7 +32,8 @@ internal static class FuzzCorpus
     public const uint PingValue = 7;
 
     /// <summary>The destination's blocks: the same names and sizes as the corpus guest.</summary>
-    public static RamBlock[] CreateBlocks() => [new RamBlock("pc.ram", 128 << 10), new RamBlock("vga.vram", 16 << 10)];
+    // Small, so a case's copies and loads cost little and most edits land on framing rather than page data.
+    public static RamBlock[] CreateBlocks() => [new RamBlock("pc.ram", 64 << 10), new RamBlock("vga.vram", 16 << 10)];
 
     /// <summary>The destination's (and the source's) disks, all zero.</summary>
     public static MemoryDisk[] CreateDisks() => [.. DiskSizes.Select(d => new MemoryDisk(d.Name, d.Length))];
