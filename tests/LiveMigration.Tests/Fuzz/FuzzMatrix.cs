@@ -66,13 +66,13 @@ internal sealed class FuzzMatrix
     }
 
     /// <summary>Counts a case that was still running at its deadline; its thread was left behind.</summary>
-    public void RecordHang(FuzzCase fuzzCase, TimeSpan deadline)
+    public void RecordHang(FuzzCase fuzzCase, string why)
     {
         Row row = RowOf(fuzzCase);
         row.Cases++;
         row.Hangs++;
         Add($"{fuzzCase.Target}: hang ({fuzzCase.Mutator} {Operation(fuzzCase.Mutation)}) #{Hangs}", fuzzCase,
-            $"did not end within {deadline.TotalSeconds:0.#} s of wall time; its thread was left running");
+            $"{why}; its thread was left running");
     }
 
     public void Add(FuzzMatrix other)

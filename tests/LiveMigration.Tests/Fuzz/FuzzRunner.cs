@@ -4,14 +4,18 @@ using LiveMigration.Tests.Infrastructure;
 namespace LiveMigration.Tests.Fuzz;
 
 /// <summary>
-/// Runs fuzz cases on dedicated background threads, each with state of its own, under a watchdog: a case
-/// still running after <see cref="Deadline"/> of wall time is a hang, recorded with its case, and its thread is
-/// left behind (a background thread does not keep the process alive) while a new thread takes over its work.
-/// A case that ends is checked against <see cref="CpuBound"/> of its thread's CPU time.
+/// Runs fuzz cases on dedicated background threads, each with state of its own, under a watchdog. A case
+/// that ends is checked against <see cref="CpuBound"/> of its thread's CPU time. A case still running is a
+/// hang once its thread has spent twice that bound of CPU time, or once it is past <see cref="Deadline"/> of
+/// wall time and its thread has used no CPU for <see cref="StallWindow"/> (it waits for something that will
+/// not come), or past <see cref="HardDeadline"/> whatever it does. A hang is recorded with its case and its
+/// thread left behind (a background thread does not keep the process alive) while a new thread takes over.
 /// </summary>
 /// <remarks>
-/// A synchronous hang, a loop that never awaits, is seen as surely as a slow one: nothing waits for the case
-/// to yield. After <see cref="MaxHangs"/> hangs the run stops, as each leaves a thread working.
+/// <para>A synchronous hang, a loop that never awaits, is seen as surely as a slow one: nothing waits for the
+/// case to yield. Judging a running case by its thread's CPU time keeps a busy machine, where a case waits for
+/// a core, from making a slow case look hung.</para>
+/// <para>After <see cref="MaxHangs"/> hangs the run stops, as each leaves a thread working.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed", Justification = "See the event's comment.")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "See the event's comment.")]
@@ -39,8 +43,14 @@ internal sealed class FuzzRunner<TState>
     /// <summary>How many worker threads run cases at once.</summary>
     public int Workers { get; init; } = 1;
 
-    /// <summary>The wall time a case may take before it counts as a hang.</summary>
+    /// <summary>The wall time after which a case whose thread does not work counts as a hang.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a thread past <see cref="Deadline"/> may use no CPU before its case counts as a hang.</summary>
+    public TimeSpan StallWindow { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The wall time after which any case counts as a hang.</summary>
+    public TimeSpan HardDeadline { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The CPU time of its thread a case may take before it counts as a bug.</summary>
     public TimeSpan CpuBound { get; init; } = HostileInput.CpuBound;
@@ -98,6 +108,7 @@ internal sealed class FuzzRunner<TState>
 
     private void Work(Worker worker)
     {
+        worker.ThreadId = Native.CurrentThreadId();
         try
         {
             using TState state = CreateState();
@@ -108,13 +119,14 @@ internal sealed class FuzzRunner<TState>
                 long made = Stopwatch.GetTimestamp();
                 FuzzCase fuzzCase = MakeCase(number);
                 worker.Matrix.MutationTime += Stopwatch.GetElapsedTime(made);
+                TimeSpan cpuBefore = Native.ThreadCpuTime();
                 lock (worker)
                 {
                     worker.Current = fuzzCase;
-                    worker.Started = Time.GetTimestamp();
+                    worker.Started = worker.Progressed = Time.GetTimestamp();
+                    worker.StartedCpu = worker.SeenCpu = cpuBefore;
                 }
 
-                TimeSpan cpuBefore = Native.ThreadCpuTime();
                 Exception? error = Execute(state, fuzzCase);
                 TimeSpan cpu = Native.ThreadCpuTime() - cpuBefore;
                 lock (worker)
@@ -151,17 +163,22 @@ internal sealed class FuzzRunner<TState>
         foreach (Worker worker in workers)
         {
             FuzzCase? hung = null;
+            string? why = null;
             lock (worker)
             {
-                if (!worker.Abandoned && worker.Current is { } current && Time.GetElapsedTime(worker.Started) > Deadline)
+                if (!worker.Abandoned && worker.Current is { } current)
                 {
-                    worker.Abandoned = true;
-                    hung = current;
+                    why = Judge(worker);
+                    if (why is not null)
+                    {
+                        worker.Abandoned = true;
+                        hung = current;
+                    }
                 }
             }
 
             if (hung is null) continue;
-            _hangs.RecordHang(hung, Deadline);
+            _hangs.RecordHang(hung, why!);
             if (_hangs.Hangs >= MaxHangs) _stop = true;
             // The hung thread will never finish its share; a new one takes it over, unless the run stops.
             lock (_gate)
@@ -172,8 +189,37 @@ internal sealed class FuzzRunner<TState>
         }
     }
 
+    /// <summary>Why the worker's running case is a hang, or null while it is not; called holding the worker.</summary>
+    private string? Judge(Worker worker)
+    {
+        TimeSpan cpu = Native.ThreadCpuTime(worker.ThreadId);
+        long now = Time.GetTimestamp();
+        if (cpu != worker.SeenCpu)
+        {
+            worker.SeenCpu = cpu;
+            worker.Progressed = now;
+        }
+
+        TimeSpan spent = cpu - worker.StartedCpu, wall = Time.GetElapsedTime(worker.Started, now);
+        if (spent > 2 * CpuBound)
+            return $"still running after {spent.TotalSeconds:0.0} s of CPU time ({wall.TotalSeconds:0.0} s of wall time)";
+        if (wall > Deadline && Time.GetElapsedTime(worker.Progressed, now) > StallWindow)
+            return $"still running after {wall.TotalSeconds:0.0} s of wall time, its thread idle for {StallWindow.TotalSeconds:0.#} s";
+        if (wall > HardDeadline)
+            return $"still running after {wall.TotalSeconds:0.0} s of wall time ({spent.TotalSeconds:0.0} s of CPU time)";
+        return null;
+    }
+
     private sealed class Worker
     {
+        public int ThreadId { get; set; }
+
+        public TimeSpan StartedCpu { get; set; }
+
+        public TimeSpan SeenCpu { get; set; }
+
+        public long Progressed { get; set; }
+
         public FuzzCase? Current { get; set; }
 
         public long Started { get; set; }

@@ -17,6 +17,7 @@ public sealed class FuzzRunnerTests
         var time = new FakeTimeProvider();
         using var hungCaseStarted = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
+        int rejected = 0;
         var runner = new FuzzRunner<Nothing>
         {
             Cases = 20,
@@ -26,7 +27,12 @@ public sealed class FuzzRunnerTests
             MakeCase = n => Case(n),
             Execute = (_, c) =>
             {
-                if (c.Number != 3) return new MigrationStreamException("rejected");
+                if (c.Number != 3)
+                {
+                    Interlocked.Increment(ref rejected);
+                    return new MigrationStreamException("rejected");
+                }
+
                 // A synchronous hang: the thread blocks and never yields to anything that could time it out.
                 hungCaseStarted.Set();
                 release.Wait();
@@ -36,6 +42,8 @@ public sealed class FuzzRunnerTests
 
         var run = Task.Run(runner.Run);
         Assert.That(hungCaseStarted.Wait(TestTimeouts.Short), Is.True, "case 3 started");
+        // Time moves once every other case is done, so only the hung one is past the deadline.
+        Assert.That(SpinWait.SpinUntil(() => Volatile.Read(ref rejected) == 19, TestTimeouts.Short), Is.True, "the other cases ran");
         time.Advance(runner.Deadline + TimeSpan.FromSeconds(1));
         Assert.That(run.Wait(TestTimeouts.Short), Is.True, "the run ended while case 3 was still running");
         release.Set();
@@ -47,6 +55,7 @@ public sealed class FuzzRunnerTests
         Assert.That(matrix.Hangs, Is.EqualTo(1));
         Finding hang = matrix.Findings.Single();
         Assert.That(hang.Signature, Does.Contain("hang"));
+        Assert.That(hang.Detail, Does.Contain("idle"));
         Assert.That(hang.Example.Number, Is.EqualTo(3));
         Assert.That(hang.Example.Describe(), Does.Contain("LIVEMIG_FUZZ_SEED=11 LIVEMIG_FUZZ_CASE=3"));
     }
