@@ -37,6 +37,17 @@ internal sealed record FuzzCase(int Number, int RunSeed, int ShapeIndex, FuzzSee
         return (int)((z ^ (z >> 31)) & 0x7fffffff);
     }
 
+    /// <summary>What kind of case this is: target, mutator and the first edit's kind ("flip", "trailer json: nest", ...).</summary>
+    public string Kind => $"{Target} {Mutator} {Operation(Mutation)}";
+
+    private static string Operation(string mutation)
+    {
+        const string Trailer = "trailer json: ";
+        string first = mutation.Split(", ")[0];
+        int cut = first.IndexOfAny(['@', ' ', '='], first.StartsWith(Trailer, StringComparison.Ordinal) ? Trailer.Length : 0);
+        return cut > 0 ? first[..cut] : first;
+    }
+
     public string Describe() =>
         $"LIVEMIG_FUZZ_SEED={RunSeed} LIVEMIG_FUZZ_CASE={Number}: {Seed.Shape.Name}, {Mutator} mutator, {Target} [{Mutation}] ({Input.Length} bytes)";
 }

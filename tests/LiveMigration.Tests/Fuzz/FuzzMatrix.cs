@@ -60,9 +60,17 @@ internal sealed class FuzzMatrix
         if (cpu > cpuBound)
         {
             row.Bugs++;
-            Add($"{fuzzCase.Target}: over {cpuBound.TotalSeconds:0.#} s of CPU ({fuzzCase.Mutator} {Operation(fuzzCase.Mutation)})", fuzzCase,
+            Add($"over {cpuBound.TotalSeconds:0.#} s of CPU: {fuzzCase.Kind}", fuzzCase,
                 $"took {cpu.TotalMilliseconds:0} ms of CPU time; ended with {(error is null ? "success" : $"{error.GetType().Name}: {error.Message}")}");
         }
+    }
+
+    /// <summary>Counts a case not run because its kind hung too often already.</summary>
+    public void RecordSkipped(FuzzCase fuzzCase)
+    {
+        Row row = RowOf(fuzzCase);
+        row.Cases++;
+        row.Skipped++;
     }
 
     /// <summary>Counts a case that was still running at its deadline; its thread was left behind.</summary>
@@ -71,7 +79,7 @@ internal sealed class FuzzMatrix
         Row row = RowOf(fuzzCase);
         row.Cases++;
         row.Hangs++;
-        Add($"{fuzzCase.Target}: hang ({fuzzCase.Mutator} {Operation(fuzzCase.Mutation)}) #{Hangs}", fuzzCase,
+        Add($"hang: {fuzzCase.Kind} #{Hangs}", fuzzCase,
             $"{why}; its thread was left running");
     }
 
@@ -85,6 +93,7 @@ internal sealed class FuzzMatrix
             sum.Cpu += row.Cpu;
             sum.Bugs += row.Bugs;
             sum.Hangs += row.Hangs;
+            sum.Skipped += row.Skipped;
             for (int t = 0; t < 2; t++)
             {
                 sum.Accepted[t] += row.Accepted[t];
@@ -111,7 +120,7 @@ internal sealed class FuzzMatrix
     public string Describe()
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"shape",-16} {"mutator",-9} {"cases",8} {"loaded",8} {"rejected",8} {"inspected",9} {"rejected",8} {"bugs",6} {"hangs",5} {"mean CPU",9}  slowest (CPU, case)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"shape",-16} {"mutator",-9} {"cases",8} {"loaded",8} {"rejected",8} {"inspected",9} {"rejected",8} {"bugs",6} {"hangs",5} {"skipped",7} {"mean CPU",9}  slowest (CPU, case)");
         foreach (((int, string) _, Row row) in _rows)
             Line(text, row.ShapeName, row);
         foreach (IGrouping<string, KeyValuePair<(int Shape, string Mutator), Row>> mutator in _rows.GroupBy(p => p.Key.Mutator))
@@ -124,7 +133,7 @@ internal sealed class FuzzMatrix
 
     private static void Line(StringBuilder text, string shape, Row row) =>
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"{shape,-16} {row.Mutator,-9} {row.Cases,8} {row.Accepted[0],8} {row.Rejected[0],8} {row.Accepted[1],9} {row.Rejected[1],8} {row.Bugs,6} {row.Hangs,5} {row.Cpu.TotalMilliseconds / Math.Max(1, row.Cases),6:0.00} ms  {row.Slowest.TotalMilliseconds,8:0.0} ms (case {row.SlowestCase})");
+            $"{shape,-16} {row.Mutator,-9} {row.Cases,8} {row.Accepted[0],8} {row.Rejected[0],8} {row.Accepted[1],9} {row.Rejected[1],8} {row.Bugs,6} {row.Hangs,5} {row.Skipped,7} {row.Cpu.TotalMilliseconds / Math.Max(1, row.Cases),6:0.00} ms  {row.Slowest.TotalMilliseconds,8:0.0} ms (case {row.SlowestCase})");
 
     private static Row Sum(IEnumerable<Row> rows, string mutator)
     {
@@ -135,6 +144,7 @@ internal sealed class FuzzMatrix
             sum.Cpu += row.Cpu;
             sum.Bugs += row.Bugs;
             sum.Hangs += row.Hangs;
+            sum.Skipped += row.Skipped;
             for (int t = 0; t < 2; t++)
             {
                 sum.Accepted[t] += row.Accepted[t];
@@ -177,14 +187,6 @@ internal sealed class FuzzMatrix
         return args > 0 ? frame[3..args] : frame;
     }
 
-    /// <summary>The first edit's kind ("flip", "trailer json: nest", ...), which groups a slow or hung case with its like.</summary>
-    private static string Operation(string mutation)
-    {
-        string first = mutation.Split(", ")[0];
-        int cut = first.IndexOfAny(['@', ' ', '='], first.StartsWith("trailer json: ", StringComparison.Ordinal) ? "trailer json: ".Length : 0);
-        return cut > 0 ? first[..cut] : first;
-    }
-
     private static string Indent(string text) => string.Join("\n", text.Split('\n').Take(12).Select(l => "    " + l.TrimEnd()));
 
     /// <summary>One cell group of the matrix.</summary>
@@ -203,6 +205,8 @@ internal sealed class FuzzMatrix
         public int Bugs { get; set; }
 
         public int Hangs { get; set; }
+
+        public int Skipped { get; set; }
 
         public TimeSpan Cpu { get; set; }
 

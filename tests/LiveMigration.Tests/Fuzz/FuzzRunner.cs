@@ -15,7 +15,9 @@ namespace LiveMigration.Tests.Fuzz;
 /// <para>A synchronous hang, a loop that never awaits, is seen as surely as a slow one: nothing waits for the
 /// case to yield. Judging a running case by its thread's CPU time keeps a busy machine, where a case waits for
 /// a core, from making a slow case look hung.</para>
-/// <para>After <see cref="MaxHangs"/> hangs the run stops, as each leaves a thread working.</para>
+/// <para>Each hang leaves a thread working: once a kind of case (<see cref="FuzzCase.Kind"/>) has hung
+/// <see cref="MaxHangsPerKind"/> times its later cases are counted as skipped, not run, and after
+/// <see cref="MaxHangs"/> hangs in all the run stops.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed", Justification = "See the event's comment.")]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "See the event's comment.")]
@@ -27,6 +29,7 @@ internal sealed class FuzzRunner<TState>
     private readonly object _gate = new();
     private readonly List<Worker> _workers = [];
     private readonly FuzzMatrix _hangs = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _hungKinds = new(StringComparer.Ordinal);
 
     // Never disposed: a thread given up on may still hold the runner, so nothing it could touch is released.
     private readonly ManualResetEventSlim _finished = new();
@@ -56,7 +59,10 @@ internal sealed class FuzzRunner<TState>
     public TimeSpan CpuBound { get; init; } = HostileInput.CpuBound;
 
     /// <summary>After this many hangs the run stops.</summary>
-    public int MaxHangs { get; init; } = 3;
+    public int MaxHangs { get; init; } = 6;
+
+    /// <summary>After this many hangs of one kind of case, the rest of that kind are skipped.</summary>
+    public int MaxHangsPerKind { get; init; } = 2;
 
     /// <summary>The clock the deadline is measured with.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -119,12 +125,18 @@ internal sealed class FuzzRunner<TState>
                 long made = Stopwatch.GetTimestamp();
                 FuzzCase fuzzCase = MakeCase(number);
                 worker.Matrix.MutationTime += Stopwatch.GetElapsedTime(made);
+                if (_hungKinds.GetValueOrDefault(fuzzCase.Kind) >= MaxHangsPerKind)
+                {
+                    lock (worker) worker.Matrix.RecordSkipped(fuzzCase);
+                    continue;
+                }
                 TimeSpan cpuBefore = Native.ThreadCpuTime();
                 lock (worker)
                 {
                     worker.Current = fuzzCase;
                     worker.Started = worker.Progressed = Time.GetTimestamp();
-                    worker.StartedCpu = worker.SeenCpu = cpuBefore;
+                    worker.StartedCpu = cpuBefore;
+                    worker.SeenCpu = null;
                 }
 
                 Exception? error = Execute(state, fuzzCase);
@@ -179,6 +191,7 @@ internal sealed class FuzzRunner<TState>
 
             if (hung is null) continue;
             _hangs.RecordHang(hung, why!);
+            _hungKinds.AddOrUpdate(hung.Kind, 1, (_, n) => n + 1);
             if (_hangs.Hangs >= MaxHangs) _stop = true;
             // The hung thread will never finish its share; a new one takes it over, unless the run stops.
             lock (_gate)
@@ -194,7 +207,10 @@ internal sealed class FuzzRunner<TState>
     {
         TimeSpan cpu = Native.ThreadCpuTime(worker.ThreadId);
         long now = Time.GetTimestamp();
-        if (cpu != worker.SeenCpu)
+        // The first look at a case only takes the kernel's count (coarser than the worker's own clock) to compare with.
+        if (worker.SeenCpu is not { } seen)
+            worker.SeenCpu = cpu;
+        else if (cpu != seen)
         {
             worker.SeenCpu = cpu;
             worker.Progressed = now;
@@ -216,7 +232,7 @@ internal sealed class FuzzRunner<TState>
 
         public TimeSpan StartedCpu { get; set; }
 
-        public TimeSpan SeenCpu { get; set; }
+        public TimeSpan? SeenCpu { get; set; }
 
         public long Progressed { get; set; }
 
