@@ -146,13 +146,49 @@ internal static class StructureMutator
         MapRecord other = random.Next(2) == 0 && index + 1 < map.Records.Count
             ? map.Records[index + 1]
             : map.Records[random.Next(map.Records.Count)];
-        return random.Next(4) switch
+        return random.Next(5) switch
         {
             0 => Drop(record.Start, record.End, record.Name),
             1 => Copy(record.Start, record.End, record.End, record.Name),
             2 => Copy(record.Start, record.End, other.Start, record.Name),
+            3 => Repeat(record, random),
             _ => Swap(new MapUnit(record.Start, record.End, record.Name), new MapUnit(other.Start, other.End, other.Name)),
         };
+    }
+
+    /// <summary>
+    /// A record repeated hundreds or thousands of times, at most 4 MiB of them: small records that make the
+    /// destination do much (a zero chunk clears 1 MiB). Block records may get a new disk name for every copy.
+    /// </summary>
+    private static Edit Repeat(MapRecord record, Random random)
+    {
+        const int MaxBytes = 4 << 20;
+        int length = record.End - record.Start;
+        int times = Math.Min(random.Next(3) switch { 0 => 100, 1 => 1000, _ => 20000 }, MaxBytes / length);
+        bool rename = record.Name.StartsWith("block ", StringComparison.Ordinal) && length > 9 && random.Next(2) == 0;
+        return new Edit(record.Start, record.End, $"repeat {record.Name}@{record.Start}+{length} x{times}{(rename ? " renamed" : "")}", d =>
+        {
+            var copies = new MemoryStream();
+            ReadOnlySpan<byte> piece = d.AsSpan(record.Start, length);
+            for (int i = 0; i < times; i++)
+            {
+                if (!rename)
+                {
+                    copies.Write(piece);
+                    continue;
+                }
+
+                // Word, then the disk name with the copy's number after it, then whatever followed the name.
+                int nameLength = piece[8];
+                byte[] name = [.. piece.Slice(9, nameLength), .. System.Text.Encoding.ASCII.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+                copies.Write(piece[..8]);
+                copies.WriteByte((byte)Math.Min(name.Length, 255));
+                copies.Write(name.AsSpan(0, Math.Min(name.Length, 255)));
+                copies.Write(piece[(9 + nameLength)..]);
+            }
+
+            return [.. d.AsSpan(0, record.End), .. copies.ToArray(), .. d.AsSpan(record.End)];
+        });
     }
 
     private static Edit InsertCommand(SeedMap map, Random random)
