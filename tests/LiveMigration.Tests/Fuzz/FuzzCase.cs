@@ -37,15 +37,26 @@ internal sealed record FuzzCase(int Number, int RunSeed, int ShapeIndex, FuzzSee
         return (int)((z ^ (z >> 31)) & 0x7fffffff);
     }
 
-    /// <summary>What kind of case this is: target, mutator and the first edit's kind ("flip", "trailer json: nest", ...).</summary>
-    public string Kind => $"{Target} {Mutator} {Operation(Mutation)}";
+    /// <summary>
+    /// What kind of case this is: target, mutator and an edit's kind ("flip", "trailer json: nest", ...): the
+    /// first edit that multiplies work (huge nesting, a repeated record) if any, else the first edit. It groups
+    /// slow and hung cases with their like.
+    /// </summary>
+    public string Kind
+    {
+        get
+        {
+            string[] kinds = [.. Mutation.Split(", ").Select(EditKind)];
+            string kind = kinds.FirstOrDefault(k => k is "trailer json: nest+huge" or "repeat") ?? kinds[0];
+            return $"{Target} {Mutator} {kind}";
+        }
+    }
 
-    private static string Operation(string mutation)
+    private static string EditKind(string edit)
     {
         const string Trailer = "trailer json: ";
-        string first = mutation.Split(", ")[0];
-        int cut = first.IndexOfAny(['@', ' ', '='], first.StartsWith(Trailer, StringComparison.Ordinal) ? Trailer.Length : 0);
-        return cut > 0 ? first[..cut] : first;
+        int cut = edit.IndexOfAny(['@', ' ', '='], edit.StartsWith(Trailer, StringComparison.Ordinal) ? Trailer.Length : 0);
+        return cut > 0 ? edit[..cut] : edit;
     }
 
     public string Describe() =>
