@@ -1,23 +1,33 @@
-using LiveMigration.Errors;
+using LiveMigration.Tests.Fuzz;
 
 namespace LiveMigration.Fuzz;
 
 /// <summary>
-/// Loads one input as an incoming migration into a fixed destination. A typed migration error is the
-/// expected answer to a bad stream; anything else escaping is a bug, and is rethrown so AFL records it.
+/// Runs one AFL input through both targets of the test suite's fuzzer: loaded by the destination of the shape
+/// its first byte names (modulo the number of shapes), and inspected. A typed migration error is the expected
+/// answer to a bad stream; anything else is a bug, and is rethrown so AFL records it.
 /// </summary>
 internal static class IncomingTarget
 {
+    // Kept across inputs, as AFL runs many in one process: its RAM, disks and devices are overwritten by each load.
+    private static readonly FuzzDestination Destination = new();
+
     public static void Load(Stream input)
     {
-        using var destination = new FuzzHost(SeedCorpus.Blocks());
-        var incoming = new IncomingMigration(destination, new IncomingMigrationOptions
-        {
-            StallTimeout = TimeSpan.FromSeconds(5),
-            HandshakeTimeout = TimeSpan.FromSeconds(5),
-        });
-        IncomingMigrationResult result = incoming.RunAsync(input, leaveOpen: true).GetAwaiter().GetResult();
-        if (result.Error is { } error and not MigrationException)
-            throw new InvalidOperationException($"Untyped failure: {error.GetType().Name}: {error.Message}", error);
+        using var buffer = new MemoryStream();
+        input.CopyTo(buffer);
+        byte[] bytes = buffer.ToArray();
+        if (bytes.Length == 0)
+            return;
+        FuzzShape shape = FuzzShape.All[bytes[0] % FuzzShape.All.Count];
+        byte[] stream = bytes[1..];
+        Check($"load as {shape.Name}", Destination.Load(shape, stream));
+        Check("inspect", FuzzDestination.Inspect(stream));
+    }
+
+    private static void Check(string what, Exception? error)
+    {
+        if (error is not null && !FuzzOutcome.IsTyped(error))
+            throw new InvalidOperationException($"Untyped failure in {what}: {error.GetType().Name}: {error.Message}", error);
     }
 }

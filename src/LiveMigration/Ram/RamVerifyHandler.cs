@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
@@ -13,8 +15,10 @@ namespace LiveMigration.Ram;
 /// <remarks>
 /// Payload: <c>be32 block count</c>, then per block <c>str8 idstr, be64 page count, be64 digest</c>.
 /// A QEMU destination does not know this section and rejects the stream, so it is opt-in on both ends.
+/// The trailer describes the payload field by field, so a tool that decodes sections with the trailer
+/// (the inspector) reads it like any device state.
 /// </remarks>
-internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDigests digests) : ISectionSaver, ISectionLoader
+internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDigests digests) : ISectionSaver, ISectionLoader, IDescribedHandler
 {
     /// <summary>The section's idstr; a name QEMU never uses.</summary>
     public const string SectionIdStr = "livemigration/ram-verify";
@@ -76,11 +80,43 @@ internal sealed class RamVerifyHandler(IReadOnlyList<RamBlock> blocks, RamPageDi
         _verified = true;
     }
 
+    /// <summary>
+    /// Describes the payload as it is written: the block count, then per block (told apart by <c>index</c>) the
+    /// idstr's length byte and bytes, the page count and the digest. The idstrs are fixed, so the sizes are exact.
+    /// </summary>
+    public void Describe(Utf8JsonWriter json)
+    {
+        json.WriteString("vmsd_name", SectionIdStr);
+        json.WriteNumber("version", VersionId);
+        json.WriteStartArray("fields");
+        Entry(json, "blocks", null, "uint32", 4);
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            Entry(json, "idstr_len", b, "uint8", 1);
+            Entry(json, "idstr", b, "buffer", Encoding.UTF8.GetByteCount(blocks[b].Name));
+            Entry(json, "pages", b, "uint64", 8);
+            Entry(json, "digest", b, "uint64", 8);
+        }
+
+        json.WriteEndArray();
+    }
+
     public ValueTask LoadCompleteAsync(CancellationToken cancellationToken)
     {
         if (!_verified)
             throw new MigrationVerificationException("The verify capability is on at this destination, but the source sent no verify section: turn the capability on at the source too, or off here");
         return ValueTask.CompletedTask;
+    }
+
+    private static void Entry(Utf8JsonWriter json, string name, int? index, string type, int size)
+    {
+        json.WriteStartObject();
+        json.WriteString("name", name);
+        if (index is { } i)
+            json.WriteNumber("index", i);
+        json.WriteString("type", type);
+        json.WriteNumber("size", size);
+        json.WriteEndObject();
     }
 
     private int IndexOf(string name)

@@ -3,10 +3,10 @@ using System.Buffers.Binary;
 namespace LiveMigration.Tests.Fuzz;
 
 /// <summary>
-/// Mutates valid streams the way a broken or hostile sender would: bit flips, random bytes, truncations,
-/// splices from other streams, length and integer fields set to edge values, deleted and repeated ranges.
+/// Mutates valid streams byte by byte, the way a broken link or a careless sender would: bit flips, random
+/// bytes, truncations, splices from other streams, integers set to edge values, deleted and repeated ranges.
 /// Half the edits aim at the first and last 8 KiB, where the framing, the block list, the XBZRLE deltas,
-/// the verify section and the VMDESCRIPTION trailer are; the middle is mostly page data.
+/// the device and verify sections and the VMDESCRIPTION trailer are; the middle is mostly page data.
 /// </summary>
 internal static class StreamMutator
 {
@@ -18,9 +18,8 @@ internal static class StreamMutator
         0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, long.MaxValue, ulong.MaxValue, 0x40000, 0x8000, 0x48000,
     ];
 
-    public static byte[] Mutate(IReadOnlyList<byte[]> corpus, Random random, out string description)
+    public static byte[] Mutate(byte[] data, IReadOnlyList<FuzzSeed> corpus, Random random, out string description)
     {
-        byte[] data = corpus[random.Next(corpus.Count)];
         int edits = 1 + random.Next(3);
         var what = new List<string>(edits);
         for (int i = 0; i < edits && data.Length > 0; i++)
@@ -48,14 +47,15 @@ internal static class StreamMutator
                     break;
                 case 3:
                 {
-                    byte[] other = corpus[random.Next(corpus.Count)];
+                    int source = random.Next(corpus.Count);
+                    byte[] other = corpus[source].Bytes;
                     int from = Position(other.Length, random);
                     int length = Math.Min(1 + random.Next(64), other.Length - from);
                     bool insert = random.Next(2) == 0;
                     data = insert
                         ? [.. data.AsSpan(0, pos), .. other.AsSpan(from, length), .. data.AsSpan(pos)]
                         : [.. data.AsSpan(0, pos), .. other.AsSpan(from, length), .. data.AsSpan(Math.Min(data.Length, pos + length))];
-                    what.Add($"splice {(insert ? "insert" : "over")} {pos} <- {from}+{length}");
+                    what.Add($"splice {(insert ? "insert" : "over")} {pos} <- {corpus[source].Shape.Name}@{from}+{length}");
                     break;
                 }
 
