@@ -65,14 +65,21 @@ internal ref struct DeviceStateDecoder
     public static int Decode(JsonElement device, ReadOnlySpan<byte> data, long baseOffset, Utf8JsonWriter json, DeviceStateBudget budget, CancellationToken cancellationToken)
     {
         var decoder = new DeviceStateDecoder(data, baseOffset, json, budget, cancellationToken);
-        decoder.Step();
-        json.WriteStartObject();
-        if (device.TryGetProperty("name", out JsonElement name)) json.WriteString("name", decoder.Name(name.GetString()));
-        if (device.TryGetProperty("instance_id", out JsonElement instance)) json.WriteNumber("instance_id", instance.GetInt64());
-        decoder.WriteBody(device, 0);
-        json.WriteEndObject();
-        decoder.Step();
-        return decoder._position;
+        try
+        {
+            decoder.Step();
+            json.WriteStartObject();
+            if (device.TryGetProperty("name", out JsonElement name)) json.WriteString("name", decoder.Name(name.GetString()));
+            if (device.TryGetProperty("instance_id", out JsonElement instance)) json.WriteNumber("instance_id", instance.GetInt64());
+            decoder.WriteBody(device, 0);
+            json.WriteEndObject();
+            decoder.Step();
+            return decoder._position;
+        }
+        catch (Exception ex) when (VmDescription.IsMalformedValue(ex))
+        {
+            throw new MigrationStreamException($"The VMDESCRIPTION entry for this section holds a value of the wrong kind: {ex.Message} (at stream offset {baseOffset})", ex);
+        }
     }
 
     /// <summary>Writes vmsd_name, version, fields and subsections of one state description.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
 
@@ -47,6 +48,10 @@ internal sealed class VmDescription : IDisposable
     {
         if (json.Length > SavevmFormat.MaxVmDescriptionLength)
             throw TooLong(json.Length, -1);
+        // The parser checks UTF-8 only in what it must read; a string is checked when it is taken out,
+        // which would fail deep in the decoder with an untyped error. QEMU writes ASCII.
+        if (!Utf8.IsValid(json.Span))
+            throw new MigrationStreamException("The VMDESCRIPTION trailer is not valid UTF-8");
         JsonDocument document;
         try
         {
@@ -62,12 +67,24 @@ internal sealed class VmDescription : IDisposable
             CheckObjectSizes(document.RootElement);
             return new VmDescription(document);
         }
+        catch (Exception ex) when (IsMalformedValue(ex))
+        {
+            document.Dispose();
+            throw new MigrationStreamException($"The VMDESCRIPTION trailer holds a value of the wrong kind: {ex.Message}", ex);
+        }
         catch
         {
             document.Dispose();
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="error"/> is a <see cref="JsonElement"/> accessor refusing to read a value as
+    /// asked (a string where a number should be, a number out of range, a string with half a surrogate
+    /// pair): the trailer is malformed. The trailer's readers throw nothing else of these types.
+    /// </summary>
+    internal static bool IsMalformedValue(Exception error) => error is InvalidOperationException or FormatException;
 
     /// <summary>The error for a trailer longer than <see cref="SavevmFormat.MaxVmDescriptionLength"/>.</summary>
     public static MigrationStreamException TooLong(long length, long offset)

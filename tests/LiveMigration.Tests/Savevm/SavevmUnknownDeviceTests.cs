@@ -93,6 +93,45 @@ public sealed class SavevmUnknownDeviceTests
         Assert.That(error.Message, Does.Contain("exceeds the limit of 16 bytes"));
     }
 
+    [Test]
+    public async Task Loader_refuses_a_trailer_that_is_not_utf8_with_a_typed_error()
+    {
+        // The device's name in the trailer gets a byte no UTF-8 text has; the JSON is otherwise unchanged.
+        byte[] stream = DeviceStreams.Build();
+        int name = stream.AsSpan().LastIndexOf("\"hpet\""u8);
+        stream[name + 1] = 0xff;
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(TrailerRefusalAllocationBound,
+            async ct => await LoadAsync(stream, decode: true));
+        Assert.That(error.Message, Does.Contain("not valid UTF-8"));
+    }
+
+    [Test]
+    public async Task Loader_refuses_a_trailer_version_that_is_not_a_number_with_a_typed_error()
+    {
+        string description = DeviceStreams.Description.Replace("\"version\":2", "\"version\":\"2\"", StringComparison.Ordinal);
+        byte[] stream = new ByteBuilder().Bytes(DeviceStreams.Build(trailer: false)).U8(0x06).BE32((uint)description.Length).Ascii(description).ToArray();
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(TrailerRefusalAllocationBound,
+            async ct => await LoadAsync(stream, decode: true));
+        Assert.That(error.Message, Does.Contain("value of the wrong kind"));
+    }
+
+    [Test]
+    public async Task Loader_refuses_a_trailer_name_with_a_lone_surrogate_escape_with_a_typed_error()
+    {
+        // Valid UTF-8 and valid JSON syntax, but the escape is half of a surrogate pair: no string.
+        string description = DeviceStreams.Description.Replace("\"name\":\"hpet\"", "\"name\":\"\\ud800\"", StringComparison.Ordinal);
+        byte[] longer = new ByteBuilder().Bytes(DeviceStreams.Build(trailer: false)).U8(0x06).BE32((uint)description.Length).Ascii(description).ToArray();
+
+        MigrationStreamException error = await HostileInput.AssertRejectedAsync<MigrationStreamException>(TrailerRefusalAllocationBound,
+            async ct => await LoadAsync(longer, decode: true));
+        Assert.That(error.Message, Does.Contain("value of the wrong kind"));
+    }
+
+    /// <summary>1 MiB: the stream, the parsed trailer and the loader's state, with room for the first run's JIT.</summary>
+    private const long TrailerRefusalAllocationBound = 1024 * 1024;
+
     private static async Task<SavevmLoadResult> LoadAsync(byte[] stream, bool decode, params ISavevmSection[] handlers)
     {
         var loader = new SavevmLoader(PipeStreams.ReaderOver(stream), SavevmHarness.Registry(handlers), DeviceStreams.Machine)
