@@ -16,6 +16,12 @@ namespace LiveMigration.Tests.Transports;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class FileAndSocketSafetyTests
 {
+    /// <summary>
+    /// 1 MiB: a refusal looks at one path and builds one message (a few KiB), with room for what the
+    /// first run of a path costs the process besides (JIT, type loading), which the count includes.
+    /// </summary>
+    private const long RefusalAllocationBound = 1024 * 1024;
+
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const string Precious = "the link's target, which must stay as it is";
     private static readonly byte[] Bytes = Encoding.ASCII.GetBytes("QEVM and a little more");
@@ -40,7 +46,7 @@ public sealed class FileAndSocketSafetyTests
     }
 
     [Test]
-    public void File_output_refuses_a_symbolic_link_and_leaves_its_target_untouched()
+    public async Task File_output_refuses_a_symbolic_link_and_leaves_its_target_untouched()
     {
         string target = Path.Combine(_dir, "target");
         File.WriteAllText(target, Precious);
@@ -48,23 +54,23 @@ public sealed class FileAndSocketSafetyTests
         string link = Path.Combine(_dir, "stream");
         File.CreateSymbolicLink(link, target);
 
-        var error = Assert.ThrowsAsync<MigrationTransportException>(() => WriteAsync($"file:{link}"));
+        MigrationTransportException error = await HostileInput.AssertRejectedAsync<MigrationTransportException>(RefusalAllocationBound, _ => WriteAsync($"file:{link}"));
 
-        Assert.That(error!.Message, Does.Contain("symbolic link").And.Contain(target));
+        Assert.That(error.Message, Does.Contain("symbolic link").And.Contain(target));
         Assert.That(File.ReadAllText(target), Is.EqualTo(Precious));
         Assert.That(File.GetUnixFileMode(target), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead));
     }
 
     [Test]
-    public void File_output_refuses_a_link_to_nowhere_and_creates_nothing_through_it()
+    public async Task File_output_refuses_a_link_to_nowhere_and_creates_nothing_through_it()
     {
         string target = Path.Combine(_dir, "not-yet");
         string link = Path.Combine(_dir, "stream");
         File.CreateSymbolicLink(link, target);
 
-        var error = Assert.ThrowsAsync<MigrationTransportException>(() => WriteAsync($"file:{link}"));
+        MigrationTransportException error = await HostileInput.AssertRejectedAsync<MigrationTransportException>(RefusalAllocationBound, _ => WriteAsync($"file:{link}"));
 
-        Assert.That(error!.Message, Does.Contain("symbolic link"));
+        Assert.That(error.Message, Does.Contain("symbolic link"));
         Assert.That(File.Exists(target), Is.False);
     }
 
@@ -129,42 +135,45 @@ public sealed class FileAndSocketSafetyTests
     }
 
     [Test]
-    public void Unix_listener_refuses_a_regular_file_at_its_path_and_leaves_it()
+    public async Task Unix_listener_refuses_a_regular_file_at_its_path_and_leaves_it()
     {
         string path = Path.Combine(_dir, "migration.sock");
         File.WriteAllText(path, Precious);
 
-        var error = Assert.ThrowsAsync<MigrationTransportException>(async () => await MigrationTransport.ListenAsync($"unix:{path}"));
+        MigrationTransportException error = await HostileInput.AssertRejectedAsync<MigrationTransportException>(RefusalAllocationBound,
+            async ct => await MigrationTransport.ListenAsync($"unix:{path}", cancellationToken: ct));
 
-        Assert.That(error!.Message, Does.Contain("is a regular file, not a socket"));
+        Assert.That(error.Message, Does.Contain("is a regular file, not a socket"));
         Assert.That(File.ReadAllText(path), Is.EqualTo(Precious));
     }
 
     [Test]
-    public void Unix_listener_refuses_a_symbolic_link_at_its_path_and_leaves_it_and_its_target()
+    public async Task Unix_listener_refuses_a_symbolic_link_at_its_path_and_leaves_it_and_its_target()
     {
         string target = Path.Combine(_dir, "target");
         File.WriteAllText(target, Precious);
         string path = Path.Combine(_dir, "migration.sock");
         File.CreateSymbolicLink(path, target);
 
-        var error = Assert.ThrowsAsync<MigrationTransportException>(async () => await MigrationTransport.ListenAsync($"unix:{path}"));
+        MigrationTransportException error = await HostileInput.AssertRejectedAsync<MigrationTransportException>(RefusalAllocationBound,
+            async ct => await MigrationTransport.ListenAsync($"unix:{path}", cancellationToken: ct));
 
-        Assert.That(error!.Message, Does.Contain("is a symbolic link, not a socket"));
+        Assert.That(error.Message, Does.Contain("is a symbolic link, not a socket"));
         Assert.That(new FileInfo(path).LinkTarget, Is.EqualTo(target));
         Assert.That(File.ReadAllText(target), Is.EqualTo(Precious));
     }
 
     [Test]
-    public void Unix_listener_refuses_a_directory_at_its_path_and_leaves_it()
+    public async Task Unix_listener_refuses_a_directory_at_its_path_and_leaves_it()
     {
         string path = Path.Combine(_dir, "migration.sock");
         Directory.CreateDirectory(path);
         File.WriteAllText(Path.Combine(path, "inside"), Precious);
 
-        var error = Assert.ThrowsAsync<MigrationTransportException>(async () => await MigrationTransport.ListenAsync($"unix:{path}"));
+        MigrationTransportException error = await HostileInput.AssertRejectedAsync<MigrationTransportException>(RefusalAllocationBound,
+            async ct => await MigrationTransport.ListenAsync($"unix:{path}", cancellationToken: ct));
 
-        Assert.That(error!.Message, Does.Contain("is a directory, not a socket"));
+        Assert.That(error.Message, Does.Contain("is a directory, not a socket"));
         Assert.That(File.ReadAllText(Path.Combine(path, "inside")), Is.EqualTo(Precious));
     }
 
