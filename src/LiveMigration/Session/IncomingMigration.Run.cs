@@ -31,8 +31,9 @@ public sealed partial class IncomingMigration
         }
         catch (Exception ex)
         {
-            string reason = DescribeFailure(ex);
-            result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = ex };
+            Exception error = TypedFailure(ex);
+            string reason = DescribeFailure(error);
+            result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = error };
             Log.IncomingFailed(_logger, reason, ex);
         }
 
@@ -235,6 +236,18 @@ public sealed partial class IncomingMigration
         channel.Abort();
         reader.Shutdown();
     }, null, _options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// The error a host can branch on: a cancel as <see cref="OperationCanceledException"/> whatever the aborted
+    /// channel threw on the way, a broken socket as a transport error, anything else as it was thrown.
+    /// </summary>
+    private Exception TypedFailure(Exception ex) => ex switch
+    {
+        OperationCanceledException when _cancel.IsCancellationRequested => ex,
+        _ when _cancel.IsCancellationRequested && !_handshakeExpired => new OperationCanceledException("The incoming migration was cancelled.", ex, _cancel.Token),
+        IOException or System.Net.Sockets.SocketException => new MigrationTransportException($"I/O error on the migration channel: {ex.Message}", ex),
+        _ => ex,
+    };
 
     private string DescribeFailure(Exception ex) =>
         ex is OperationCanceledException && _cancel.IsCancellationRequested

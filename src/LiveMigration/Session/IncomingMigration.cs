@@ -45,11 +45,18 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     /// Starts listening on <paramref name="uri"/> and returns the URI a sender can use (with the real port
     /// when port 0 was asked for). The first connection is loaded in the background; see <see cref="Completion"/>.
     /// </summary>
+    /// <param name="uri">Where to listen.</param>
+    /// <param name="cancellationToken">Covers the binding only. The wait for a connection and the load that
+    /// follow are not bound to it: end them with <see cref="Cancel"/> or <see cref="DisposeAsync"/>, or use
+    /// <see cref="RunAsync(string, CancellationToken)"/>, whose token covers the whole migration.</param>
     /// <exception cref="MigrationTransportException">The URI is malformed, binding failed, or the options ask
     /// for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>) on a channel that cannot carry it.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the
+    /// listener was bound; nothing listens.</exception>
     public async Task<string> ListenAsync(string uri, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
+        cancellationToken.ThrowIfCancellationRequested();
         MarkStarted();
         MigrationListener listener;
         try
@@ -69,25 +76,49 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         return listener.Uri;
     }
 
-    /// <summary>Listens on <paramref name="uri"/>, loads the first migration that arrives, and returns its outcome.</summary>
+    /// <summary>
+    /// Listens on <paramref name="uri"/>, loads the first migration that arrives, and returns its outcome,
+    /// completed or failed (see <see cref="IncomingMigrationResult.EnsureCompleted"/>).
+    /// </summary>
+    /// <param name="uri">Where to listen.</param>
+    /// <param name="cancellationToken">Covers the whole migration, as <see cref="Cancel"/> does: the guest is not
+    /// started and <see cref="OperationCanceledException"/> is thrown. A migration that completed before the cancel
+    /// took effect (its guest started) returns its result.</param>
+    /// <exception cref="MigrationTransportException">The URI is malformed or binding failed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> cancelled the migration.</exception>
     public async Task<IncomingMigrationResult> RunAsync(string uri, CancellationToken cancellationToken = default)
     {
         await ListenAsync(uri, cancellationToken).ConfigureAwait(false);
-        using CancellationTokenRegistration registration = cancellationToken.Register(Cancel);
-        return await Completion.ConfigureAwait(false);
+        return await WaitForEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Loads a migration from a caller's <paramref name="stream"/> and returns its outcome.</summary>
+    /// <param name="stream">The stream to load from.</param>
+    /// <param name="leaveOpen">Whether the stream stays open once the migration has ended.</param>
+    /// <param name="cancellationToken">Covers the whole migration, as for <see cref="RunAsync(string, CancellationToken)"/>.</param>
     /// <exception cref="MigrationTransportException">The options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>),
     /// which is never applied to a caller's stream: wrap the stream in TLS yourself.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> cancelled the migration, or was
+    /// cancelled before it started.</exception>
     public async Task<IncomingMigrationResult> RunAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         MigrationTransport.EnsureWrapperCarriedByStream(_options.Transport);
+        cancellationToken.ThrowIfCancellationRequested();
         MarkStarted();
-        using CancellationTokenRegistration registration = cancellationToken.Register(Cancel);
-        await RunAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen))).ConfigureAwait(false);
-        return await Completion.ConfigureAwait(false);
+        _ = Task.Run(() => RunAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen))), CancellationToken.None);
+        return await WaitForEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IncomingMigrationResult> WaitForEndAsync(CancellationToken cancellationToken)
+    {
+        IncomingMigrationResult result;
+        await using (cancellationToken.Register(Cancel).ConfigureAwait(false))
+            result = await Completion.ConfigureAwait(false);
+        // A guest that started is the destination's: a late token cannot take that back.
+        if (result.Status != MigrationStatus.Completed && cancellationToken.IsCancellationRequested)
+            throw new OperationCanceledException("The incoming migration was cancelled; the guest was not started.", result.Error, cancellationToken);
+        return result;
     }
 
     /// <summary>Stops waiting or loading; the migration ends as Failed and the guest is not started.</summary>

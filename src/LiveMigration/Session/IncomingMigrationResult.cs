@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using LiveMigration.Errors;
 using LiveMigration.Savevm;
 
@@ -12,7 +13,12 @@ public sealed record IncomingMigrationResult
     /// <summary>Why the migration failed, when it did.</summary>
     public string? ErrorDescription { get; init; }
 
-    /// <summary>The error that failed the migration, when it did: usually a <see cref="MigrationStreamException"/>.</summary>
+    /// <summary>
+    /// The error that failed the migration, in its own type, when it did: usually a <see cref="MigrationException"/>
+    /// subtype (<see cref="MigrationStreamException"/> for a stream that does not load, <see cref="MigrationTransportException"/>
+    /// for a channel that failed), the host's own exception when its <see cref="Hosting.IMigrationTarget"/> threw, or an
+    /// <see cref="OperationCanceledException"/> when it was cancelled.
+    /// </summary>
     public Exception? Error { get; init; }
 
     /// <summary>True when the guest was started (a complete, valid stream with autostart on).</summary>
@@ -49,4 +55,19 @@ public sealed record IncomingMigrationResult
 
     /// <summary>The JSON of the stream's VMDESCRIPTION trailer, or null when it had none.</summary>
     public string? VmDescriptionJson { get; init; }
+
+    /// <summary>
+    /// Returns this result when the migration completed; otherwise throws <see cref="Error"/> in its own type,
+    /// or, when there is none, a <see cref="MigrationException"/> that names the status. The guest was not started.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The incoming migration was cancelled.</exception>
+    /// <exception cref="MigrationException">The incoming migration failed.</exception>
+    public IncomingMigrationResult EnsureCompleted()
+    {
+        if (Status == MigrationStatus.Completed)
+            return this;
+        if (Error is { } error)
+            ExceptionDispatchInfo.Throw(error);
+        throw new MigrationException($"The incoming migration did not complete: its status is {Status}.");
+    }
 }

@@ -1,3 +1,6 @@
+using System.Runtime.ExceptionServices;
+using LiveMigration.Errors;
+
 namespace LiveMigration;
 
 /// <summary>A snapshot of a migration's state and figures, the equivalent of QEMU's query-migrate.</summary>
@@ -29,6 +32,40 @@ public sealed record MigrationInfo
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }
 
-    /// <summary>Why the migration failed, when it did.</summary>
+    /// <summary>Why the migration failed, was cancelled, or is unconfirmed, as text for people; see <see cref="Error"/> for a program.</summary>
     public string? ErrorDescription { get; init; }
+
+    /// <summary>
+    /// The error that ended the migration, in its own type, once it has ended other than
+    /// <see cref="MigrationStatus.Completed"/>: a <see cref="MigrationException"/> subtype for a failure
+    /// (<see cref="MigrationTransportException"/> when the channel broke, <see cref="MigrationStallException"/>,
+    /// a plain <see cref="MigrationException"/> when the destination refused), the host's own exception when
+    /// its <see cref="Hosting.IMigrationSource"/> threw, an <see cref="OperationCanceledException"/> when it was
+    /// cancelled, a <see cref="MigrationHandoverUnconfirmedException"/> when the handover is unconfirmed.
+    /// Null while it runs and once it has completed.
+    /// </summary>
+    public Exception? Error { get; init; }
+
+    /// <summary>Which side runs the guest: set once the migration has ended; <see cref="HandoverOutcome.None"/> before.</summary>
+    public HandoverOutcome Handover { get; init; }
+
+    /// <summary>
+    /// Returns this info when the migration completed; otherwise throws what ended it: <see cref="Error"/> in
+    /// its own type, or, when there is none (the migration has not ended yet), a <see cref="MigrationException"/>
+    /// that names the status.
+    /// </summary>
+    /// <exception cref="MigrationHandoverUnconfirmedException">The handover is unconfirmed: the source guest stays
+    /// paused until the host resolves it.</exception>
+    /// <exception cref="OperationCanceledException">The migration was cancelled; the source guest runs.</exception>
+    /// <exception cref="MigrationException">The migration failed (or has not ended); the source guest runs.</exception>
+    public MigrationInfo EnsureCompleted()
+    {
+        if (Status == MigrationStatus.Completed)
+            return this;
+        if (Error is { } error)
+            ExceptionDispatchInfo.Throw(error);
+        if (Status == MigrationStatus.Unconfirmed)
+            throw new MigrationHandoverUnconfirmedException("The destination never confirmed the handover; the source guest stays paused until the host resolves it.");
+        throw new MigrationException($"The migration did not complete: its status is {Status}.");
+    }
 }

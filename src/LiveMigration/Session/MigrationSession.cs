@@ -63,7 +63,12 @@ public sealed partial class MigrationSession : IAsyncDisposable
 
     /// <summary>
     /// Completes with the final info when the current (or last) migration ends, whatever the outcome; a
-    /// completed task with status <see cref="MigrationStatus.None"/> before any migration has started.
+    /// completed task with status <see cref="MigrationStatus.None"/> before any migration has started. It never
+    /// faults: branch on <see cref="MigrationInfo.Handover"/> and <see cref="MigrationInfo.Error"/>, or call
+    /// <see cref="MigrationInfo.EnsureCompleted"/>. To bound the wait, use <see cref="Task.WaitAsync(CancellationToken)"/>
+    /// (which ends the wait, not the migration) or <see cref="RunAsync(string, CancellationToken)"/>. The info is
+    /// the snapshot taken as the run ended: after <see cref="ResolveUnconfirmedHandoverAsync"/>, <see cref="GetInfo"/>
+    /// shows the resolved outcome.
     /// </summary>
     public Task<MigrationInfo> Completion => _run?.Completion ?? Task.FromResult(new MigrationInfo());
 
@@ -114,48 +119,71 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <c>exec:command</c>, <c>fd:N</c>, <c>file:path</c>). Returns once the migration has started; the
     /// connection is made in the background and its failure ends the migration as Failed.
     /// </summary>
+    /// <param name="uri">Where to send the stream.</param>
+    /// <param name="cancellationToken">Covers the start only: when it is already cancelled nothing starts and
+    /// <see cref="OperationCanceledException"/> is thrown. The migration that starts is not bound to it; end
+    /// that with <see cref="CancelAsync(CancellationToken)"/>, or use <see cref="RunAsync(string, CancellationToken)"/>,
+    /// whose token cancels the whole migration.</param>
     /// <exception cref="MigrationException">A blocker is present, or a migration is already running.</exception>
     /// <exception cref="MigrationTransportException">The URI is malformed or names no known transport, or the
     /// options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>) on a channel that cannot carry it.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
     public Task StartAsync(string uri, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(uri);
-        MigrationUri parsed = MigrationUri.Parse(uri);
-        MigrationTransport.EnsureWrapperCarried(parsed, _transport);
-        return StartCoreAsync(ct => MigrationTransport.ConnectAsync(parsed, _transport, _logger, ct), uri, cancellationToken);
+        StartCore(uri, cancellationToken);
+        return Task.CompletedTask;
     }
 
     /// <summary>Starts migrating into a caller's <paramref name="stream"/>, which is closed at the end unless <paramref name="leaveOpen"/>.</summary>
+    /// <param name="stream">The stream to write the migration into.</param>
+    /// <param name="leaveOpen">Whether the stream stays open once the migration has ended.</param>
+    /// <param name="cancellationToken">Covers the start only, as for <see cref="StartAsync(string, CancellationToken)"/>.</param>
     /// <exception cref="MigrationTransportException">The options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>),
     /// which is never applied to a caller's stream: wrap the stream in TLS yourself.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
     public Task StartAsync(Stream stream, bool leaveOpen = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        MigrationTransport.EnsureWrapperCarriedByStream(_transport);
-        return StartCoreAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen)), "stream", cancellationToken);
+        StartCore(stream, leaveOpen, cancellationToken);
+        return Task.CompletedTask;
     }
 
     /// <summary>
     /// Cancels the running migration: the channel is shut down, the status becomes Cancelled and the
-    /// guest runs (resumed if the switchover had paused it). Returns false, doing nothing, when no
-    /// migration is running.
+    /// guest runs (resumed if the switchover had paused it), and waits for it to end. Returns false, doing
+    /// nothing, when no migration is running. A cancel that comes once the whole stream has gone out ends
+    /// the migration <see cref="MigrationStatus.Unconfirmed"/> instead, the guest paused (see <see cref="HandoverOutcome.Unconfirmed"/>).
     /// </summary>
-    public async Task<bool> CancelAsync()
+    /// <param name="cancellationToken">Bounds the wait only: the cancel is asked for first in any case and stays
+    /// in force; when the token fires before the migration has ended, the wait ends with
+    /// <see cref="OperationCanceledException"/> and the migration still ends as it would have (see <see cref="Completion"/>).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired before the migration ended.</exception>
+    public async Task<bool> CancelAsync(CancellationToken cancellationToken = default)
+    {
+        if (TryRequestCancel(expected: null) is not { } run)
+            return false;
+        await run.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Asks the running migration (only <paramref name="expected"/>, when given) to stop, and returns it;
+    /// null, doing nothing, when there is none to stop.
+    /// </summary>
+    private PrecopyMigration? TryRequestCancel(PrecopyMigration? expected)
     {
         PrecopyMigration? run;
         lock (_gate)
         {
             run = _run;
-            if (run is null || _status is not (MigrationStatus.Setup or MigrationStatus.Active))
+            if (run is null || (expected is not null && run != expected) || _status is not (MigrationStatus.Setup or MigrationStatus.Active))
             {
                 Log.CancelIgnored(_logger, _status);
-                return false;
+                return null;
             }
         }
 
         run.Cancel();
-        await run.Completion.ConfigureAwait(false);
-        return true;
+        return run;
     }
 
     /// <summary>
@@ -164,7 +192,12 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// resumes and the status becomes <see cref="MigrationStatus.Failed"/>; without it (the destination
     /// runs it) the status becomes <see cref="MigrationStatus.Completed"/> and the source guest stays paused.
     /// </summary>
+    /// <param name="resumeSource">Whether the source guest runs again (the destination does not run it).</param>
+    /// <param name="cancellationToken">Bounds the resume of the source guest (passed to the host's
+    /// <see cref="IMigrationSource.ResumeAsync"/>). When it fires first the handover stays unconfirmed, the guest
+    /// paused, and the host can resolve it again.</param>
     /// <exception cref="InvalidOperationException">The status is not <see cref="MigrationStatus.Unconfirmed"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired before the handover was resolved.</exception>
     public async Task ResolveUnconfirmedHandoverAsync(bool resumeSource, CancellationToken cancellationToken = default)
     {
         PrecopyMigration? run;
@@ -181,10 +214,25 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <summary>A snapshot of the current (or last) migration's status and figures.</summary>
     public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status };
 
-    /// <summary>Cancels a running migration and waits for it to end.</summary>
+    /// <summary>Cancels a running migration and waits for it to end (see <see cref="CancelAsync(CancellationToken)"/>).</summary>
     public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);
 
-    private Task StartCoreAsync(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken)
+    private PrecopyMigration StartCore(string uri, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        MigrationUri parsed = MigrationUri.Parse(uri);
+        MigrationTransport.EnsureWrapperCarried(parsed, _transport);
+        return StartCore(ct => MigrationTransport.ConnectAsync(parsed, _transport, _logger, ct), uri, cancellationToken);
+    }
+
+    private PrecopyMigration StartCore(Stream stream, bool leaveOpen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        MigrationTransport.EnsureWrapperCarriedByStream(_transport);
+        return StartCore(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen)), "stream", cancellationToken);
+    }
+
+    private PrecopyMigration StartCore(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         PrecopyMigration run;
@@ -213,7 +261,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
 
         Log.Starting(_logger, target, _machineType);
         run.Start();
-        return Task.CompletedTask;
+        return run;
     }
 
     /// <summary>Moves from <paramref name="expected"/> to <paramref name="next"/>, unless the status has moved on meanwhile.</summary>

@@ -20,12 +20,12 @@ internal sealed partial class PrecopyMigration
             Log.CleanupFailed(_settings.Logger, ex);
         }
 
-        if (failure is not null)
-            _error = Describe(failure);
-        string? reason = _error;
+        Ending ending = DecideEnding(outcome, failure);
+        _ending = ending;
+        string? reason = ending.Description;
         Volatile.Write(ref _endTimestamp, _time.GetTimestamp());
         _session.SetStatus(outcome);
-        LogOutcome(outcome, reason, failure);
+        LogOutcome(outcome, reason, failure ?? ending.Error);
         MigrationInfo final = GetInfo();
         _observer.End(final);
         _observer.Dispose();
@@ -103,14 +103,4 @@ internal sealed partial class PrecopyMigration
         }
     }
 
-    /// <summary>
-    /// Why the migration failed. A destination that refused the stream usually shows first as a broken
-    /// channel on this side; what it said on the return path is the better account.
-    /// </summary>
-    private string Describe(Exception ex) => _returnPath is { ShutReceived: true, Refusal: { } refusal } && ex is not MigrationException { InnerException: null } ? refusal : ex switch
-    {
-        MigrationException => ex.Message,
-        IOException or System.Net.Sockets.SocketException => $"I/O error on the migration channel: {ex.Message}",
-        _ => $"{ex.GetType().Name}: {ex.Message}",
-    };
 }

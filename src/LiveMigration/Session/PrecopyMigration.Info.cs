@@ -11,6 +11,7 @@ internal sealed partial class PrecopyMigration
     {
         RamStatistics ram = _ram.Statistics;
         long end = Volatile.Read(ref _endTimestamp);
+        Ending? ending = _ending;
         return new MigrationInfo
         {
             Status = _session.Status,
@@ -20,7 +21,9 @@ internal sealed partial class PrecopyMigration
             ExpectedDowntime = _expectedDowntime,
             CpuThrottlePercentage = _throttle,
             XbzrleCache = XbzrleCacheInfo.From(_ram.XbzrleStatistics),
-            ErrorDescription = _error,
+            ErrorDescription = ending?.Description,
+            Error = ending?.Error,
+            Handover = ending?.Handover ?? HandoverOutcome.None,
             Disk = GetDiskInfo(),
             Ram = new RamMigrationInfo
             {

@@ -18,6 +18,8 @@ internal sealed partial class PrecopyMigration
         if (_returnPath is { } returnPath)
             await returnPath.WaitForPongAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
         _observer.Switchover(GetInfo());
+        // From here on a failure has the guest resumed rather than never paused (HandoverOutcome.FailedSourceRunning).
+        _switchoverStarted = true;
         await guest.PauseAsync(ct).ConfigureAwait(false);
         _pausedAt = _time.GetTimestamp();
         writer.RateLimit = null;
@@ -68,15 +70,20 @@ internal sealed partial class PrecopyMigration
     private MigrationStatus HoldUnconfirmed(GuestControl guest, string reason)
     {
         _heldPaused = guest.HandedOver();
-        _error = $"The stream was sent completely, but the destination never confirmed the handover ({reason}): it may be running the guest. The source guest stays paused until the host resolves the handover.";
+        _unconfirmedReason = $"The stream was sent completely, but the destination never confirmed the handover ({reason}): it may be running the guest. The source guest stays paused until the host resolves the handover.";
         return MigrationStatus.Unconfirmed;
     }
 
-    /// <summary>Ends an unconfirmed handover as the host decided.</summary>
+    /// <summary>
+    /// Ends an unconfirmed handover as the host decided. A token that fires before the source guest has
+    /// resumed leaves the handover unconfirmed (and the guest paused), so the host can resolve it again.
+    /// </summary>
     public async Task ResolveUnconfirmedAsync(bool resumeSource, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!resumeSource)
         {
+            _ending = new Ending(null, null, HandoverOutcome.Completed);
             _session.TrySetStatus(MigrationStatus.Unconfirmed, MigrationStatus.Completed);
             return;
         }
@@ -84,6 +91,8 @@ internal sealed partial class PrecopyMigration
         if (_heldPaused)
             await _settings.Source.ResumeAsync(cancellationToken).ConfigureAwait(false);
         _heldPaused = false;
+        const string resolved = "The handover was unconfirmed and the host resolved it as not taken: the destination does not run the guest, and the source guest runs again.";
+        _ending = new Ending(new MigrationException(resolved), resolved, HandoverOutcome.FailedSourceRunning);
         _session.TrySetStatus(MigrationStatus.Unconfirmed, MigrationStatus.Failed);
     }
 }

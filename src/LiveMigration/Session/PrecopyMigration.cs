@@ -34,7 +34,9 @@ internal sealed partial class PrecopyMigration
     private TimeSpan? _expectedDowntime;
     private double _mbps;
     private double _pagesPerSecond;
-    private volatile string? _error;
+    private volatile Ending? _ending;
+    private string? _unconfirmedReason;
+    private volatile bool _switchoverStarted;
     private long _pausedAt;
     private ReturnPathMonitor? _returnPath;
     private volatile bool _streamSent;

@@ -1,3 +1,5 @@
+using LiveMigration.Errors;
+
 namespace LiveMigration.Tests.Infrastructure;
 
 /// <summary>Where a handover is made to fail.</summary>
@@ -37,8 +39,8 @@ internal enum HandoverPoint
     ShutLost,
 }
 
-/// <summary>The three outcomes a handover may have.</summary>
-internal enum HandoverOutcome
+/// <summary>The three outcomes a handover may have, as seen from both guests (not as the session reports it).</summary>
+internal enum GuestOwner
 {
     SourceRuns,
     DestinationRuns,
@@ -112,11 +114,11 @@ internal sealed record HandoverCase(HandoverPoint Point, string Transport, bool 
     public bool RefusedBeforeSwitchover => Point is HandoverPoint.BeforeFirstByte or HandoverPoint.PlaintextToTls or HandoverPoint.TlsToPlaintext
         or HandoverPoint.ForeignCa or HandoverPoint.BlockSizeMismatch;
 
-    public HandoverOutcome Expected => Point switch
+    public GuestOwner Expected => Point switch
     {
-        HandoverPoint.None => HandoverOutcome.DestinationRuns,
-        HandoverPoint.CutBeforeShut or HandoverPoint.ShutLost => HandoverOutcome.Unconfirmed,
-        _ => HandoverOutcome.SourceRuns,
+        HandoverPoint.None => GuestOwner.DestinationRuns,
+        HandoverPoint.CutBeforeShut or HandoverPoint.ShutLost => GuestOwner.Unconfirmed,
+        _ => GuestOwner.SourceRuns,
     };
 
     public override string ToString() => $"{Point} over {Transport}{(Tls ? " +tls" : "")}{(Verify ? " +verify" : "")}";
@@ -128,14 +130,27 @@ internal sealed record HandoverRow(HandoverCase Case, string SourceStatus, bool 
     public HandoverRow(HandoverCase scenario, MigrationInfo info, bool sourcePaused, int pauses, IncomingMigrationResult result, bool started)
         : this(scenario, info.Status.ToString(), sourcePaused, pauses, result.Status.ToString(), started, info.ErrorDescription ?? result.ErrorDescription ?? "")
     {
+        SourceInfo = info;
     }
 
-    public HandoverOutcome Outcome => (SourceStatus, SourcePaused, DestinationStarted) switch
+    /// <summary>The source's final info, when the session ran in this process; its typed outcome is checked against the guests.</summary>
+    public MigrationInfo? SourceInfo { get; init; }
+
+    /// <summary>What the session says became of the guest, for the guests' own account of it.</summary>
+    public HandoverOutcome ExpectedHandover => Outcome switch
     {
-        ("Failed", false, false) => HandoverOutcome.SourceRuns,
-        ("Completed", true, true) => HandoverOutcome.DestinationRuns,
-        ("Unconfirmed", true, _) => HandoverOutcome.Unconfirmed,
-        _ => HandoverOutcome.Broken,
+        GuestOwner.DestinationRuns => HandoverOutcome.Completed,
+        GuestOwner.Unconfirmed => HandoverOutcome.Unconfirmed,
+        // Paused and resumed: the switchover came; never paused: the migration ended before it.
+        _ => SourcePauses > 0 ? HandoverOutcome.FailedSourceRunning : HandoverOutcome.None,
+    };
+
+    public GuestOwner Outcome => (SourceStatus, SourcePaused, DestinationStarted) switch
+    {
+        ("Failed", false, false) => GuestOwner.SourceRuns,
+        ("Completed", true, true) => GuestOwner.DestinationRuns,
+        ("Unconfirmed", true, _) => GuestOwner.Unconfirmed,
+        _ => GuestOwner.Broken,
     };
 
     public void AssertExpected(bool checkPauses = true)
@@ -143,6 +158,20 @@ internal sealed record HandoverRow(HandoverCase Case, string SourceStatus, bool 
         Assert.That(Outcome, Is.EqualTo(Case.Expected), $"{Case}: source {SourceStatus} (paused {SourcePaused}), destination {DestinationStatus} (started {DestinationStarted}): {Detail}");
         if (checkPauses && Case.RefusedBeforeSwitchover)
             Assert.That(SourcePauses, Is.Zero, $"{Case}: a refused source must never pause its guest");
+        if (SourceInfo is not { } info)
+            return;
+        Assert.That(info.Handover, Is.EqualTo(ExpectedHandover), $"{Case}: the handover outcome the session reports");
+        if (info.Status == MigrationStatus.Completed)
+        {
+            Assert.That(info.Error, Is.Null, $"{Case}: a completed migration has no error");
+            Assert.That(info.EnsureCompleted(), Is.SameAs(info));
+        }
+        else
+        {
+            Type expected = info.Status == MigrationStatus.Unconfirmed ? typeof(MigrationHandoverUnconfirmedException) : typeof(MigrationException);
+            Assert.That(info.Error, Is.InstanceOf(expected), $"{Case}: the typed error");
+            Assert.That(() => info.EnsureCompleted(), Throws.Exception.SameAs(info.Error), $"{Case}: EnsureCompleted throws the typed error");
+        }
     }
 
     public static void Print(IReadOnlyList<HandoverRow> rows)
@@ -155,11 +184,11 @@ internal sealed record HandoverRow(HandoverCase Case, string SourceStatus, bool 
         }
     }
 
-    private static string Describe(HandoverOutcome outcome) => outcome switch
+    private static string Describe(GuestOwner outcome) => outcome switch
     {
-        HandoverOutcome.SourceRuns => "source runs, destination does not",
-        HandoverOutcome.DestinationRuns => "destination runs, source stays paused",
-        HandoverOutcome.Unconfirmed => "unconfirmed: source paused, destination says what it did",
+        GuestOwner.SourceRuns => "source runs, destination does not",
+        GuestOwner.DestinationRuns => "destination runs, source stays paused",
+        GuestOwner.Unconfirmed => "unconfirmed: source paused, destination says what it did",
         _ => "BROKEN",
     };
 }
