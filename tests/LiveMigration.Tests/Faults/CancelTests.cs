@@ -86,7 +86,7 @@ public sealed class CancelTests
         var source = new HookedSource(pair.Source, async ct =>
         {
             pausedWhenCancelled = pair.Source.IsPaused;
-            cancelling = session!.CancelAsync();
+            cancelling = session!.CancelAsync(CancellationToken.None);
             await Task.Delay(Timeout.Infinite, ct);
         });
         await using (session = new MigrationSession(source))

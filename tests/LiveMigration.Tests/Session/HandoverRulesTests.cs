@@ -135,10 +135,19 @@ public sealed class HandoverRulesTests
         var again = Assert.ThrowsAsync<MigrationException>(() => session.StartAsync(uri));
 
         await session.ResolveUnconfirmedHandoverAsync(resumeSource).WaitAsync(TestTimeouts.Short);
+        MigrationInfo resolved = session.GetInfo();
 
         Assert.Multiple(() =>
         {
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Unconfirmed), info.ErrorDescription);
+            Assert.That(info.Handover, Is.EqualTo(HandoverOutcome.Unconfirmed));
+            Assert.That(info.Error, Is.TypeOf<MigrationHandoverUnconfirmedException>().With.Message.EqualTo(info.ErrorDescription));
+            Assert.That(() => info.EnsureCompleted(), Throws.Exception.SameAs(info.Error));
+            Assert.That(resolved.Handover, Is.EqualTo(resumeSource ? HandoverOutcome.FailedSourceRunning : HandoverOutcome.Completed));
+            if (resumeSource)
+                Assert.That(() => resolved.EnsureCompleted(), Throws.TypeOf<MigrationException>().With.Message.Contains("resolved it as not taken"));
+            else
+                Assert.That(resolved.EnsureCompleted(), Is.SameAs(resolved));
             Assert.That(info.ErrorDescription, Does.Contain("never confirmed").And.Contain("handover timeout of 1 s"));
             Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), "the destination took the guest; only its SHUT was lost");
             Assert.That(pausedWhileUnconfirmed, Is.True);
