@@ -14,14 +14,18 @@ await using var incoming = new IncomingMigration(destination);
 string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
 await using var session = new MigrationSession(source);
 session.Parameters.MaxBandwidthBytesPerSecond = 0;
-await session.StartAsync(uri);
-MigrationInfo info = await session.Completion;
+using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+// The outcome as values: who runs the guest, and the typed error that EnsureCompleted would throw.
+MigrationInfo info = await session.RunAsync(uri, deadline.Token);
 IncomingMigrationResult result = await incoming.Completion;
 
 ulong sent = XXH64.DigestOf(sourceRam.GetSpan(0, (int)sourceRam.Length));
 ulong received = XXH64.DigestOf(destinationRam.GetSpan(0, (int)destinationRam.Length));
-Console.WriteLine($"package consumer: {info.Status} -> {result.Status}, xxh64 {sent:x16} / {received:x16}");
-return info.Status == MigrationStatus.Completed && result.Status == MigrationStatus.Completed && result.GuestStarted && sent == received ? 0 : 1;
+Console.WriteLine($"package consumer: {info.Status} ({info.Handover}) -> {result.Status}, xxh64 {sent:x16} / {received:x16}" +
+    ((info.Error ?? result.Error) is { } error ? $", error {error.GetType().Name}: {error.Message}" : ""));
+info.EnsureCompleted();
+result.EnsureCompleted();
+return info.Handover == HandoverOutcome.Completed && result.GuestStarted && sent == received ? 0 : 1;
 
 /// <summary>The host side a real emulator implements: its RAM and control of its CPUs.</summary>
 internal sealed class Host(IReadOnlyList<RamBlock> ram) : IMigrationSource, IMigrationTarget
