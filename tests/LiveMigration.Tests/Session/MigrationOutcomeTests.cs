@@ -2,6 +2,7 @@ using LiveMigration.Cli.Guest;
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Tests.Infrastructure;
+using LiveMigration.Transports;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LiveMigration.Tests.Session;
@@ -258,6 +259,41 @@ public sealed class MigrationOutcomeTests
 
         Assert.That(async () => await incoming.RunAsync("tcp:127.0.0.1:0", cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
         Assert.That(incoming.Completion.IsCompleted, Is.False, "nothing started");
+    }
+
+    [Test]
+    public async Task Resolving_an_unconfirmed_handover_with_a_cancelled_token_throws_and_leaves_it_unconfirmed()
+    {
+        using var temp = new TempDirectory();
+        using var pair = new MigrationPair(seed: 212, ("pc.ram", Ram));
+        var incomingOptions = new IncomingMigrationOptions
+        {
+            // SHUT never leaves the destination, and the relay keeps the source's connection open.
+            Transport = new MigrationTransportOptions { StreamWrapper = (stream, _, _) => ValueTask.FromResult<Stream>(new ShutHoldingStream(stream, ShutHandling.Drop)) },
+        };
+        await using var incoming = new IncomingMigration(pair.Destination, incomingOptions);
+        string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
+        await using HandoverRelay relay = HandoverRelay.Start(uri, temp.Path, RelayFault.HoldSourceOpen);
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.HandoverTimeout = TimeSpan.FromSeconds(1);
+        MigrationInfo info = await session.RunAsync(relay.Uri).WaitAsync(TestTimeouts.Migration);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        Assert.That(async () => await session.ResolveUnconfirmedHandoverAsync(resumeSource: true, cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        MigrationInfo still = session.GetInfo();
+        bool pausedAfterTheToken = pair.Source.IsPaused;
+        await session.ResolveUnconfirmedHandoverAsync(resumeSource: true).WaitAsync(TestTimeouts.Short);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Handover, Is.EqualTo(HandoverOutcome.Unconfirmed), info.ErrorDescription);
+            Assert.That(still.Status, Is.EqualTo(MigrationStatus.Unconfirmed));
+            Assert.That(still.Handover, Is.EqualTo(HandoverOutcome.Unconfirmed));
+            Assert.That(pausedAfterTheToken, Is.True, "nothing was resolved");
+            Assert.That(session.GetInfo().Handover, Is.EqualTo(HandoverOutcome.FailedSourceRunning), "resolved once the token allows it");
+            Assert.That(pair.Source.IsPaused, Is.False);
+        });
     }
 
     [Test]
