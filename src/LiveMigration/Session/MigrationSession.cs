@@ -85,7 +85,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
             throw new NotSupportedException("rdma-pin-all only applies to RDMA migration, and LiveMigration has no RDMA transport.");
         lock (_gate)
         {
-            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+            if (IsInProgress(_status))
                 throw new InvalidOperationException("Capabilities cannot change while a migration is active (migration active).");
             if (enabled) _capabilities.Add(capability);
             else _capabilities.Remove(capability);
@@ -146,7 +146,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         lock (_gate)
         {
             run = _run;
-            if (run is null || _status is not (MigrationStatus.Setup or MigrationStatus.Active))
+            if (run is null || !IsCancellable(_status))
             {
                 Log.CancelIgnored(_logger, _status);
                 return false;
@@ -191,7 +191,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         MigrationStatus old;
         lock (_gate)
         {
-            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+            if (IsInProgress(_status))
                 throw new MigrationException("A migration is already running in this session; cancel it or wait for it to end.");
             if (_status is MigrationStatus.Completed)
                 throw new MigrationException("This session has handed its guest over to a destination; it cannot migrate the same guest again.");
