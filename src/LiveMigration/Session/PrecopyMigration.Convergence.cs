@@ -18,9 +18,8 @@ internal sealed partial class PrecopyMigration
     /// <summary>
     /// Auto-converge as QEMU decides it, on each dirty-rate period a sync ended: a second period in which
     /// the guest dirtied more than the trigger threshold's share of what was sent throttles it harder,
-    /// first to the initial throttle, then by the increment (or, tail-slow, by what the period calls
-    /// for), never above the maximum. The parameters are read at every decision, so a change applies to
-    /// the next step.
+    /// as <see cref="AutoConvergeThrottle.Next"/> reckons. The parameters are read at every decision,
+    /// so a change applies to the next step.
     /// </summary>
     private void ApplyAutoConverge()
     {
@@ -29,28 +28,15 @@ internal sealed partial class PrecopyMigration
         // As QEMU does, the guest is not throttled while the disks' bulk copy still runs.
         if (_block is { BulkCompleted: false }) return;
         MigrationParameters parameters = _settings.Parameters;
-        long dirtyThreshold = period.BytesSent * parameters.ThrottleTriggerThreshold / 100;
-        if (period.BytesDirtied <= dirtyThreshold || ++_dirtyRateHighCount < 2) return;
+        var settings = new ThrottleSettings(parameters.ThrottleTriggerThreshold, parameters.CpuThrottleInitial,
+            parameters.CpuThrottleIncrement, parameters.MaxCpuThrottle, parameters.CpuThrottleTailslow);
+        if (period.BytesDirtied <= AutoConvergeThrottle.DirtyThreshold(period, settings.TriggerThreshold) || ++_dirtyRateHighCount < 2) return;
         _dirtyRateHighCount = 0;
-        int next = _throttle == 0 ? parameters.CpuThrottleInitial : _throttle + ThrottleStep(parameters, period, dirtyThreshold);
-        next = Math.Min(next, parameters.MaxCpuThrottle);
+        int next = AutoConvergeThrottle.Next(_throttle, period, settings);
         if (next == _throttle) return;
         _throttle = next;
         _settings.Source.SetCpuThrottle(next);
         Log.Throttle(_settings.Logger, next);
-    }
-
-    /// <summary>
-    /// The increment; tail-slow, only the share of the guest's remaining CPU time that would bring its
-    /// dirtying down to the threshold, if that is less.
-    /// </summary>
-    private int ThrottleStep(MigrationParameters parameters, DirtyRatePeriod period, long dirtyThreshold)
-    {
-        int increment = parameters.CpuThrottleIncrement;
-        if (!parameters.CpuThrottleTailslow) return increment;
-        double cpuNow = 100 - _throttle;
-        double cpuIdeal = cpuNow * dirtyThreshold / period.BytesDirtied;
-        return (int)Math.Min(cpuNow - cpuIdeal, increment);
     }
 
     /// <summary>
