@@ -84,13 +84,18 @@ public sealed class LivemigCliTests
         Assert.That(info.RootElement.GetProperty("status").GetString(), Is.EqualTo("completed"));
     }
 
-    // 16 MiB at 5 MB/s cannot even finish its first pass inside the half-second deadline, whatever the machine.
+    // 16 MiB of random bytes at 5 MB/s cannot even finish the first pass inside the half-second
+    // deadline, whatever the machine.
     [Test]
     public async Task Send_deadline_cancels_a_migration_that_has_not_converged_and_exits_1()
     {
+        using var temp = new TempDirectory();
+        byte[] initial = new byte[16 << 20];
+        new Random(78).NextBytes(initial);
+        await File.WriteAllBytesAsync(temp.File("initial.bin"), initial);
         await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:16M");
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
-        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:16M",
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", $"pc.ram:16M:{temp.File("initial.bin")}",
             "--max-bandwidth", "5MB/s", "--deadline", "500", "--on-deadline", "cancel", "--json");
         await receive.WaitAsync(TestTimeouts.Short);
 
