@@ -55,7 +55,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <summary>Raised on every status change, on the migration's task.</summary>
     public event EventHandler<MigrationStatusChangedEventArgs>? StatusChanged;
 
-    /// <summary>The tunables; bandwidth and downtime limit may change while a migration runs.</summary>
+    /// <summary>The tunables; bandwidth, downtime limit, auto-converge's throttle and the convergence policy may change while a migration runs.</summary>
     public MigrationParameters Parameters { get; }
 
     /// <summary>The current status.</summary>
