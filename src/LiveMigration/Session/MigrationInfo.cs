@@ -29,6 +29,6 @@ public sealed record MigrationInfo
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }
 
-    /// <summary>Why the migration failed, when it did.</summary>
+    /// <summary>Why the migration failed, when it did, or why the convergence policy cancelled it.</summary>
     public string? ErrorDescription { get; init; }
 }

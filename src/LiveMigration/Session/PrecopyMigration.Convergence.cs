@@ -67,7 +67,7 @@ internal sealed partial class PrecopyMigration
         TimeSpan deadline = parameters.ConvergenceDeadline;
         TimeSpan elapsed = _time.GetElapsedTime(_startTimestamp);
         if (deadline != Timeout.InfiniteTimeSpan && elapsed >= deadline)
-            return $"the convergence deadline of {deadline.TotalSeconds:0.###} s passed";
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the convergence deadline of {deadline.TotalSeconds:0.###} s passed");
         int passLimit = parameters.ConvergencePassLimit;
         if (passLimit > 0 && _ram.Statistics.DirtySyncCount > passLimit)
             return $"the limit of {passLimit} passes over RAM was reached";
