@@ -35,7 +35,7 @@ public static class CommandHelp
               --machine NAME           machine type in the stream (default pc-i440fx-7.2); types up to
                                        *-2.2 use QEMU 2.0's layout, 2.3 adds the VMDESCRIPTION trailer
               --dirty-rate RATE        a worker dirties random pages at this rate (default 0: idle guest)
-              --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 32 MiB/s)
+              --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 128 MiB/s)
               --downtime-limit MS      downtime limit (default 300)
               --xbzrle, --xbzrle-cache-size SIZE, --auto-converge   as for demo
               --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
@@ -51,6 +51,11 @@ public static class CommandHelp
               --handover-timeout MS    how long to wait for the destination's answers (default 30000)
               --min-rate RATE          fail when the destination takes less than RATE on average over
                                        30 s of waiting for it (default 0: off)
+              --deadline MS            the convergence policy: a migration not converged MS after its
+                                       start is ended as --on-deadline says (default: no deadline)
+              --max-passes N           the same when a pass over RAM after the Nth would begin
+              --on-deadline ACTION     cancel (default: the guest runs on, exit 1) or switchover (pause
+                                       now, accepting a downtime over the limit)
               --tls-cert FILE --tls-key FILE --tls-ca FILE
                                        mutual TLS (PEM): this side's certificate and key, and the CA the
                                        destination's certificate must chain to; tcp:, unix: and socket fd: only

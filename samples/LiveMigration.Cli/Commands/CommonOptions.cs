@@ -38,6 +38,35 @@ internal static class CommonOptions
             session.Parameters.MinimumRateBytesPerSecond = Units.ParseRate(rate, "--min-rate");
     }
 
+    /// <summary>Applies send's --deadline, --max-passes and --on-deadline: the convergence policy.</summary>
+    public static void ApplyConvergenceOptions(CliArguments args, MigrationSession session)
+    {
+        if (args.Get("--deadline") is { } deadline)
+        {
+            TimeSpan value = Units.ParseMilliseconds(deadline, "--deadline");
+            if (value <= TimeSpan.Zero)
+                throw new UsageException("--deadline: the deadline must be at least 1 ms");
+            session.Parameters.ConvergenceDeadline = value;
+        }
+
+        if (args.Get("--max-passes") is { } passes)
+        {
+            if (!int.TryParse(passes, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int limit) || limit < 1)
+                throw new UsageException($"--max-passes: '{passes}' is not a number of passes (1 or more)");
+            session.Parameters.ConvergencePassLimit = limit;
+        }
+
+        if (args.Get("--on-deadline") is { } action)
+        {
+            session.Parameters.ConvergenceAction = action switch
+            {
+                "cancel" => ConvergenceAction.Cancel,
+                "switchover" => ConvergenceAction.SwitchOver,
+                _ => throw new UsageException($"--on-deadline: '{action}' is neither cancel nor switchover"),
+            };
+        }
+    }
+
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>
     public static void PrintSummary(MigrationInfo info)
     {

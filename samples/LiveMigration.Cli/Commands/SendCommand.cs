@@ -24,6 +24,7 @@ internal static class SendCommand
         var options = new MigrationSessionOptions { MachineType = machine, Transport = TlsFiles.Read(args, outgoing: true, args.Positional.FirstOrDefault()) };
         await using var session = new MigrationSession(guest, options);
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: MigrationParameters.DefaultMaxBandwidthBytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        CommonOptions.ApplyConvergenceOptions(args, session);
         args.EnsureAllUsed(positionalCount: 1);
         string uri = args.Positional[0];
         if (dumpDirectory is not null)

@@ -93,6 +93,8 @@ public static class InfoJson
         MigrationStatus.None => "none",
         MigrationStatus.Setup => "setup",
         MigrationStatus.Active => "active",
+        MigrationStatus.PreSwitchover => "pre-switchover",
+        MigrationStatus.Device => "device",
         MigrationStatus.Cancelling => "cancelling",
         MigrationStatus.Cancelled => "cancelled",
         MigrationStatus.Completed => "completed",

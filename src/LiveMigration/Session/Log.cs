@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 26, EventName = "IncomingConnectionRefused", Level = LogLevel.Warning, Message = "Incoming connection {Count} refused, still waiting for the source: {Reason}")]
     public static partial void ConnectionRefused(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 41, EventName = "MigrationConvergencePolicy", Level = LogLevel.Warning, Message = "The migration did not converge ({Reason}): {Action}")]
+    public static partial void ConvergencePolicy(ILogger logger, string reason, ConvergenceAction action);
+
+    [LoggerMessage(EventId = 42, EventName = "MigrationSwitchoverForced", Level = LogLevel.Information, Message = "Switching over now as the host asked, with {Pending} bytes pending")]
+    public static partial void SwitchoverForced(ILogger logger, ulong pending);
+
+    [LoggerMessage(EventId = 43, EventName = "MigrationPreSwitchover", Level = LogLevel.Information, Message = "Guest paused before the switchover; waiting for the host to continue")]
+    public static partial void PreSwitchover(ILogger logger);
 }

@@ -1,6 +1,6 @@
 namespace LiveMigration;
 
-/// <summary>The migration capabilities of QEMU 2.0, switched on or off per session.</summary>
+/// <summary>The migration capabilities of QEMU 2.0 and some later ones, switched on or off per session.</summary>
 public enum MigrationCapability
 {
     /// <summary>Send dirty pages as XBZRLE deltas against a cache of what the destination has. Default off.</summary>
@@ -43,4 +43,13 @@ public enum MigrationCapability
     /// one-way channel fails the migration with a clear error.
     /// </summary>
     ReturnPath,
+
+    /// <summary>
+    /// QEMU's <c>pause-before-switchover</c>: once pre-copy has converged and the guest is paused, the
+    /// migration waits in <see cref="MigrationStatus.PreSwitchover"/> before it sends the device state,
+    /// so the host can hand shared resources (a disk's lock, a network address) over to the destination,
+    /// then goes on with <see cref="MigrationSession.ContinueSwitchover"/> (QMP <c>migrate-continue</c>).
+    /// The wait is downtime. A cancel while waiting resumes the guest. Default off.
+    /// </summary>
+    PauseBeforeSwitchover,
 }

@@ -32,7 +32,7 @@ public sealed record MigrationInfo
     /// <summary>The guest's CPU throttle set by auto-converge, in percent (0 when not throttled).</summary>
     public int CpuThrottlePercentage { get; init; }
 
-    /// <summary>Why the migration failed, was cancelled, or is unconfirmed, as text for people; see <see cref="Error"/> for a program.</summary>
+    /// <summary>Why the migration failed, was cancelled by the convergence policy, or is unconfirmed, as text for people; see <see cref="Error"/> for a program.</summary>
     public string? ErrorDescription { get; init; }
 
     /// <summary>

@@ -3,13 +3,14 @@ using LiveMigration.Errors;
 namespace LiveMigration;
 
 /// <summary>
-/// Tunables of an outgoing migration. <see cref="MaxBandwidthBytesPerSecond"/> and
-/// <see cref="DowntimeLimit"/> may change while a migration runs and apply at once.
+/// Tunables of an outgoing migration. <see cref="MaxBandwidthBytesPerSecond"/>,
+/// <see cref="DowntimeLimit"/>, the auto-converge throttle parameters and the convergence policy may
+/// change while a migration runs and apply at once.
 /// </summary>
-public sealed class MigrationParameters
+public sealed partial class MigrationParameters
 {
-    /// <summary>The default bandwidth limit: 32 MiB/s, as QEMU 2.0 had it.</summary>
-    public const long DefaultMaxBandwidthBytesPerSecond = 32L * 1024 * 1024;
+    /// <summary>The default bandwidth limit: 128 MiB/s, as QEMU 7.2 (the default machine type's) has it.</summary>
+    public const long DefaultMaxBandwidthBytesPerSecond = 128L * 1024 * 1024;
 
     /// <summary>The default XBZRLE cache size: 64 MiB.</summary>
     public const long DefaultXbzrleCacheSizeBytes = 64L * 1024 * 1024;
@@ -106,7 +107,7 @@ public sealed class MigrationParameters
 
     /// <summary>
     /// The most bytes per second sent while the guest runs; 0 means unlimited. The switchover itself is
-    /// never limited. Default: 32 MiB/s. A change applies to the running migration at once.
+    /// never limited. Default: 128 MiB/s (<see cref="DefaultMaxBandwidthBytesPerSecond"/>). A change applies to the running migration at once.
     /// </summary>
     public long MaxBandwidthBytesPerSecond
     {

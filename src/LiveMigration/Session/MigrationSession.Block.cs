@@ -23,7 +23,7 @@ public sealed partial class MigrationSession
                 throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown block migration mode.");
             lock (_gate)
             {
-                if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+                if (IsInProgress(_status))
                     throw new InvalidOperationException("The block migration mode cannot change while a migration is active (migration active).");
                 _blockMigration = value;
             }

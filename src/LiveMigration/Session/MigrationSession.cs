@@ -55,7 +55,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <summary>Raised on every status change, on the migration's task.</summary>
     public event EventHandler<MigrationStatusChangedEventArgs>? StatusChanged;
 
-    /// <summary>The tunables; bandwidth and downtime limit may change while a migration runs.</summary>
+    /// <summary>The tunables; bandwidth, downtime limit, auto-converge's throttle and the convergence policy may change while a migration runs.</summary>
     public MigrationParameters Parameters { get; }
 
     /// <summary>The current status.</summary>
@@ -90,7 +90,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
             throw new NotSupportedException("rdma-pin-all only applies to RDMA migration, and LiveMigration has no RDMA transport.");
         lock (_gate)
         {
-            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+            if (IsInProgress(_status))
                 throw new InvalidOperationException("Capabilities cannot change while a migration is active (migration active).");
             if (enabled) _capabilities.Add(capability);
             else _capabilities.Remove(capability);
@@ -175,7 +175,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         lock (_gate)
         {
             run = _run;
-            if (run is null || (expected is not null && run != expected) || _status is not (MigrationStatus.Setup or MigrationStatus.Active))
+            if (run is null || (expected is not null && run != expected) || !IsCancellable(_status))
             {
                 Log.CancelIgnored(_logger, _status);
                 return null;
@@ -239,7 +239,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         MigrationStatus old;
         lock (_gate)
         {
-            if (_status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.Cancelling)
+            if (IsInProgress(_status))
                 throw new MigrationException("A migration is already running in this session; cancel it or wait for it to end.");
             if (_status is MigrationStatus.Completed)
                 throw new MigrationException("This session has handed its guest over to a destination; it cannot migrate the same guest again.");

@@ -26,8 +26,11 @@ internal sealed partial class PrecopyMigration
                 string reason = _unconfirmedReason ?? "The destination never confirmed the handover; the source guest stays paused until the host resolves it.";
                 return new Ending(new MigrationHandoverUnconfirmedException(reason), reason, HandoverOutcome.Unconfirmed);
             case MigrationStatus.Cancelled:
-                // QEMU's query-migrate gives no error-desc for a cancel: the text stays null, the error says it.
-                return new Ending(new OperationCanceledException(CancelledText, _cancel.Token), null, sourceKept);
+                // QEMU's query-migrate gives no error-desc for a host's cancel: the text stays null, the error
+                // says it. A cancel by the convergence policy says which limit was reached, in both.
+                return _policyCancelReason is { } why
+                    ? new Ending(new OperationCanceledException(why, _cancel.Token), why, sourceKept)
+                    : new Ending(new OperationCanceledException(CancelledText, _cancel.Token), null, sourceKept);
             default:
                 Exception error = Typed(failure ?? new MigrationException("The migration failed for an unknown reason."));
                 return new Ending(error, error is MigrationException ? error.Message : $"{error.GetType().Name}: {error.Message}", sourceKept);

@@ -10,7 +10,8 @@ internal sealed partial class PrecopyMigration
     /// <summary>
     /// Pauses the guest and sends the rest unthrottled: END sections, device state, EOF, trailer. With a
     /// return path the guest pauses only once the destination has answered the setup ping, so a
-    /// destination that cannot read the stream fails the migration while the guest still runs.
+    /// destination that cannot read the stream fails the migration while the guest still runs. With
+    /// pause-before-switchover, the paused guest waits for the host's continue before anything is sent.
     /// </summary>
     private async Task SwitchOverAsync(SavevmSaver saver, GuestControl guest, CancellationToken ct)
     {
@@ -22,6 +23,7 @@ internal sealed partial class PrecopyMigration
         _switchoverStarted = true;
         await guest.PauseAsync(ct).ConfigureAwait(false);
         _pausedAt = _time.GetTimestamp();
+        await WaitBeforeSwitchoverAsync(ct).ConfigureAwait(false);
         writer.RateLimit = null;
         await saver.CompleteAsync(ct).ConfigureAwait(false);
         await writer.FlushAsync(ct).ConfigureAwait(false);

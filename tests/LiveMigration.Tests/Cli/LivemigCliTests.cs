@@ -43,6 +43,10 @@ public sealed class LivemigCliTests
     [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram")]
     [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:1M", "--max-disk-writes", "0")]
     [TestCase("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:1M", "--min-rate", "slow")]
+    [TestCase("send", "tcp:127.0.0.1:1", "--ram", "pc.ram:1M", "--on-deadline", "later")]
+    [TestCase("send", "tcp:127.0.0.1:1", "--ram", "pc.ram:1M", "--max-passes", "0")]
+    [TestCase("send", "tcp:127.0.0.1:1", "--ram", "pc.ram:1M", "--deadline", "0")]
+    [TestCase("demo", "--deadline", "1000")]
     [TestCase("frobnicate")]
     [TestCase("demo", "--no-such-option", "1")]
     public async Task Malformed_arguments_print_usage_and_exit_2(params string[] args)
@@ -78,6 +82,32 @@ public sealed class LivemigCliTests
 
         using JsonDocument info = JsonDocument.Parse(send.StandardOutput);
         Assert.That(info.RootElement.GetProperty("status").GetString(), Is.EqualTo("completed"));
+    }
+
+    // 16 MiB of random bytes at 5 MB/s cannot even finish the first pass inside the half-second
+    // deadline, whatever the machine.
+    [Test]
+    public async Task Send_deadline_cancels_a_migration_that_has_not_converged_and_exits_1()
+    {
+        using var temp = new TempDirectory();
+        byte[] initial = new byte[16 << 20];
+        new Random(78).NextBytes(initial);
+        await File.WriteAllBytesAsync(temp.File("initial.bin"), initial);
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:16M");
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", $"pc.ram:16M:{temp.File("initial.bin")}",
+            "--max-bandwidth", "5MB/s", "--deadline", "500", "--on-deadline", "cancel", "--json");
+        await receive.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine(send.StandardError);
+        Assert.That(send.ExitCode, Is.EqualTo(1), send.StandardError);
+        using JsonDocument info = JsonDocument.Parse(send.StandardOutput);
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.RootElement.GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+            Assert.That(send.StandardError, Does.Contain("convergence deadline"));
+            Assert.That(receive.ExitCode, Is.Not.Zero, "the destination never got the guest");
+        });
     }
 
     [Test]

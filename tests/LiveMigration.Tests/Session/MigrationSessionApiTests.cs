@@ -66,7 +66,7 @@ public sealed class MigrationSessionApiTests
         await using var session = new MigrationSession(pair.Source);
         Assert.Multiple(() =>
         {
-            Assert.That(session.Parameters.MaxBandwidthBytesPerSecond, Is.EqualTo(32L << 20));
+            Assert.That(session.Parameters.MaxBandwidthBytesPerSecond, Is.EqualTo(128L << 20));
             Assert.That(session.Parameters.DowntimeLimit, Is.EqualTo(TimeSpan.FromMilliseconds(300)));
             Assert.That(session.Parameters.XbzrleCacheSizeBytes, Is.EqualTo(64L << 20));
         });
