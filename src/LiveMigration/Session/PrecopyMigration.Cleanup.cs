@@ -67,7 +67,11 @@ internal sealed partial class PrecopyMigration
         }
 
         if (_throttle != 0)
+        {
+            // Lifted, and reported lifted: the final info's throttle is the guest's, as QEMU reports 0 once it stops.
             _settings.Source.SetCpuThrottle(0);
+            _throttle = 0;
+        }
         try
         {
             await guest.ResumeIfPausedAsync().ConfigureAwait(false);
