@@ -9,16 +9,17 @@ namespace LiveMigration.Tests.Cli;
 [NonParallelizable]
 public sealed partial class LivemigAutoConvergeTests
 {
-    // The guest writes 32 MB/s into 16 MiB over a 16 MB/s link: a pass is at most a second, so the
-    // dirty-rate periods auto-converge steps on come about every second. The deadline then switches over,
-    // so the run is bounded whether or not the throttle made it converge.
+    // The guest writes 32 MB/s into 16 MiB over a 16 MB/s link, and a 20 ms downtime limit leaves it no
+    // early switchover: passes grow until one is a second (all of RAM), so the dirty-rate periods
+    // auto-converge steps on come about every second. The deadline then switches over, so the run is
+    // bounded whether or not the throttle made it converge.
     [Test]
     public async Task Send_throttles_a_guest_that_outruns_the_link_and_its_dirty_rate_falls()
     {
         await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:16M");
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
         await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:16M",
-            "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--auto-converge", "--deadline", "8000", "--on-deadline", "switchover");
+            "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--downtime-limit", "20", "--auto-converge", "--deadline", "10000", "--on-deadline", "switchover");
         await receive.WaitAsync(TestTimeouts.Short);
 
         TestContext.Out.WriteLine(send.StandardError);
