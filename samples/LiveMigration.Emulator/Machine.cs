@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using LiveMigration.Devices;
 using LiveMigration.Hosting;
 
@@ -6,7 +7,7 @@ namespace LiveMigration.Emulator;
 
 /// <summary>
 /// The emulated machine and its host side: guest RAM, a disk and a CPU running on its own thread, paused
-/// and resumed by the migration. It is the source of an outgoing migration and the target of an incoming one.
+/// and resumed by the migration, and slowed by auto-converge's throttle. It is the source of an outgoing migration and the target of an incoming one.
 /// </summary>
 public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
 {
@@ -35,6 +36,9 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
 
     /// <summary>Called after each instruction, with the machine's lock held; may stop the machine.</summary>
     public Action<Machine>? AfterStep { get; set; }
+
+    /// <summary>The throttle on the CPU thread, and what it has counted.</summary>
+    public VcpuThrottle Throttle { get; } = new();
 
     /// <summary>Signalled once the CPU thread has ended.</summary>
     public Task Stopped => _stopped.Task;
@@ -88,9 +92,7 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
     }
 
     /// <inheritdoc />
-    public void SetCpuThrottle(int percentage)
-    {
-    }
+    public void SetCpuThrottle(int percentage) => Throttle.Percentage = percentage;
 
     /// <inheritdoc />
     public ValueTask StartGuestAsync(CancellationToken cancellationToken)
@@ -140,9 +142,16 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
     {
         try
         {
+            long last = Stopwatch.GetTimestamp();
             while (!_stop.IsCancellationRequested)
             {
-                _running.Wait();
+                if (!_running.IsSet)
+                {
+                    // Time paused is neither run nor throttled.
+                    _running.Wait();
+                    last = Stopwatch.GetTimestamp();
+                }
+
                 TimeSpan idle;
                 lock (_gate)
                 {
@@ -158,8 +167,13 @@ public sealed class Machine : IMigrationSource, IMigrationTarget, IDisposable
                     AfterStep?.Invoke(this);
                 }
 
+                // The program's own idle time is the CPU's time too: the throttle takes its share of wall time.
                 if (idle > TimeSpan.Zero)
                     _stop.Token.WaitHandle.WaitOne(idle);
+                long now = Stopwatch.GetTimestamp();
+                if (Throttle.AfterWork(Stopwatch.GetElapsedTime(last, now), _stop.Token))
+                    now = Stopwatch.GetTimestamp();
+                last = now;
             }
         }
         finally

@@ -1,3 +1,5 @@
+using LiveMigration.Cli.Guest;
+
 namespace LiveMigration.Cli.Commands;
 
 /// <summary>Options shared by the commands that send.</summary>
@@ -65,6 +67,24 @@ internal static class CommonOptions
                 _ => throw new UsageException($"--on-deadline: '{action}' is neither cancel nor switchover"),
             };
         }
+    }
+
+    /// <summary>
+    /// Prints what auto-converge did to the guest, if it throttled it: the highest throttle and the share
+    /// of its time the memory vCPU actually slept.
+    /// </summary>
+    public static void PrintThrottleSummary(SyntheticGuest guest)
+    {
+        int highest;
+        lock (guest.ThrottleSteps)
+        {
+            if (guest.ThrottleSteps.Count == 0) return;
+            highest = guest.ThrottleSteps.Max();
+        }
+
+        VcpuThrottleCounts counts = guest.MemoryThrottle.Counts;
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"guest throttle: up to {highest}%, vcpu asleep {counts.SleptShare * 100:0.0}% of {(counts.Ran + counts.Slept).TotalSeconds:0.0} s, {guest.PagesWritten} page writes"));
     }
 
     /// <summary>Prints a one-line summary of a finished outgoing migration.</summary>

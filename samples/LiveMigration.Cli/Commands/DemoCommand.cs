@@ -75,6 +75,7 @@ internal static class DemoCommand
         else
         {
             CommonOptions.PrintSummary(info);
+            CommonOptions.PrintThrottleSummary(source);
             Console.WriteLine($"destination: {InfoJson.StatusName(arrived.Status)}, guest {(arrived.GuestStarted ? "started" : "not started")}" +
                 (arrived.ErrorDescription is { } e ? $", error: {e}" : ""));
             for (int i = 0; i < sourceHashes.Count; i++)

@@ -60,7 +60,12 @@ internal static class SendCommand
         }
 
         if (json) Console.WriteLine(InfoJson.Format(info));
-        else CommonOptions.PrintSummary(info);
+        else
+        {
+            CommonOptions.PrintSummary(info);
+            CommonOptions.PrintThrottleSummary(guest);
+        }
+
         if (info.Status != MigrationStatus.Completed)
             await Console.Error.WriteLineAsync($"livemig: migration {InfoJson.StatusName(info.Status)}: {info.ErrorDescription}").ConfigureAwait(false);
         // A script must tell "the destination has the guest" (0) from "the source still has it" (1) and

@@ -104,14 +104,13 @@ public sealed partial class SyntheticGuest
         var random = new Random(_random.Next());
         byte[] data = new byte[DiskWriteSize];
         double owed = 0;
-        long last = 0;
-        while (!_stop)
+        TimeSpan last = TimeSpan.Zero;
+        while (!_stop.IsCancellationRequested)
         {
-            Thread.Sleep(SliceMilliseconds);
-            long now = clock.ElapsedTicks;
-            double seconds = (now - last) / (double)Stopwatch.Frequency;
+            Thread.Sleep(StepMilliseconds);
+            TimeSpan now = clock.Elapsed;
+            TimeSpan ran = now - last;
             last = now;
-            owed += DiskWriteBytesPerSecond * seconds * (100 - _throttle) / 100.0 / DiskWriteSize;
             lock (_running)
             {
                 // A paused guest issues no I/O; writes owed meanwhile are forgotten, not made up later.
@@ -121,6 +120,7 @@ public sealed partial class SyntheticGuest
                     continue;
                 }
 
+                owed += DiskWriteBytesPerSecond * ran.TotalSeconds / DiskWriteSize;
                 for (; owed >= 1; owed--)
                 {
                     IDisk disk = _disks[random.Next(_disks.Count)];
@@ -131,6 +131,9 @@ public sealed partial class SyntheticGuest
                     DiskWrites++;
                 }
             }
+
+            if (DiskThrottle.AfterWork(ran, _stop.Token))
+                last = clock.Elapsed;
         }
     }
 }

@@ -7,21 +7,23 @@ namespace LiveMigration.Cli.Guest;
 /// <summary>
 /// A stand-in for an emulator's guest: RAM blocks, and a worker thread that keeps writing random bytes
 /// into random pages at a set rate, marking each page dirty after the write as a real host would.
+/// Its worker threads are its vCPUs: auto-converge's throttle makes them sleep that share of their time.
 /// Serves as both the source and the destination host of a migration.
 /// </summary>
 public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget, IDisposable
 {
-    private const int SliceMilliseconds = 2;
+    // The workers wake this often to do the work owed; a throttle slice is several such steps.
+    private const int StepMilliseconds = 2;
 
     private readonly RamBlock[] _blocks;
     private readonly long _totalPages;
     private readonly Lock _running = new();
     private readonly Random _random;
+    private readonly CancellationTokenSource _stop = new();
     private Thread? _worker;
-    private volatile bool _stop;
     private bool _paused;
-    private volatile int _throttle;
     private long _dirtyBytesPerSecond;
+    private long _pagesWritten;
 
     /// <summary>Creates a guest with the given blocks; <paramref name="seed"/> makes its writes repeatable.</summary>
     public SyntheticGuest(IEnumerable<RamBlock> blocks, int seed = 1)
@@ -66,10 +68,19 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
     public bool Started { get; private set; }
 
     /// <summary>The throttle auto-converge set, in percent.</summary>
-    public int CpuThrottle => _throttle;
+    public int CpuThrottle => MemoryThrottle.Percentage;
 
     /// <summary>Every throttle value auto-converge set, in order.</summary>
     public List<int> ThrottleSteps { get; } = [];
+
+    /// <summary>The throttle on the vCPU that dirties memory, and what it has counted.</summary>
+    public VcpuThrottle MemoryThrottle { get; } = new();
+
+    /// <summary>The throttle on the vCPU that writes the disks, and what it has counted.</summary>
+    public VcpuThrottle DiskThrottle { get; } = new();
+
+    /// <summary>Pages written by the memory vCPU so far (a page written twice counts twice).</summary>
+    public long PagesWritten => Interlocked.Read(ref _pagesWritten);
 
     /// <summary>Fills every page with random bytes (a guest that has used all its memory).</summary>
     public void FillRandom(double fraction = 1.0)
@@ -120,7 +131,8 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
     /// <inheritdoc />
     public void SetCpuThrottle(int percentage)
     {
-        _throttle = percentage;
+        MemoryThrottle.Percentage = percentage;
+        DiskThrottle.Percentage = percentage;
         lock (ThrottleSteps) ThrottleSteps.Add(percentage);
     }
 
@@ -150,35 +162,37 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
     /// <summary>Stops the worker and frees the blocks.</summary>
     public void Dispose()
     {
-        _stop = true;
+        _stop.Cancel();
         _worker?.Join();
         foreach (RamBlock block in _blocks)
             block.Dispose();
         DisposeDisks();
+        _stop.Dispose();
     }
 
     private void DirtyLoop()
     {
         var clock = Stopwatch.StartNew();
         double owed = 0;
-        long last = 0;
+        TimeSpan last = TimeSpan.Zero;
         Span<byte> bytes = stackalloc byte[8];
-        while (!_stop)
+        while (!_stop.IsCancellationRequested)
         {
-            Thread.Sleep(SliceMilliseconds);
-            long now = clock.ElapsedTicks;
-            double seconds = (now - last) / (double)Stopwatch.Frequency;
+            Thread.Sleep(StepMilliseconds);
+            TimeSpan now = clock.Elapsed;
+            TimeSpan ran = now - last;
             last = now;
-            // A throttled guest runs only part of the time, so it dirties proportionally less.
-            owed += DirtyBytesPerSecond * seconds * (100 - _throttle) / 100.0 / RamBlock.PageSize;
             lock (_running)
             {
+                // A paused guest neither runs nor is throttled.
                 if (_paused)
                 {
                     owed = 0;
                     continue;
                 }
 
+                // The rate is per second of running time; the throttle's sleeps below earn nothing.
+                owed += DirtyBytesPerSecond * ran.TotalSeconds / RamBlock.PageSize;
                 long pages = HotSetBytes > 0 ? Math.Clamp(HotSetBytes / RamBlock.PageSize, 1, _totalPages) : _totalPages;
                 for (; owed >= 1; owed--)
                 {
@@ -188,8 +202,13 @@ public sealed partial class SyntheticGuest : IMigrationSource, IMigrationTarget,
                     _random.NextBytes(bytes);
                     bytes.CopyTo(block.GetSpan(page * RamBlock.PageSize + offset, 8));
                     block.MarkDirty(page * RamBlock.PageSize + offset, 8);
+                    Interlocked.Increment(ref _pagesWritten);
                 }
             }
+
+            // Outside the lock: a pause must not wait out a throttle sleep.
+            if (MemoryThrottle.AfterWork(ran, _stop.Token))
+                last = clock.Elapsed;
         }
     }
 

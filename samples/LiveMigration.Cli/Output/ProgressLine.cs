@@ -23,8 +23,11 @@ public sealed class ProgressLine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(info);
         string disk = info.Disk is { } d ? $"  disk sent {Units.FormatBytes(d.Transferred)}, remaining {Units.FormatBytes(d.Remaining)}" : "";
+        // Shown once known: what auto-converge is fighting, and how hard it holds the guest back.
+        string dirty = info.Ram.DirtyPagesRate != 0 ? string.Create(CultureInfo.InvariantCulture, $"  dirty {info.Ram.DirtyPagesRate} pages/s") : "";
+        string throttle = info.CpuThrottlePercentage != 0 ? string.Create(CultureInfo.InvariantCulture, $"  throttle {info.CpuThrottlePercentage}%") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}  {info.Ram.Mbps,8:0.0} Mbit/s{disk}");
+            $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}  {info.Ram.Mbps,8:0.0} Mbit/s{dirty}{throttle}{disk}");
     }
 
     /// <summary>Stops drawing and ends the line.</summary>

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LiveMigration.Tests.Infrastructure;
+
+namespace LiveMigration.Tests.Cli;
+
+/// <summary><c>livemig send --auto-converge</c> against a guest that dirties faster than the link.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed partial class LivemigAutoConvergeTests
+{
+    // The guest writes 32 MB/s into 16 MiB over a 16 MB/s link, and a 20 ms downtime limit leaves it no
+    // early switchover: passes grow until one is a second (all of RAM), so the dirty-rate periods
+    // auto-converge steps on come about every second. The deadline then switches over, so the run is
+    // bounded whether or not the throttle made it converge.
+    [Test]
+    public async Task Send_throttles_a_guest_that_outruns_the_link_and_its_dirty_rate_falls()
+    {
+        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:16M");
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:16M",
+            "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--downtime-limit", "20", "--auto-converge", "--deadline", "10000", "--on-deadline", "switchover");
+        await receive.WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine(send.StandardError);
+        TestContext.Out.WriteLine(send.StandardOutput);
+        List<(long Dirty, int Throttle)> progress = [.. ProgressRate().Matches(send.StandardError).Select(m =>
+            (long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0))];
+        List<int> throttles = [.. progress.Select(p => p.Throttle)];
+        List<long> unthrottled = [.. progress.Where(p => p.Throttle == 0).Select(p => p.Dirty)];
+        List<long> throttled = [.. progress.Where(p => p.Throttle > 0).Select(p => p.Dirty)];
+        Match summary = GuestSummary().Match(send.StandardOutput);
+        Assert.Multiple(() =>
+        {
+            Assert.That(send.ExitCode, Is.Zero, send.StandardError);
+            Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
+            Assert.That(throttles, Is.Ordered, "the throttle only rises while the migration runs");
+            Assert.That(throttles.Where(t => t > 0).Distinct().Count(), Is.GreaterThanOrEqualTo(2), "the progress line shows the throttle stepping up");
+            Assert.That(unthrottled, Is.Not.Empty, "a dirty rate was measured before the throttle");
+            Assert.That(throttled, Is.Not.Empty, "a dirty rate was measured under the throttle");
+            if (unthrottled.Count > 0 && throttled.Count > 0)
+                Assert.That(throttled.Min(), Is.LessThan(unthrottled[0]), "the throttled guest dirties more slowly");
+            Assert.That(summary.Success, Is.True, "send reports what the throttle did to the guest");
+            if (summary.Success)
+                Assert.That(double.Parse(summary.Groups[1].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "the guest's vCPU really slept");
+        });
+    }
+
+    [GeneratedRegex(@"dirty (\d+) pages/s(?:  throttle (\d+)%)?")]
+    private static partial Regex ProgressRate();
+
+    [GeneratedRegex(@"^guest throttle: up to \d+%, vcpu asleep ([0-9.]+)%", RegexOptions.Multiline)]
+    private static partial Regex GuestSummary();
+}
