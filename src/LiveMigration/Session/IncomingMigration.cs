@@ -65,7 +65,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         MigrationListener listener;
         try
         {
-            listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+            listener = await MigrationTransport.ListenAsync(MigrationUri.Parse(uri), _options.Transport, _logger, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
