@@ -20,7 +20,8 @@ public sealed partial class IncomingMigration
     {
         CancellationToken ct = _cancel.Token;
         long start = _time.GetTimestamp();
-        using Activity? activity = MigrationInstruments.ActivitySource.StartActivity(MigrationTelemetry.IncomingActivityName, ActivityKind.Consumer);
+        var telemetry = new MigrationTelemetryScope(_instruments, MigrationTelemetry.Incoming, MigrationTelemetry.TransportOf(_listener?.Uri), _tags);
+        using Activity? activity = telemetry.StartActivity(MigrationTelemetry.IncomingActivityName, ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
         IncomingMigrationResult result;
         try
@@ -39,9 +40,26 @@ public sealed partial class IncomingMigration
 
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
+        RecordLoaded(telemetry, result);
         activity?.SetTag("livemigration.status", result.Status.ToString());
-        activity?.SetStatus(result.Status == MigrationStatus.Completed ? ActivityStatusCode.Ok : ActivityStatusCode.Error, result.ErrorDescription);
+        telemetry.End(activity, MigrationObserver.Outcome(result.Status), result.Error, result.ErrorDescription, result.TotalTime);
         _completion.TrySetResult(result);
+    }
+
+    /// <summary>What was loaded, once at the end: the same counters as the source's, tagged incoming.</summary>
+    private static void RecordLoaded(MigrationTelemetryScope telemetry, IncomingMigrationResult result)
+    {
+        MigrationInstruments instruments = telemetry.Instruments;
+        Add(instruments.RamTransferred, result.RamBytesLoaded, telemetry.Tags());
+        Add(instruments.DiskTransferred, result.DiskBytesLoaded, telemetry.Tags());
+        Add(instruments.Pages, result.NormalPages, telemetry.Tags(MigrationTelemetry.PageTypeAttribute, "normal"));
+        Add(instruments.Pages, result.ZeroPages, telemetry.Tags(MigrationTelemetry.PageTypeAttribute, "zero"));
+        Add(instruments.Pages, result.XbzrlePages, telemetry.Tags(MigrationTelemetry.PageTypeAttribute, "xbzrle"));
+
+        static void Add(System.Diagnostics.Metrics.Counter<long> counter, long value, in TagList tags)
+        {
+            if (value > 0) counter.Add(value, tags);
+        }
     }
 
     /// <summary>

@@ -26,6 +26,8 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private Block.BlockLoadHandler? _blockLoad;
     private volatile bool _handshakeExpired;
     private int _refused;
+    private readonly Observability.MigrationInstruments _instruments;
+    private readonly IReadOnlyList<KeyValuePair<string, object?>> _tags;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
@@ -36,6 +38,8 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(_options.MachineType);
         _time = _options.TimeProvider ?? TimeProvider.System;
         _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IncomingMigration>();
+        _instruments = Observability.MigrationInstruments.From(_options.MeterFactory);
+        _tags = TelemetryTags.Snapshot(_options.Tags, nameof(options));
     }
 
     /// <summary>Completes with the outcome once the incoming migration has ended.</summary>
@@ -61,7 +65,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         MigrationListener listener;
         try
         {
-            listener = await MigrationTransport.ListenAsync(uri, _options.Transport, cancellationToken).ConfigureAwait(false);
+            listener = await MigrationTransport.ListenAsync(MigrationUri.Parse(uri), _options.Transport, _logger, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

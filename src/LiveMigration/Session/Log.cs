@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 5, EventName = "MigrationCancelled", Level = LogLevel.Information, Message = "Migration cancelled; the guest keeps running")]
     public static partial void Cancelled(ILogger logger);
 
-    [LoggerMessage(EventId = 6, EventName = "MigrationCancelIgnored", Level = LogLevel.Information, Message = "Cancel ignored: no migration is running (status {Status})")]
+    [LoggerMessage(EventId = 6, EventName = "MigrationCancelIgnored", Level = LogLevel.Debug, Message = "Cancel ignored: no migration is running (status {Status})")]
     public static partial void CancelIgnored(ILogger logger, MigrationStatus status);
 
     [LoggerMessage(EventId = 7, EventName = "MigrationSwitchover", Level = LogLevel.Debug, Message = "Switchover: {PendingBytes} bytes pending, threshold {ThresholdBytes}")]

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using LiveMigration.Observability;
+using LiveMigration.Savevm;
 
 namespace LiveMigration;
 
@@ -9,21 +11,34 @@ namespace LiveMigration;
 /// </summary>
 internal sealed class MigrationObserver : IDisposable
 {
+    private readonly MigrationTelemetryScope _telemetry;
     private readonly Activity? _activity;
     private readonly IProgress<MigrationInfo>? _progress;
     private MigrationInfo _reported = new();
 
-    public MigrationObserver(string target, string machineType, IProgress<MigrationInfo>? progress)
+    public MigrationObserver(string target, string machineType, IProgress<MigrationInfo>? progress,
+        MigrationInstruments? instruments = null, IEnumerable<KeyValuePair<string, object?>>? tags = null)
     {
         _progress = progress;
-        _activity = MigrationInstruments.ActivitySource.StartActivity(MigrationTelemetry.MigrateActivityName, ActivityKind.Producer);
+        _telemetry = new MigrationTelemetryScope(instruments ?? MigrationInstruments.Shared, MigrationTelemetry.Outgoing,
+            MigrationTelemetry.TransportOf(target), tags);
+        _activity = _telemetry.StartActivity(MigrationTelemetry.MigrateActivityName, ActivityKind.Producer);
         _activity?.SetTag("livemigration.target", target);
         _activity?.SetTag("livemigration.machine_type", machineType);
     }
 
+    /// <summary>The outcome counter's and the activity's value for a final status.</summary>
+    public static string Outcome(MigrationStatus status) => status switch
+    {
+        MigrationStatus.Completed => MigrationTelemetry.OutcomeCompleted,
+        MigrationStatus.Cancelled => "cancelled",
+        MigrationStatus.Unconfirmed => "unconfirmed",
+        _ => "failed",
+    };
+
     public void SetupDone(MigrationInfo info)
     {
-        _activity?.AddEvent(new ActivityEvent("setup", tags: new ActivityTagsCollection { ["setup_time_ms"] = info.SetupTime.TotalMilliseconds }));
+        _activity?.AddEvent(new ActivityEvent("setup", tags: new ActivityTagsCollection { ["livemigration.setup.duration"] = info.SetupTime.TotalSeconds }));
         Publish(info);
     }
 
@@ -32,9 +47,9 @@ internal sealed class MigrationObserver : IDisposable
     {
         _activity?.AddEvent(new ActivityEvent("iteration", tags: new ActivityTagsCollection
         {
-            ["pass"] = info.Ram.DirtySyncCount,
-            ["remaining_bytes"] = info.Ram.Remaining,
-            ["dirty_pages_rate"] = info.Ram.DirtyPagesRate,
+            ["livemigration.ram.iteration"] = info.Ram.DirtySyncCount,
+            ["livemigration.ram.remaining"] = info.Ram.Remaining,
+            ["livemigration.ram.dirty_rate"] = info.Ram.DirtyPagesRate * SavevmFormat.PageSize,
         }));
         Publish(info);
         _progress?.Report(info);
@@ -45,18 +60,20 @@ internal sealed class MigrationObserver : IDisposable
 
     public void Switchover(MigrationInfo info)
     {
-        _activity?.AddEvent(new ActivityEvent("switchover", tags: new ActivityTagsCollection { ["remaining_bytes"] = info.Ram.Remaining }));
+        _activity?.AddEvent(new ActivityEvent("switchover", tags: new ActivityTagsCollection { ["livemigration.ram.remaining"] = info.Ram.Remaining }));
         Publish(info);
     }
 
     public void End(MigrationInfo info)
     {
         Publish(info);
+        MigrationInstruments instruments = _telemetry.Instruments;
         if (info.Downtime is { } downtime)
-            MigrationInstruments.Downtime.Record(downtime.TotalMilliseconds);
-        _activity?.AddEvent(new ActivityEvent("end", tags: new ActivityTagsCollection { ["status"] = info.Status.ToString() }));
+            instruments.Downtime.Record(downtime.TotalSeconds, _telemetry.Tags());
+        string outcome = Outcome(info.Status);
+        _activity?.AddEvent(new ActivityEvent("end", tags: new ActivityTagsCollection { [MigrationTelemetry.OutcomeAttribute] = outcome }));
         _activity?.SetTag("livemigration.status", info.Status.ToString());
-        _activity?.SetStatus(info.Status == MigrationStatus.Completed ? ActivityStatusCode.Ok : ActivityStatusCode.Error, info.ErrorDescription);
+        _telemetry.End(_activity, outcome, info.Error, info.ErrorDescription, info.TotalTime);
         _progress?.Report(info);
     }
 
@@ -64,29 +81,29 @@ internal sealed class MigrationObserver : IDisposable
 
     private void Publish(MigrationInfo info)
     {
+        MigrationInstruments instruments = _telemetry.Instruments;
         RamMigrationInfo ram = info.Ram;
         RamMigrationInfo last = _reported.Ram;
-        Add(MigrationInstruments.BytesTransferred, ram.Transferred - last.Transferred, "section", "ram");
-        Add(MigrationInstruments.BytesTransferred, (info.Disk?.Transferred ?? 0) - (_reported.Disk?.Transferred ?? 0), "section", "block");
-        Add(MigrationInstruments.Pages, ram.Normal - last.Normal, "kind", "normal");
-        Add(MigrationInstruments.Pages, ram.Duplicate - last.Duplicate, "kind", "zero");
+        Add(instruments.RamTransferred, ram.Transferred - last.Transferred);
+        Add(instruments.DiskTransferred, (info.Disk?.Transferred ?? 0) - (_reported.Disk?.Transferred ?? 0));
+        Add(instruments.Pages, ram.Normal - last.Normal, "normal");
+        Add(instruments.Pages, ram.Duplicate - last.Duplicate, "zero");
         long xbzrlePages = info.XbzrleCache?.Pages ?? 0;
         long xbzrleMisses = info.XbzrleCache?.CacheMiss ?? 0;
-        Add(MigrationInstruments.Pages, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0), "kind", "xbzrle");
-        Add(MigrationInstruments.XbzrleCacheHits, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0));
-        Add(MigrationInstruments.XbzrleCacheMisses, xbzrleMisses - (_reported.XbzrleCache?.CacheMiss ?? 0));
-        Add(MigrationInstruments.Iterations, ram.DirtySyncCount - last.DirtySyncCount);
-        MigrationInstruments.DirtyPagesRate.Record(ram.DirtyPagesRate);
-        MigrationInstruments.ThrottlePercentage.Record(info.CpuThrottlePercentage);
+        Add(instruments.Pages, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0), "xbzrle");
+        Add(instruments.XbzrleCacheHits, xbzrlePages - (_reported.XbzrleCache?.Pages ?? 0));
+        Add(instruments.XbzrleCacheMisses, xbzrleMisses - (_reported.XbzrleCache?.CacheMiss ?? 0));
+        Add(instruments.Iterations, ram.DirtySyncCount - last.DirtySyncCount);
+        instruments.DirtyRate.Record(ram.DirtyPagesRate * SavevmFormat.PageSize, _telemetry.Tags());
+        instruments.CpuThrottle.Record(info.CpuThrottlePercentage / 100.0, _telemetry.Tags());
         if (info.ExpectedDowntime is { } expected)
-            MigrationInstruments.ExpectedDowntime.Record(expected.TotalMilliseconds);
+            instruments.ExpectedDowntime.Record(expected.TotalSeconds, _telemetry.Tags());
         _reported = info;
     }
 
-    private static void Add(System.Diagnostics.Metrics.Counter<long> counter, long delta, string? tag = null, string? value = null)
+    private void Add(Counter<long> counter, long delta, string? pageType = null)
     {
         if (delta <= 0) return;
-        if (tag is null) counter.Add(delta);
-        else counter.Add(delta, new KeyValuePair<string, object?>(tag, value));
+        counter.Add(delta, pageType is null ? _telemetry.Tags() : _telemetry.Tags(MigrationTelemetry.PageTypeAttribute, pageType));
     }
 }

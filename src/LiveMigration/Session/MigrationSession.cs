@@ -24,6 +24,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _machineType;
     private readonly IProgress<MigrationInfo>? _progress;
+    private readonly Observability.MigrationInstruments _instruments;
+    private readonly IReadOnlyList<KeyValuePair<string, object?>> _tags;
     private readonly ISectionSaver[] _additionalSections;
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
@@ -45,6 +47,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
         _progress = options.Progress;
+        _instruments = Observability.MigrationInstruments.From(options.MeterFactory);
+        _tags = TelemetryTags.Snapshot(options.Tags, nameof(options));
         _unconfirmedHandover = options.UnconfirmedHandover;
         _additionalSections = [.. options.AdditionalSections];
         _transport = options.Transport;
@@ -250,7 +254,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
             var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
-                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _returnPathExplicit, _unconfirmedHandover);
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _returnPathExplicit, _unconfirmedHandover,
+                _instruments, _tags);
             run = new PrecopyMigration(this, settings);
             _run = run;
             old = _status;

@@ -12,6 +12,19 @@ public sealed class MigrationSessionOptions
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>
+    /// Makes the meter the migration's metrics go to (<see cref="Observability.MigrationTelemetry.MeterName"/>),
+    /// for a host that uses dependency injection. Default: a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>
+    /// The host's own attributes, for example a VM name, added to every measurement and to the migration's
+    /// activity. Names must not be empty; a name that is also one of ours
+    /// (<see cref="Observability.MigrationTelemetry.DirectionAttribute"/>, ...) replaces ours. Default: none.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, object?>>? Tags { get; init; }
+
     /// <summary>The clock for rate limits, periods and timings. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 

@@ -52,7 +52,7 @@ internal sealed partial class PrecopyMigration
         _startTimestamp = _time.GetTimestamp();
         long cacheBytes = Has(MigrationCapability.Xbzrle) ? settings.Parameters.XbzrleCacheSizeBytes : 0;
         _ram = new RamSaveHandler(settings.Source.RamBlocks, _time, cacheBytes, Has(MigrationCapability.Verify));
-        _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Progress);
+        _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Progress, settings.Instruments, settings.Tags);
         if (settings.BlockMode != MigrationBlockMode.None)
         {
             _block = new BlockSaveHandler(settings.Source.Disks, settings.BlockMode == MigrationBlockMode.Incremental,

@@ -19,6 +19,8 @@ namespace LiveMigration;
 /// <param name="Progress">Where progress reports go, if anywhere.</param>
 /// <param name="ReturnPathExplicit">True when the host switched the return path on itself: a one-way channel is then an error.</param>
 /// <param name="UnconfirmedHandover">What to do when the destination never confirms.</param>
+/// <param name="Instruments">Where metrics go: the host's meter factory's meter, or the process-wide one.</param>
+/// <param name="Tags">The host's tags on every measurement and on the activity.</param>
 internal sealed record PrecopySettings(
     IMigrationSource Source,
     MigrationParameters Parameters,
@@ -32,4 +34,6 @@ internal sealed record PrecopySettings(
     ILogger Logger,
     IProgress<MigrationInfo>? Progress,
     bool ReturnPathExplicit,
-    UnconfirmedHandoverAction UnconfirmedHandover);
+    UnconfirmedHandoverAction UnconfirmedHandover,
+    Observability.MigrationInstruments? Instruments = null,
+    IReadOnlyList<KeyValuePair<string, object?>>? Tags = null);

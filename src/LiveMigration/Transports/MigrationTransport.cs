@@ -36,7 +36,7 @@ public static class MigrationTransport
         EnsureWrapperCarried(uri, options);
         return uri.Kind switch
         {
-            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false),
+            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketTransport.ConnectAsync(uri, options, cancellationToken, logger).ConfigureAwait(false),
             MigrationTransportKind.Exec => ExecChannel.Start(uri.Command!, options.BufferSize, options.ExecExitTimeout),
             MigrationTransportKind.Fd => await FdTransport.OpenAsync(uri, outgoing: true, options, cancellationToken).ConfigureAwait(false),
             _ => FileTransport.Open(uri, outgoing: true, options.BufferSize, logger),
@@ -59,14 +59,18 @@ public static class MigrationTransport
     /// <param name="options">Buffer size and the stream wrapper (TLS); defaults when null.</param>
     /// <param name="cancellationToken">Cancels resolving the host to listen on.</param>
     /// <exception cref="MigrationTransportException">Binding failed, or the channel cannot carry the stream wrapper (TLS) the options ask for.</exception>
-    public static async ValueTask<MigrationListener> ListenAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+    public static ValueTask<MigrationListener> ListenAsync(MigrationUri uri, MigrationTransportOptions? options = null, CancellationToken cancellationToken = default)
+        => ListenAsync(uri, options, NullLogger.Instance, cancellationToken);
+
+    /// <summary>Prepares the incoming side <paramref name="uri"/> names, logging its endpoints and TLS at Debug.</summary>
+    internal static async ValueTask<MigrationListener> ListenAsync(MigrationUri uri, MigrationTransportOptions? options, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uri);
         MigrationTransportOptions settings = options ?? new MigrationTransportOptions();
         EnsureWrapperCarried(uri, settings);
         return uri.Kind switch
         {
-            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken).ConfigureAwait(false),
+            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => await SocketListener.StartAsync(uri, settings, cancellationToken, logger).ConfigureAwait(false),
             MigrationTransportKind.Exec => new OneShotListener(uri, _ => ValueTask.FromResult<MigrationChannel>(ExecChannel.Start(uri.Command!, settings.BufferSize, settings.ExecExitTimeout))),
             MigrationTransportKind.Fd => new OneShotListener(uri, ct => FdTransport.OpenAsync(uri, outgoing: false, settings, ct)),
             _ => new OneShotListener(uri, _ => ValueTask.FromResult(FileTransport.Open(uri, outgoing: false, settings.BufferSize, NullLogger.Instance))),

@@ -12,17 +12,19 @@ internal sealed class SocketListener : MigrationListener
     private readonly Socket _socket;
     private readonly MigrationTransportOptions _options;
     private readonly string? _unixPath;
+    private readonly Microsoft.Extensions.Logging.ILogger? _logger;
 
-    private SocketListener(MigrationUri uri, Socket socket, MigrationTransportOptions options, string? unixPath)
+    private SocketListener(MigrationUri uri, Socket socket, MigrationTransportOptions options, string? unixPath, Microsoft.Extensions.Logging.ILogger? logger)
         : base(uri)
     {
         _socket = socket;
         _options = options;
         _unixPath = unixPath;
+        _logger = logger;
     }
 
     /// <summary>Binds and listens on <paramref name="uri"/>.</summary>
-    public static async ValueTask<SocketListener> StartAsync(MigrationUri uri, MigrationTransportOptions options, CancellationToken cancellationToken)
+    public static async ValueTask<SocketListener> StartAsync(MigrationUri uri, MigrationTransportOptions options, CancellationToken cancellationToken, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         EndPoint endPoint = uri.Kind == MigrationTransportKind.Unix
             ? UnixEndPoint(uri)
@@ -42,7 +44,9 @@ internal sealed class SocketListener : MigrationListener
             socket.Listen(Backlog);
             if (uri.Kind == MigrationTransportKind.Tcp)
                 uri = uri.WithPort(((IPEndPoint)socket.LocalEndPoint!).Port);
-            var listener = new SocketListener(uri, socket, options, uri.Kind == MigrationTransportKind.Unix ? uri.Path : null);
+            var listener = new SocketListener(uri, socket, options, uri.Kind == MigrationTransportKind.Unix ? uri.Path : null, logger);
+            if (logger is not null)
+                TransportLog.Listening(logger, uri, socket.LocalEndPoint, options.StreamWrapper is null ? "off" : "on, by the stream wrapper");
             socket = null;
             return listener;
         }
@@ -71,7 +75,7 @@ internal sealed class SocketListener : MigrationListener
         }
 
         string from = accepted.RemoteEndPoint is IPEndPoint remote ? $" from {remote}" : "";
-        return await SocketTransport.CreateChannelAsync(accepted, ParsedUri, $"{Uri}{from}", isOutgoing: false, _options, cancellationToken)
+        return await SocketTransport.CreateChannelAsync(accepted, ParsedUri, $"{Uri}{from}", isOutgoing: false, _options, cancellationToken, _logger)
             .ConfigureAwait(false);
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using LiveMigration.Errors;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LiveMigration.Transports;
 
@@ -8,7 +9,7 @@ namespace LiveMigration.Transports;
 internal static class SocketTransport
 {
     /// <summary>Connects to <paramref name="uri"/> within <see cref="MigrationTransportOptions.ConnectTimeout"/>.</summary>
-    public static async ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions options, CancellationToken cancellationToken)
+    public static async ValueTask<MigrationChannel> ConnectAsync(MigrationUri uri, MigrationTransportOptions options, CancellationToken cancellationToken, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         (Socket socket, EndPoint endPoint) = CreateClient(uri);
         try
@@ -29,7 +30,7 @@ internal static class SocketTransport
                 throw new MigrationTransportException($"Connecting to {uri} timed out after {options.ConnectTimeout.TotalSeconds:0.###} s.", ex);
             }
 
-            MigrationChannel channel = await CreateChannelAsync(socket, uri, uri.ToString(), isOutgoing: true, options, cancellationToken).ConfigureAwait(false);
+            MigrationChannel channel = await CreateChannelAsync(socket, uri, uri.ToString(), isOutgoing: true, options, cancellationToken, logger).ConfigureAwait(false);
             socket = null!;
             return channel;
         }
@@ -44,8 +45,9 @@ internal static class SocketTransport
     /// first, within the handshake timeout. The channel owns the socket; on failure the socket is closed.
     /// </summary>
     public static async ValueTask<MigrationChannel> CreateChannelAsync(Socket socket, MigrationUri uri, string description, bool isOutgoing,
-        MigrationTransportOptions options, CancellationToken cancellationToken)
+        MigrationTransportOptions options, CancellationToken cancellationToken, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        logger ??= NullLogger.Instance;
         if (socket.ProtocolType == ProtocolType.Tcp)
         {
             // Batches are already large; the last small write of a stream should not wait for an ACK.
@@ -57,6 +59,9 @@ internal static class SocketTransport
         {
             if (options.StreamWrapper is { } wrap)
                 stream = await StreamWrapperRun.WrapAsync(wrap, stream, socket, new MigrationStreamContext(uri, isOutgoing), options, cancellationToken).ConfigureAwait(false);
+            TransportLog.ChannelOpen(logger, isOutgoing ? "Outgoing" : "Incoming", description, socket.LocalEndPoint,
+                socket.RemoteEndPoint, new TransportLog.TlsSummary(stream), options.BufferSize);
+
             return StreamChannel.ForSocket(description, stream, socket, options.BufferSize);
         }
         catch

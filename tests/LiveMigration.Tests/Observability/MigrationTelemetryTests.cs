@@ -50,7 +50,12 @@ public sealed class MigrationTelemetryTests
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             string key = instrument.Name;
-            foreach (KeyValuePair<string, object?> tag in tags) key += $"/{tag.Value}";
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == MigrationTelemetry.PageTypeAttribute) key += $"/{tag.Value}";
+            }
+
+            if (tags.ToArray().Any(t => t.Key == MigrationTelemetry.DirectionAttribute && (string?)t.Value == MigrationTelemetry.Incoming)) key = "incoming:" + key;
             sums.AddOrUpdate(key, value, (_, old) => old + value);
         });
         listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
@@ -64,14 +69,14 @@ public sealed class MigrationTelemetryTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(sums.GetValueOrDefault("livemigration.bytes_transferred/ram"), Is.EqualTo(info.Ram.Transferred));
-            Assert.That(sums.GetValueOrDefault("livemigration.pages/normal"), Is.EqualTo(info.Ram.Normal));
-            Assert.That(sums.GetValueOrDefault("livemigration.pages/zero"), Is.EqualTo(info.Ram.Duplicate));
-            Assert.That(sums.GetValueOrDefault("livemigration.pages/xbzrle"), Is.EqualTo(info.XbzrleCache!.Pages));
-            Assert.That(sums.GetValueOrDefault("livemigration.xbzrle.cache_misses"), Is.EqualTo(info.XbzrleCache.CacheMiss));
-            Assert.That(sums.GetValueOrDefault("livemigration.iterations"), Is.EqualTo(info.Ram.DirtySyncCount));
+            Assert.That(sums.GetValueOrDefault("livemigration.ram.transferred"), Is.EqualTo(info.Ram.Transferred));
+            Assert.That(sums.GetValueOrDefault("livemigration.ram.pages/normal"), Is.EqualTo(info.Ram.Normal));
+            Assert.That(sums.GetValueOrDefault("livemigration.ram.pages/zero"), Is.EqualTo(info.Ram.Duplicate));
+            Assert.That(sums.GetValueOrDefault("livemigration.ram.pages/xbzrle"), Is.EqualTo(info.XbzrleCache!.Pages));
+            Assert.That(sums.GetValueOrDefault("livemigration.xbzrle.cache.misses"), Is.EqualTo(info.XbzrleCache.CacheMiss));
+            Assert.That(sums.GetValueOrDefault("livemigration.ram.iterations"), Is.EqualTo(info.Ram.DirtySyncCount));
             Assert.That(downtimes, Has.Count.EqualTo(1));
-            Assert.That(downtimes.Single(), Is.EqualTo(info.Downtime!.Value.TotalMilliseconds));
+            Assert.That(downtimes.Single(), Is.EqualTo(info.Downtime!.Value.TotalSeconds));
         });
     }
 
@@ -133,12 +138,12 @@ public sealed class MigrationTelemetryTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Name == "livemigration.bytes_transferred") l.EnableMeasurementEvents(instrument);
+            if (instrument.Name is "livemigration.ram.transferred" or "livemigration.disk.transferred") l.EnableMeasurementEvents(instrument);
         };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            foreach (KeyValuePair<string, object?> tag in tags)
-                sums.AddOrUpdate($"{tag.Value}", value, (_, old) => old + value);
+            string direction = $"{tags.ToArray().Single(t => t.Key == MigrationTelemetry.DirectionAttribute).Value}";
+            sums.AddOrUpdate($"{direction} {instrument.Name}", value, (_, old) => old + value);
         });
         listener.Start();
 
@@ -146,11 +151,13 @@ public sealed class MigrationTelemetryTests
         pair.Source.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
         pair.Destination.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
         pair.Source.FillDisksRandom(0.5);
-        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(pair, s => s.BlockMigration = MigrationBlockMode.Full);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, s => s.BlockMigration = MigrationBlockMode.Full);
         listener.Dispose();
 
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
-        Assert.That(sums.GetValueOrDefault("block"), Is.EqualTo(info.Disk!.Transferred));
-        Assert.That(sums.GetValueOrDefault("ram"), Is.EqualTo(info.Ram.Transferred));
+        Assert.That(sums.GetValueOrDefault("outgoing livemigration.disk.transferred"), Is.EqualTo(info.Disk!.Transferred));
+        Assert.That(sums.GetValueOrDefault("outgoing livemigration.ram.transferred"), Is.EqualTo(info.Ram.Transferred));
+        Assert.That(sums.GetValueOrDefault("incoming livemigration.disk.transferred"), Is.EqualTo(result.DiskBytesLoaded));
+        Assert.That(sums.GetValueOrDefault("incoming livemigration.ram.transferred"), Is.EqualTo(result.RamBytesLoaded));
     }
 }
