@@ -4,18 +4,16 @@ using LiveMigration.Observability;
 namespace LiveMigration;
 
 /// <summary>
-/// Turns one outgoing migration's progress into metrics, activity events and progress reports. Counters
+/// Turns one outgoing migration's progress into metrics and activity events (progress reports are <see cref="ProgressFeed"/>'s). Counters
 /// are fed by the difference since the last report, so a reader of the meter sees every byte once.
 /// </summary>
 internal sealed class MigrationObserver : IDisposable
 {
     private readonly Activity? _activity;
-    private readonly IProgress<MigrationInfo>? _progress;
     private MigrationInfo _reported = new();
 
-    public MigrationObserver(string target, string machineType, IProgress<MigrationInfo>? progress)
+    public MigrationObserver(string target, string machineType)
     {
-        _progress = progress;
         _activity = MigrationInstruments.ActivitySource.StartActivity(MigrationTelemetry.MigrateActivityName, ActivityKind.Producer);
         _activity?.SetTag("livemigration.target", target);
         _activity?.SetTag("livemigration.machine_type", machineType);
@@ -27,7 +25,7 @@ internal sealed class MigrationObserver : IDisposable
         Publish(info);
     }
 
-    /// <summary>A pass over RAM ended (a dirty sync): an event, and a progress report.</summary>
+    /// <summary>A pass over RAM ended (a dirty sync).</summary>
     public void Iteration(MigrationInfo info)
     {
         _activity?.AddEvent(new ActivityEvent("iteration", tags: new ActivityTagsCollection
@@ -37,7 +35,6 @@ internal sealed class MigrationObserver : IDisposable
             ["dirty_pages_rate"] = info.Ram.DirtyPagesRate,
         }));
         Publish(info);
-        _progress?.Report(info);
     }
 
     /// <summary>The periodic bandwidth measurement (about every 100 ms).</summary>
@@ -57,7 +54,6 @@ internal sealed class MigrationObserver : IDisposable
         _activity?.AddEvent(new ActivityEvent("end", tags: new ActivityTagsCollection { ["status"] = info.Status.ToString() }));
         _activity?.SetTag("livemigration.status", info.Status.ToString());
         _activity?.SetStatus(info.Status == MigrationStatus.Completed ? ActivityStatusCode.Ok : ActivityStatusCode.Error, info.ErrorDescription);
-        _progress?.Report(info);
     }
 
     public void Dispose() => _activity?.Dispose();

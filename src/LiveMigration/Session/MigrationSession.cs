@@ -24,6 +24,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _machineType;
     private readonly IProgress<MigrationInfo>? _progress;
+    private readonly TimeSpan _progressInterval;
     private readonly ISectionSaver[] _additionalSections;
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
@@ -35,6 +36,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private MigrationStatus _status;
 
     /// <summary>Creates a session for the guest that <paramref name="source"/> hosts.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The options' <see cref="MigrationSessionOptions.ProgressInterval"/> is out of range.</exception>
     public MigrationSession(IMigrationSource source, MigrationSessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -45,6 +47,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MigrationSession>();
         _machineType = options.MachineType;
         _progress = options.Progress;
+        _progressInterval = MigrationSessionOptions.CheckProgressInterval(options.ProgressInterval, nameof(options));
         _unconfirmedHandover = options.UnconfirmedHandover;
         _additionalSections = [.. options.AdditionalSections];
         _transport = options.Transport;
@@ -212,7 +215,14 @@ public sealed partial class MigrationSession : IAsyncDisposable
     }
 
     /// <summary>A snapshot of the current (or last) migration's status and figures.</summary>
-    public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status };
+    public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status, BlockedReasons = GetBlockedReasons() };
+
+    /// <summary>The reasons of the blockers present now, in the order they were added.</summary>
+    internal IReadOnlyList<string> GetBlockedReasons()
+    {
+        lock (_gate)
+            return _blockers.Count == 0 ? [] : [.. _blockers.Select(b => b.Reason)];
+    }
 
     /// <summary>Cancels a running migration and waits for it to end (see <see cref="CancelAsync(CancellationToken)"/>).</summary>
     public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);
@@ -250,7 +260,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
             var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
-                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _returnPathExplicit, _unconfirmedHandover);
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _progressInterval, _returnPathExplicit, _unconfirmedHandover);
             run = new PrecopyMigration(this, settings);
             _run = run;
             old = _status;
