@@ -63,6 +63,9 @@ internal sealed partial class PrecopyMigration
             _block = new BlockSaveHandler(settings.Source.Disks, settings.BlockMode == MigrationBlockMode.Incremental,
                 Has(MigrationCapability.ZeroBlocks), _time);
         }
+
+        // Last: the timer may take a snapshot at once, and the run must be whole by then.
+        _feed.Start(_time, settings.ProgressInterval, GetInfo);
     }
 
     public Task<MigrationInfo> Completion => _completion.Task;
@@ -92,7 +95,6 @@ internal sealed partial class PrecopyMigration
     private async Task RunAsync()
     {
         CancellationToken ct = _cancel.Token;
-        _feed.Start(_time, _settings.ProgressInterval, GetInfo);
         var guest = new GuestControl(_settings.Source);
         MigrationStatus outcome = MigrationStatus.Failed;
         Exception? failure = null;

@@ -5,7 +5,8 @@ namespace LiveMigration;
 /// <summary>
 /// Hands one outgoing migration's progress to the host: a snapshot at every interval of the session's
 /// clock, and the final one, to the session's <see cref="IProgress{T}"/> and to every watcher of
-/// <see cref="MigrationSession.WatchProgressAsync"/>. Nothing is reported after the final snapshot.
+/// <see cref="MigrationSession.WatchProgressAsync"/>. Nothing is reported after the final snapshot. The
+/// interval's timer runs only once someone listens, so a migration nobody watches arms no timer on its clock.
 /// </summary>
 internal sealed class ProgressFeed : IDisposable
 {
@@ -14,25 +15,23 @@ internal sealed class ProgressFeed : IDisposable
     private readonly List<ChannelWriter<MigrationInfo>> _watchers = [];
     private ITimer? _timer;
     private MigrationInfo? _final;
+    private TimeProvider? _time;
+    private TimeSpan _interval = Timeout.InfiniteTimeSpan;
+    private Func<MigrationInfo>? _snapshot;
 
     public ProgressFeed(IProgress<MigrationInfo>? progress) => _progress = progress;
 
-    /// <summary>Starts reporting <paramref name="snapshot"/> every <paramref name="interval"/>; an infinite interval reports only the end.</summary>
+    /// <summary>Reports <paramref name="snapshot"/> every <paramref name="interval"/> from now on, while anyone listens; an infinite interval reports only the end.</summary>
     public void Start(TimeProvider time, TimeSpan interval, Func<MigrationInfo> snapshot)
     {
-        if (interval == Timeout.InfiniteTimeSpan)
-            return;
-        ITimer timer = time.CreateTimer(_ => Report(snapshot()), null, interval, interval);
         lock (_gate)
         {
-            if (_final is null)
-            {
-                _timer = timer;
-                return;
-            }
+            _time = time;
+            _interval = interval;
+            _snapshot = snapshot;
+            if (_progress is not null || _watchers.Count > 0)
+                StartTimer();
         }
-
-        timer.Dispose();
     }
 
     /// <summary>Reports the final snapshot, ends every watch, and stops the interval.</summary>
@@ -71,6 +70,7 @@ internal sealed class ProgressFeed : IDisposable
             else
             {
                 _watchers.Add(channel.Writer);
+                StartTimer();
             }
         }
 
@@ -88,6 +88,15 @@ internal sealed class ProgressFeed : IDisposable
     {
         lock (_gate)
             _timer?.Dispose();
+    }
+
+    // Under the lock; once, and only while the migration runs.
+    private void StartTimer()
+    {
+        if (_timer is not null || _final is not null || _time is null || _interval == Timeout.InfiniteTimeSpan)
+            return;
+        Func<MigrationInfo> snapshot = _snapshot!;
+        _timer = _time.CreateTimer(_ => Report(snapshot()), null, _interval, _interval);
     }
 
     private void Report(MigrationInfo info)
