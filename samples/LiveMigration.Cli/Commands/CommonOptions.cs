@@ -100,7 +100,7 @@ internal static class CommonOptions
         if (info.XbzrleCache is { } xbzrle)
         {
             Console.WriteLine($"xbzrle: {xbzrle.Pages} delta pages in {Units.FormatBytes(xbzrle.Bytes)}, {xbzrle.CacheMiss} cache misses, " +
-                $"{xbzrle.Overflow} overflows, {info.Ram.Skipped} unchanged pages skipped, encoding rate {xbzrle.EncodingRate:0.0}, cache {Units.FormatBytes(xbzrle.CacheSize)}");
+                $"{xbzrle.Overflow} overflows, {info.Ram.Unchanged} unchanged pages skipped, encoding rate {xbzrle.EncodingRate:0.0}, cache {Units.FormatBytes(xbzrle.CacheSize)}");
         }
 
         if (info.ErrorDescription is { } error)

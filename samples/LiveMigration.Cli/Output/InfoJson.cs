@@ -29,6 +29,9 @@ public static class InfoJson
             json.WriteNumber("mbps", Math.Round(info.Ram.Mbps, 3));
             json.WriteNumber("dirty-sync-count", info.Ram.DirtySyncCount);
             json.WriteNumber("pages-per-second", (long)info.Ram.PagesPerSecond);
+            json.WriteNumber("page-size", info.Ram.PageSize);
+            json.WriteNumber("precopy-bytes", info.Ram.PrecopyBytes);
+            json.WriteNumber("downtime-bytes", info.Ram.DowntimeBytes);
             json.WriteEndObject();
             if (info.Disk is { } disk)
             {
@@ -54,6 +57,13 @@ public static class InfoJson
 
             if (info.CpuThrottlePercentage != 0) json.WriteNumber("cpu-throttle-percentage", info.CpuThrottlePercentage);
             if (info.ErrorDescription is { } error) json.WriteString("error-desc", error);
+            json.WriteBoolean("blocked", info.BlockedReasons.Count > 0);
+            if (info.BlockedReasons.Count > 0)
+            {
+                json.WriteStartArray("blocked-reasons");
+                foreach (string reason in info.BlockedReasons) json.WriteStringValue(reason);
+                json.WriteEndArray();
+            }
         });
     }
 

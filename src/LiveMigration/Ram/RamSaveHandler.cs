@@ -102,7 +102,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         }
 
         writer.WriteBE64((ulong)RamRecordFlags.Eos);
-        Statistics.Transferred += writer.BytesWritten - before;
+        Statistics.AddSent(writer.BytesWritten - before, whilePaused: false);
 
         // The first round sends every page; the guest's log is cleared so that only writes from now on
         // count as dirtied again.
@@ -120,17 +120,26 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         long started = _time.GetTimestamp();
         _lastSentBlock = -1;
         int sent = 0;
-        while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+        try
         {
-            SendPage(writer, blockIndex, page);
-            await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
-            if ((++sent & 63) == 0 && _time.GetElapsedTime(started) >= IterationTimeBudget)
-                break;
+            while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+            {
+                SendPage(writer, blockIndex, page);
+                await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+                if ((++sent & 63) == 0 && _time.GetElapsedTime(started) >= IterationTimeBudget)
+                    break;
+                if ((sent & 63) == 0)
+                    before = CountSent(writer, before, whilePaused: false);
+            }
+
+            writer.WriteBE64((ulong)RamRecordFlags.Eos);
+        }
+        finally
+        {
+            // Counted even when a write fails or the run is cancelled, so the figure left behind is what went out.
+            CountSent(writer, before, whilePaused: false);
         }
 
-        writer.WriteBE64((ulong)RamRecordFlags.Eos);
-        Statistics.Transferred += writer.BytesWritten - before;
-        Statistics.RemainingPages = _dirtyPages;
         await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
         return _dirtyPages == 0;
     }
@@ -145,19 +154,40 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         SyncDirtyLog();
         _lastSentBlock = -1;
         _lastStage = true;
-        while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+        int sent = 0;
+        try
         {
-            SendPage(writer, blockIndex, page);
-            await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+            while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
+            {
+                SendPage(writer, blockIndex, page);
+                await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+                if ((++sent & 63) == 0)
+                    before = CountSent(writer, before, whilePaused: true);
+            }
+
+            writer.WriteBE64((ulong)RamRecordFlags.Eos);
+        }
+        finally
+        {
+            CountSent(writer, before, whilePaused: true);
         }
 
-        writer.WriteBE64((ulong)RamRecordFlags.Eos);
-        Statistics.Transferred += writer.BytesWritten - before;
-        Statistics.RemainingPages = _dirtyPages;
         _xbzrle?.EndPeriod();
     }
 
     public void SaveCleanup() => Dispose();
+
+    /// <summary>
+    /// Adds what was written since <paramref name="before"/> to the figures, with the pages still to send,
+    /// and returns the new mark: counted as it goes, a snapshot taken mid-pass shows the bytes already out.
+    /// </summary>
+    private long CountSent(MigrationWriter writer, long before, bool whilePaused)
+    {
+        long now = writer.BytesWritten;
+        Statistics.AddSent(now - before, whilePaused);
+        Statistics.RemainingPages = _dirtyPages;
+        return now;
+    }
 
     public void Dispose() => _xbzrle?.Dispose();
 

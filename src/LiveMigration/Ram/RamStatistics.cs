@@ -7,6 +7,8 @@ namespace LiveMigration.Ram;
 internal sealed class RamStatistics
 {
     private long _transferred;
+    private long _precopyBytes;
+    private long _downtimeBytes;
     private long _zeroPages;
     private long _skippedPages;
     private long _normalPages;
@@ -17,12 +19,26 @@ internal sealed class RamStatistics
     private long _totalBytes;
 
     /// <summary>Bytes of RAM section payload written: every RAM record including EOS markers, without section headers or footers.</summary>
-    public long Transferred { get => Volatile.Read(ref _transferred); set => Volatile.Write(ref _transferred, value); }
+    public long Transferred => Volatile.Read(ref _transferred);
+
+    /// <summary>Bytes of <see cref="Transferred"/> sent while the guest ran (setup and the passes before the switchover).</summary>
+    public long PrecopyBytes => Volatile.Read(ref _precopyBytes);
+
+    /// <summary>Bytes of <see cref="Transferred"/> sent while the guest was paused for the switchover.</summary>
+    public long DowntimeBytes => Volatile.Read(ref _downtimeBytes);
+
+    /// <summary>Counts <paramref name="bytes"/> of RAM payload written, in the phase they were written in.</summary>
+    public void AddSent(long bytes, bool whilePaused)
+    {
+        if (whilePaused) Volatile.Write(ref _downtimeBytes, _downtimeBytes + bytes);
+        else Volatile.Write(ref _precopyBytes, _precopyBytes + bytes);
+        Volatile.Write(ref _transferred, _transferred + bytes);
+    }
 
     /// <summary>Zero pages sent: all-zero pages, sent as ZERO records without their bytes.</summary>
     public long ZeroPages { get => Volatile.Read(ref _zeroPages); set => Volatile.Write(ref _zeroPages, value); }
 
-    /// <summary>Dirty pages that needed nothing sent (unchanged since the copy the destination holds).</summary>
+    /// <summary>Dirty pages that needed nothing sent: XBZRLE found them unchanged since the copy the destination holds.</summary>
     public long SkippedPages { get => Volatile.Read(ref _skippedPages); set => Volatile.Write(ref _skippedPages, value); }
 
     /// <summary>Pages sent whole.</summary>

@@ -27,6 +27,8 @@ public sealed partial class IncomingMigration
         try
         {
             MigrationChannel channel = await AcceptAsync(open, ct).ConfigureAwait(false);
+            // The total time counts from the connection accepted, not from the listen before it.
+            start = _time.GetTimestamp();
             await using (channel.ConfigureAwait(false))
                 result = await LoadAndHandOverAsync(channel, ram, start, ct).ConfigureAwait(false);
         }

@@ -24,7 +24,7 @@ public sealed record IncomingMigrationResult
     /// <summary>True when the guest was started (a complete, valid stream with autostart on).</summary>
     public bool GuestStarted { get; init; }
 
-    /// <summary>Time from accepting the connection to the end.</summary>
+    /// <summary>Time from accepting the connection to the end; when none was accepted, the time spent waiting for one.</summary>
     public TimeSpan TotalTime { get; init; }
 
     /// <summary>The machine type the stream named, when it had a configuration section.</summary>

@@ -18,8 +18,36 @@ public sealed record MigrationInfo
     /// <summary>How long the guest was paused for the switchover; set once the migration has completed.</summary>
     public TimeSpan? Downtime { get; init; }
 
-    /// <summary>The downtime the switchover would take now: remaining bytes over the measured bandwidth.</summary>
+    /// <summary>
+    /// The downtime the switchover would take now: this snapshot's <see cref="RemainingBytes"/> over the
+    /// switchover's bandwidth (the one measured, or avail-switchover-bandwidth when set); null before the
+    /// first measurement or while nothing moves. Once the switchover has begun, the last estimate made before it.
+    /// </summary>
     public TimeSpan? ExpectedDowntime { get; init; }
+
+    /// <summary>Bytes of RAM and disk payload sent so far (<see cref="RamMigrationInfo.Transferred"/> plus
+    /// <see cref="DiskMigrationInfo.Transferred"/>); pages sent again count again, so it can pass <see cref="TotalBytes"/>.</summary>
+    public long ProcessedBytes { get; init; }
+
+    /// <summary>
+    /// Bytes of RAM and disk still to send (<see cref="RamMigrationInfo.Remaining"/> plus
+    /// <see cref="DiskMigrationInfo.Remaining"/>). It can grow: the guest dirties pages and disk chunks
+    /// while they are sent.
+    /// </summary>
+    public long RemainingBytes { get; init; }
+
+    /// <summary>The size of all RAM blocks and disks copied.</summary>
+    public long TotalBytes { get; init; }
+
+    /// <summary>
+    /// <see cref="RemainingBytes"/> over the send rate now: how long the rest would take if the guest dirtied
+    /// nothing more. An estimate that can grow with <see cref="RemainingBytes"/> and as the rate falls; null
+    /// before the first measurement or while nothing moves.
+    /// </summary>
+    public TimeSpan? EstimatedTimeLeft { get; init; }
+
+    /// <summary>Why migration is blocked: the reasons of the session's blockers (QMP's <c>blocked-reasons</c>); empty when nothing blocks it.</summary>
+    public IReadOnlyList<string> BlockedReasons { get; init; } = [];
 
     /// <summary>RAM figures.</summary>
     public RamMigrationInfo Ram { get; init; } = new();

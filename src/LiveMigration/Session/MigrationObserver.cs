@@ -6,20 +6,18 @@ using LiveMigration.Savevm;
 namespace LiveMigration;
 
 /// <summary>
-/// Turns one outgoing migration's progress into metrics, activity events and progress reports. Counters
+/// Turns one outgoing migration's progress into metrics and activity events (progress reports are <see cref="ProgressFeed"/>'s). Counters
 /// are fed by the difference since the last report, so a reader of the meter sees every byte once.
 /// </summary>
 internal sealed class MigrationObserver : IDisposable
 {
     private readonly MigrationTelemetryScope _telemetry;
     private readonly Activity? _activity;
-    private readonly IProgress<MigrationInfo>? _progress;
     private MigrationInfo _reported = new();
 
-    public MigrationObserver(string target, string machineType, IProgress<MigrationInfo>? progress,
+    public MigrationObserver(string target, string machineType,
         MigrationInstruments? instruments = null, IEnumerable<KeyValuePair<string, object?>>? tags = null)
     {
-        _progress = progress;
         _telemetry = new MigrationTelemetryScope(instruments ?? MigrationInstruments.Shared, MigrationTelemetry.Outgoing,
             MigrationTelemetry.TransportOf(target), tags);
         _activity = _telemetry.StartActivity(MigrationTelemetry.MigrateActivityName, ActivityKind.Producer);
@@ -42,7 +40,7 @@ internal sealed class MigrationObserver : IDisposable
         Publish(info);
     }
 
-    /// <summary>A pass over RAM ended (a dirty sync): an event, and a progress report.</summary>
+    /// <summary>A pass over RAM ended (a dirty sync).</summary>
     public void Iteration(MigrationInfo info)
     {
         _activity?.AddEvent(new ActivityEvent("iteration", tags: new ActivityTagsCollection
@@ -52,7 +50,6 @@ internal sealed class MigrationObserver : IDisposable
             ["livemigration.ram.dirty_rate"] = info.Ram.DirtyPagesRate * SavevmFormat.PageSize,
         }));
         Publish(info);
-        _progress?.Report(info);
     }
 
     /// <summary>The periodic bandwidth measurement (about every 100 ms).</summary>
@@ -74,7 +71,6 @@ internal sealed class MigrationObserver : IDisposable
         _activity?.AddEvent(new ActivityEvent("end", tags: new ActivityTagsCollection { [MigrationTelemetry.OutcomeAttribute] = outcome }));
         _activity?.SetTag("livemigration.status", info.Status.ToString());
         _telemetry.End(_activity, outcome, info.Error, info.ErrorDescription, info.TotalTime);
-        _progress?.Report(info);
     }
 
     public void Dispose() => _activity?.Dispose();

@@ -26,6 +26,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly IProgress<MigrationInfo>? _progress;
     private readonly Observability.MigrationInstruments _instruments;
     private readonly IReadOnlyList<KeyValuePair<string, object?>> _tags;
+    private readonly TimeSpan _progressInterval;
     private readonly ISectionSaver[] _additionalSections;
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
@@ -37,6 +38,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private MigrationStatus _status;
 
     /// <summary>Creates a session for the guest that <paramref name="source"/> hosts.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The options' <see cref="MigrationSessionOptions.ProgressInterval"/> is out of range.</exception>
     public MigrationSession(IMigrationSource source, MigrationSessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -49,6 +51,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _progress = options.Progress;
         _instruments = Observability.MigrationInstruments.From(options.MeterFactory);
         _tags = TelemetryTags.Snapshot(options.Tags, nameof(options));
+        _progressInterval = MigrationSessionOptions.CheckProgressInterval(options.ProgressInterval, nameof(options));
         _unconfirmedHandover = options.UnconfirmedHandover;
         _additionalSections = [.. options.AdditionalSections];
         _transport = options.Transport;
@@ -216,7 +219,14 @@ public sealed partial class MigrationSession : IAsyncDisposable
     }
 
     /// <summary>A snapshot of the current (or last) migration's status and figures.</summary>
-    public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status };
+    public MigrationInfo GetInfo() => _run?.GetInfo() ?? new MigrationInfo { Status = _status, BlockedReasons = GetBlockedReasons() };
+
+    /// <summary>The reasons of the blockers present now, in the order they were added.</summary>
+    internal IReadOnlyList<string> GetBlockedReasons()
+    {
+        lock (_gate)
+            return _blockers.Count == 0 ? [] : [.. _blockers.Select(b => b.Reason)];
+    }
 
     /// <summary>Cancels a running migration and waits for it to end (see <see cref="CancelAsync(CancellationToken)"/>).</summary>
     public async ValueTask DisposeAsync() => await CancelAsync().ConfigureAwait(false);
@@ -254,7 +264,7 @@ public sealed partial class MigrationSession : IAsyncDisposable
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
             var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
-                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _returnPathExplicit, _unconfirmedHandover,
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _progressInterval, _returnPathExplicit, _unconfirmedHandover,
                 _instruments, _tags);
             run = new PrecopyMigration(this, settings);
             _run = run;

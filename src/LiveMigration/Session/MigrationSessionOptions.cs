@@ -34,17 +34,39 @@ public sealed class MigrationSessionOptions
     /// </summary>
     public string MachineType { get; init; } = DefaultMachineType;
 
+    /// <summary>The default <see cref="ProgressInterval"/>: 250 ms.</summary>
+    public static readonly TimeSpan DefaultProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The shortest <see cref="ProgressInterval"/>: 10 ms.</summary>
+    public static readonly TimeSpan MinProgressInterval = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest finite <see cref="ProgressInterval"/>: one hour.</summary>
+    public static readonly TimeSpan MaxProgressInterval = TimeSpan.FromHours(1);
+
     /// <summary>
-    /// Receives a snapshot after every pass over RAM (each dirty sync) and once at the end. Reports come from the migration's task; a UI should hand them to its own thread.
+    /// Receives a snapshot every <see cref="ProgressInterval"/> while a migration runs, and the final one
+    /// when it ends (nothing after it). Reports come from a timer of <see cref="TimeProvider"/> or the
+    /// migration's task, one at a time: a handler must be quick, and a UI should hand them to its own thread
+    /// (<see cref="Progress{T}"/> does). <see cref="MigrationSession.WatchProgressAsync"/> gives the same
+    /// snapshots to <c>await foreach</c>.
     /// </summary>
     /// <remarks>
-    /// <see cref="RamMigrationInfo.Remaining"/> can rise between passes, because the guest keeps dirtying
-    /// pages while they are sent; it is not a progress bar. Show the pass number
-    /// (<see cref="RamMigrationInfo.DirtySyncCount"/>), the dirty rate and
-    /// <see cref="MigrationInfo.ExpectedDowntime"/> against the downtime limit instead: the migration
+    /// <see cref="MigrationInfo.RemainingBytes"/> (and <see cref="RamMigrationInfo.Remaining"/>) can rise,
+    /// because the guest keeps dirtying pages while they are sent, and so can
+    /// <see cref="MigrationInfo.EstimatedTimeLeft"/>: neither is a progress bar that only moves forward. Show
+    /// the pass number (<see cref="RamMigrationInfo.DirtySyncCount"/>), the dirty rate and
+    /// <see cref="MigrationInfo.ExpectedDowntime"/> against the downtime limit beside them: the migration
     /// switches over when the expected downtime fits.
     /// </remarks>
     public IProgress<MigrationInfo>? Progress { get; init; }
+
+    /// <summary>
+    /// How often a running migration reports a snapshot to <see cref="Progress"/> and
+    /// <see cref="MigrationSession.WatchProgressAsync"/>, in the time of <see cref="TimeProvider"/>: from
+    /// <see cref="MinProgressInterval"/> to <see cref="MaxProgressInterval"/>, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for the final snapshot only. Default: <see cref="DefaultProgressInterval"/>.
+    /// </summary>
+    public TimeSpan ProgressInterval { get; init; } = DefaultProgressInterval;
 
     /// <summary>
     /// Sections of the host's own, sent after RAM, disks and device states: live handlers iterate beside
@@ -66,4 +88,16 @@ public sealed class MigrationSessionOptions
     /// <c>file:</c>, a pipe <c>fd:</c>, a caller's stream). Default: null, plain connections with default settings.
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
+
+    /// <summary>Returns <paramref name="interval"/> when it is a valid <see cref="ProgressInterval"/>.</summary>
+    internal static TimeSpan CheckProgressInterval(TimeSpan interval, string paramName)
+    {
+        if (interval != Timeout.InfiniteTimeSpan && (interval < MinProgressInterval || interval > MaxProgressInterval))
+        {
+            throw new ArgumentOutOfRangeException(paramName, interval,
+                $"ProgressInterval must be from {MinProgressInterval.TotalMilliseconds} ms to {MaxProgressInterval.TotalHours} h, or Timeout.InfiniteTimeSpan.");
+        }
+
+        return interval;
+    }
 }

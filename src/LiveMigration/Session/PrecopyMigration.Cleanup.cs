@@ -29,6 +29,7 @@ internal sealed partial class PrecopyMigration
         MigrationInfo final = GetInfo();
         _observer.End(final);
         _observer.Dispose();
+        _feed.End(final);
         _completion.TrySetResult(final);
     }
 

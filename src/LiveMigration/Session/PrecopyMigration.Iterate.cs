@@ -16,7 +16,7 @@ internal sealed partial class PrecopyMigration
     private async Task IterateUntilConvergedAsync(SavevmSaver saver, CancellationToken ct)
     {
         MigrationWriter writer = _writer!;
-        var period = new Measurement(_time.GetTimestamp(), writer.BytesWritten, PagesSent());
+        StartPeriod(writer);
         ulong threshold = 0;
         double switchoverBytesPerMs = 0;
         long syncsReported = _ram.Statistics.DirtySyncCount;
@@ -47,11 +47,11 @@ internal sealed partial class PrecopyMigration
             if (_returnPath?.Refusal is { } refusal)
                 throw new MigrationException(refusal);
 
-            TimeSpan spent = _time.GetElapsedTime(period.Start);
+            TimeSpan spent = _time.GetElapsedTime(Volatile.Read(ref _periodStart));
             if (spent < MeasurePeriod) continue;
-            switchoverBytesPerMs = Measure(period, spent);
+            switchoverBytesPerMs = Measure(spent);
             threshold = (ulong)(switchoverBytesPerMs * _settings.Parameters.DowntimeLimit.TotalMilliseconds);
-            period = new Measurement(_time.GetTimestamp(), writer.BytesWritten, PagesSent());
+            StartPeriod(writer);
             _observer.Measured(GetInfo());
         }
     }
@@ -61,20 +61,23 @@ internal sealed partial class PrecopyMigration
     /// switchover is expected to have, in bytes per millisecond: the one measured, unless the host
     /// stated the switchover's own (avail-switchover-bandwidth).
     /// </summary>
-    private double Measure(Measurement period, TimeSpan spent)
+    private double Measure(TimeSpan spent)
     {
-        long bytes = _writer!.BytesWritten - period.Bytes;
+        long bytes = _writer!.BytesWritten - Volatile.Read(ref _periodBytes);
+        double measured = bytes / spent.TotalMilliseconds;
+        Volatile.Write(ref _measuredBytesPerMs, measured);
+        Volatile.Write(ref _pagesPerSecond, (PagesSent() - Volatile.Read(ref _periodPages)) / spent.TotalSeconds);
         long available = _settings.Parameters.AvailSwitchoverBandwidthBytesPerSecond;
-        double bytesPerMs = available > 0 ? available / 1000.0 : bytes / spent.TotalMilliseconds;
-        _mbps = bytes * 8.0 / spent.TotalSeconds / 1e6;
-        _pagesPerSecond = (PagesSent() - period.Pages) / spent.TotalSeconds;
-        ulong remaining = (ulong)_ram.Statistics.RemainingPages * SavevmFormat.PageSize;
-        _expectedDowntime = bytesPerMs > 0 ? TimeSpan.FromMilliseconds(remaining / bytesPerMs) : null;
-        return bytesPerMs;
+        return available > 0 ? available / 1000.0 : measured;
+    }
+
+    /// <summary>Opens a measurement period now; <see cref="GetInfo"/> reads it from other threads.</summary>
+    private void StartPeriod(MigrationWriter writer)
+    {
+        Volatile.Write(ref _periodBytes, writer.BytesWritten);
+        Volatile.Write(ref _periodPages, PagesSent());
+        Volatile.Write(ref _periodStart, _time.GetTimestamp());
     }
 
     private long PagesSent() => _ram.Statistics.NormalPages + _ram.Statistics.ZeroPages + _ram.Statistics.XbzrlePages;
-
-    /// <summary>Where a bandwidth measurement period began.</summary>
-    private readonly record struct Measurement(long Start, long Bytes, long Pages);
 }

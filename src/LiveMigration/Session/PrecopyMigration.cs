@@ -12,7 +12,7 @@ namespace LiveMigration;
 /// send the rest unthrottled), the handover, and the clean-up that every ending goes through.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
-    Justification = "Every outcome goes through FinishAsync, which disposes the observer, the writer and the return path and releases the RAM handler (SaveCleanup); the cancellation source never has a timer, and a late Cancel must still find it usable.")]
+    Justification = "Every outcome goes through FinishAsync, which disposes the observer, ends the progress feed (stopping its timer), disposes the writer and the return path and releases the RAM handler (SaveCleanup); the cancellation source never has a timer, and a late Cancel must still find it usable.")]
 internal sealed partial class PrecopyMigration
 {
     private readonly MigrationSession _session;
@@ -24,6 +24,7 @@ internal sealed partial class PrecopyMigration
     private readonly RamSaveHandler _ram;
     private readonly BlockSaveHandler? _block;
     private readonly MigrationObserver _observer;
+    private readonly ProgressFeed _feed;
     private volatile MigrationChannel? _channel;
     private volatile MigrationWriter? _writer;
     private SavevmSaver? _saver;
@@ -32,8 +33,11 @@ internal sealed partial class PrecopyMigration
     private long _endTimestamp;
     private TimeSpan? _downtime;
     private TimeSpan? _expectedDowntime;
-    private double _mbps;
+    private double _measuredBytesPerMs;
     private double _pagesPerSecond;
+    private long _periodStart;
+    private long _periodBytes;
+    private long _periodPages;
     private volatile Ending? _ending;
     private string? _unconfirmedReason;
     private volatile bool _switchoverStarted;
@@ -52,15 +56,22 @@ internal sealed partial class PrecopyMigration
         _startTimestamp = _time.GetTimestamp();
         long cacheBytes = Has(MigrationCapability.Xbzrle) ? settings.Parameters.XbzrleCacheSizeBytes : 0;
         _ram = new RamSaveHandler(settings.Source.RamBlocks, _time, cacheBytes, Has(MigrationCapability.Verify));
-        _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Progress, settings.Instruments, settings.Tags);
+        _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Instruments, settings.Tags);
+        _feed = new ProgressFeed(settings.Progress);
         if (settings.BlockMode != MigrationBlockMode.None)
         {
             _block = new BlockSaveHandler(settings.Source.Disks, settings.BlockMode == MigrationBlockMode.Incremental,
                 Has(MigrationCapability.ZeroBlocks), _time);
         }
+
+        // Last: the timer may take a snapshot at once, and the run must be whole by then.
+        _feed.Start(_time, settings.ProgressInterval, GetInfo);
     }
 
     public Task<MigrationInfo> Completion => _completion.Task;
+
+    /// <summary>The progress reports: the interval's snapshots and the final one.</summary>
+    public ProgressFeed Progress => _feed;
 
     public void Start() => _ = Task.Run(RunAsync);
 

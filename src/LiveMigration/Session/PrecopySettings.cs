@@ -17,6 +17,7 @@ namespace LiveMigration;
 /// <param name="Time">The clock.</param>
 /// <param name="Logger">The session's logger.</param>
 /// <param name="Progress">Where progress reports go, if anywhere.</param>
+/// <param name="ProgressInterval">How often a progress snapshot is reported; infinite for only the final one.</param>
 /// <param name="ReturnPathExplicit">True when the host switched the return path on itself: a one-way channel is then an error.</param>
 /// <param name="UnconfirmedHandover">What to do when the destination never confirms.</param>
 /// <param name="Instruments">Where metrics go: the host's meter factory's meter, or the process-wide one.</param>
@@ -33,6 +34,7 @@ internal sealed record PrecopySettings(
     TimeProvider Time,
     ILogger Logger,
     IProgress<MigrationInfo>? Progress,
+    TimeSpan ProgressInterval,
     bool ReturnPathExplicit,
     UnconfirmedHandoverAction UnconfirmedHandover,
     Observability.MigrationInstruments? Instruments = null,

@@ -21,8 +21,23 @@ public sealed record RamMigrationInfo
     /// </summary>
     public long Duplicate { get; init; }
 
-    /// <summary>Dirty pages that needed nothing sent, being unchanged from what the destination has.</summary>
+    /// <summary>
+    /// QMP's <c>skipped</c>, which QEMU 7.2 deprecates and always reports as 0; so does LiveMigration. Pages
+    /// that needed nothing sent are <see cref="Unchanged"/>.
+    /// </summary>
     public long Skipped { get; init; }
+
+    /// <summary>Dirty pages that needed nothing sent: XBZRLE found them unchanged from what the destination has.</summary>
+    public long Unchanged { get; init; }
+
+    /// <summary>Bytes of <see cref="Transferred"/> sent while the guest ran: setup and the passes before the switchover (QMP's <c>precopy-bytes</c>).</summary>
+    public long PrecopyBytes { get; init; }
+
+    /// <summary>Bytes of <see cref="Transferred"/> sent while the guest was paused for the switchover (QMP's <c>downtime-bytes</c>).</summary>
+    public long DowntimeBytes { get; init; }
+
+    /// <summary>The page size the figures count in, in bytes (QMP's <c>page-size</c>): 4096.</summary>
+    public long PageSize { get; init; } = Hosting.RamBlock.PageSize;
 
     /// <summary>Pages sent whole.</summary>
     public long Normal { get; init; }

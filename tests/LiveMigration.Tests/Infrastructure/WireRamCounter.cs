@@ -17,6 +17,12 @@ internal sealed class WireRamCounter
     /// <summary>RAM payload bytes: every RAM record, without section headers and footers.</summary>
     public long RamPayloadBytes { get; private set; }
 
+    /// <summary>RAM payload bytes in START and PART sections: what went out before the switchover's END section.</summary>
+    public long RamPayloadBeforeEnd { get; private set; }
+
+    /// <summary>RAM payload bytes in the END section, sent once the guest is paused.</summary>
+    public long RamPayloadInEnd { get; private set; }
+
     public long ZeroPages { get; private set; }
 
     public long NormalPages { get; private set; }
@@ -56,12 +62,14 @@ internal sealed class WireRamCounter
                     uint id = Be32();
                     Expect(Str8() == "ram", "only a ram section");
                     Skip(8);
-                    RamPayload();
+                    RamPayloadBeforeEnd += RamPayload();
                     Footer(id);
                     break;
                 case 0x02 or 0x03:
                     uint partId = Be32();
-                    RamPayload();
+                    long bytes = RamPayload();
+                    if (type == 0x03) RamPayloadInEnd += bytes;
+                    else RamPayloadBeforeEnd += bytes;
                     Footer(partId);
                     break;
                 default:
@@ -70,7 +78,7 @@ internal sealed class WireRamCounter
         }
     }
 
-    private void RamPayload()
+    private long RamPayload()
     {
         RamSections++;
         int start = _at;
@@ -113,6 +121,7 @@ internal sealed class WireRamCounter
         }
 
         RamPayloadBytes += _at - start;
+        return _at - start;
     }
 
     private void Footer(uint id)

@@ -72,4 +72,34 @@ public sealed class MigrationStatisticsTests
             Assert.That(expected, Is.EqualTo(measured).Within(5).Percent);
         });
     }
+
+    [Test]
+    public async Task Qemu_7_2_ram_stats_match_the_sections_on_the_wire()
+    {
+        using var temp = new TempDirectory();
+        using var pair = new MigrationPair(seed: 33, ("pc.ram", 32L << 20));
+        pair.Source.FillRandom(0.5);
+        pair.Source.DirtyBytesPerSecond = 20_000_000;
+        pair.Source.StartDirtying();
+        await using var session = new MigrationSession(pair.Source);
+        session.Parameters.MaxBandwidthBytesPerSecond = 200_000_000;
+        string file = temp.File("stream.bin");
+
+        await session.StartAsync($"file:{file}");
+        MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
+        Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
+
+        var wire = WireRamCounter.Count(await File.ReadAllBytesAsync(file));
+        TestContext.Out.WriteLine($"precopy-bytes {info.Ram.PrecopyBytes} (wire, START and PART: {wire.RamPayloadBeforeEnd}), " +
+            $"downtime-bytes {info.Ram.DowntimeBytes} (wire, END: {wire.RamPayloadInEnd}), page-size {info.Ram.PageSize}, skipped {info.Ram.Skipped}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(info.Ram.PrecopyBytes, Is.EqualTo(wire.RamPayloadBeforeEnd));
+            Assert.That(info.Ram.DowntimeBytes, Is.EqualTo(wire.RamPayloadInEnd));
+            Assert.That(info.Ram.PrecopyBytes + info.Ram.DowntimeBytes, Is.EqualTo(info.Ram.Transferred));
+            Assert.That(info.Ram.PageSize, Is.EqualTo(4096));
+            Assert.That(info.Ram.Skipped, Is.Zero, "QEMU 7.2 reports skipped as always 0");
+            Assert.That(info.BlockedReasons, Is.Empty);
+        });
+    }
 }

@@ -31,7 +31,7 @@ public sealed class XbzrleMigrationTests
 
         XbzrleCacheInfo? xbzrle = info.XbzrleCache;
         TestContext.Out.WriteLine($"transferred {info.Ram.Transferred}, xbzrle pages {xbzrle?.Pages}, bytes {xbzrle?.Bytes}, misses {xbzrle?.CacheMiss}, " +
-            $"overflow {xbzrle?.Overflow}, encoding rate {xbzrle?.EncodingRate:0.0}, skipped {info.Ram.Skipped}");
+            $"overflow {xbzrle?.Overflow}, encoding rate {xbzrle?.EncodingRate:0.0}, unchanged {info.Ram.Unchanged}");
         Assert.Multiple(() =>
         {
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
