@@ -106,14 +106,16 @@ public sealed class MigrationTelemetryTests
         });
     }
 
+    // How many interval reports come first depends on how long the migration takes on this machine; the
+    // interval itself is tested on a simulated clock (Session/MigrationProgressTests).
     [Test]
-    public async Task Progress_reports_each_pass_and_the_end()
+    public async Task Progress_reports_end_with_the_final_info()
     {
         var progress = new ListProgress();
         (MigrationInfo info, _) = await MigrateAsync(new MigrationSessionOptions { Progress = progress });
 
         MigrationInfo[] reports = [.. progress.Reports];
-        Assert.That(reports, Has.Length.GreaterThanOrEqualTo(2));
+        Assert.That(reports, Is.Not.Empty);
         Assert.That(reports[^1].Status, Is.EqualTo(MigrationStatus.Completed));
         Assert.That(reports[^1].Ram.Transferred, Is.EqualTo(info.Ram.Transferred));
         Assert.That(reports.Select(r => r.Ram.DirtySyncCount), Is.Ordered);
