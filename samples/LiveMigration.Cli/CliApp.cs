@@ -15,6 +15,7 @@ public static class CliApp
                        [--disk SIZE] [--disk-write-rate R] [--zero-blocks] [--no-verify] [--stall-timeout MS] [--json]
           livemig send URI --ram NAME:SIZE[:FILE]... [--machine NAME] [--dirty-rate R] [--xbzrle]
                        [--xbzrle-cache-size SIZE] [--max-bandwidth B] [--downtime-limit MS] [--auto-converge]
+                       [--cpu-throttle-initial N] [--cpu-throttle-increment N]
                        [--verify] [--stall-timeout MS] [--tls-cert FILE --tls-key FILE --tls-ca FILE
                        [--tls-allow-name NAME]... [--tls-hostname NAME] [--tls-revocation MODE]]
                        [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]

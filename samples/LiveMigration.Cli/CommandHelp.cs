@@ -38,6 +38,9 @@ public static class CommandHelp
               --max-bandwidth RATE     limit while the guest runs; 0 = unlimited (default 128 MiB/s)
               --downtime-limit MS      downtime limit (default 300)
               --xbzrle, --xbzrle-cache-size SIZE, --auto-converge   as for demo
+              --cpu-throttle-initial N, --cpu-throttle-increment N
+                                       auto-converge's first throttle and each further step, in percent
+                                       (QEMU's parameters; default 20 and 10)
               --dump-final DIR         write each block's final bytes to DIR/NAME ('/' becomes '_',
                                        a leading '_' is dropped); 0600, never through a symbolic link
               --disk NAME:PATH[:SIZE]  copy the raw image PATH as disk NAME (created with SIZE when absent)

@@ -5,7 +5,7 @@ namespace LiveMigration.Cli.Commands;
 /// <summary>Options shared by the commands that send.</summary>
 internal static class CommonOptions
 {
-    /// <summary>Applies --max-bandwidth, --downtime-limit, --xbzrle and --auto-converge to a session.</summary>
+    /// <summary>Applies --max-bandwidth, --downtime-limit, --xbzrle, --auto-converge and its throttle steps to a session.</summary>
     public static void ApplySendOptions(CliArguments args, MigrationSession session, string defaultBandwidth)
     {
         session.Parameters.MaxBandwidthBytesPerSecond = Units.ParseRate(args.Get("--max-bandwidth") ?? defaultBandwidth, "--max-bandwidth");
@@ -26,6 +26,10 @@ internal static class CommonOptions
         }
         if (args.Has("--auto-converge"))
             session.SetCapability(MigrationCapability.AutoConverge, true);
+        if (args.Get("--cpu-throttle-initial") is { } initial)
+            session.Parameters.CpuThrottleInitial = Percent(initial, "--cpu-throttle-initial");
+        if (args.Get("--cpu-throttle-increment") is { } increment)
+            session.Parameters.CpuThrottleIncrement = Percent(increment, "--cpu-throttle-increment");
         if (args.Has("--zero-blocks"))
             session.SetCapability(MigrationCapability.ZeroBlocks, true);
         if (args.Has("--verify"))
@@ -39,6 +43,12 @@ internal static class CommonOptions
         if (args.Get("--min-rate") is { } rate)
             session.Parameters.MinimumRateBytesPerSecond = Units.ParseRate(rate, "--min-rate");
     }
+
+    // A throttle step in percent, 1 to 99 as QEMU takes it.
+    private static int Percent(string text, string option) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) && value is >= 1 and <= 99
+            ? value
+            : throw new UsageException($"{option}: '{text}' is not a percentage from 1 to 99");
 
     /// <summary>Applies send's --deadline, --max-passes and --on-deadline: the convergence policy.</summary>
     public static void ApplyConvergenceOptions(CliArguments args, MigrationSession session)

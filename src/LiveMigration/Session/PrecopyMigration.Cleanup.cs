@@ -11,6 +11,7 @@ internal sealed partial class PrecopyMigration
     /// </summary>
     private async Task FinishAsync(GuestControl guest, MigrationStatus outcome, Exception? failure)
     {
+        _feed.Ending();
         try
         {
             await CleanupAsync(guest).ConfigureAwait(false);

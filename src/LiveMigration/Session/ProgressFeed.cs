@@ -15,6 +15,7 @@ internal sealed class ProgressFeed : IDisposable
     private readonly List<ChannelWriter<MigrationInfo>> _watchers = [];
     private ITimer? _timer;
     private MigrationInfo? _final;
+    private bool _ending;
     private TimeProvider? _time;
     private TimeSpan _interval = Timeout.InfiniteTimeSpan;
     private Func<MigrationInfo>? _snapshot;
@@ -31,6 +32,20 @@ internal sealed class ProgressFeed : IDisposable
             _snapshot = snapshot;
             if (_progress is not null || _watchers.Count > 0)
                 StartTimer();
+        }
+    }
+
+    /// <summary>
+    /// Stops the interval while the run ends: releasing the guest's throttle and the channel happens
+    /// before the outcome is published, and a snapshot of that moment would show a state that never was
+    /// (still active, the throttle already lifted). <see cref="End"/> reports the final snapshot.
+    /// </summary>
+    public void Ending()
+    {
+        lock (_gate)
+        {
+            _ending = true;
+            _timer?.Dispose();
         }
     }
 
@@ -93,7 +108,7 @@ internal sealed class ProgressFeed : IDisposable
     // Under the lock; once, and only while the migration runs.
     private void StartTimer()
     {
-        if (_timer is not null || _final is not null || _time is null || _interval == Timeout.InfiniteTimeSpan)
+        if (_timer is not null || _final is not null || _ending || _time is null || _interval == Timeout.InfiniteTimeSpan)
             return;
         Func<MigrationInfo> snapshot = _snapshot!;
         _timer = _time.CreateTimer(_ => Report(snapshot()), null, _interval, _interval);
@@ -103,7 +118,7 @@ internal sealed class ProgressFeed : IDisposable
     {
         lock (_gate)
         {
-            if (_final is null)
+            if (_final is null && !_ending)
                 Publish(info);
         }
     }

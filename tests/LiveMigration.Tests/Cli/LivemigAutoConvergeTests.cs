@@ -13,6 +13,9 @@ public sealed partial class LivemigAutoConvergeTests
     // early switchover: passes grow until one is a second (all of RAM), so the dirty-rate periods
     // auto-converge steps on come about every second. The deadline then switches over, so the run is
     // bounded whether or not the throttle made it converge.
+    // A guest that outruns the link can newly dirty only pages the link has sent, so its measured rate
+    // is the link's until the throttle takes its writes below the link: steps of 50% then 70% (writes
+    // at 16 MB/s, then 9.6 MB/s) do that, where QEMU's 20% and 30% leave the measured rate flat.
     [Test]
     public async Task Send_throttles_a_guest_that_outruns_the_link_and_its_dirty_rate_falls()
     {
@@ -25,7 +28,8 @@ public sealed partial class LivemigAutoConvergeTests
         await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:16M");
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
         await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", $"pc.ram:16M:{temp.File("initial.bin")}",
-            "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--downtime-limit", "20", "--auto-converge", "--deadline", "10000", "--on-deadline", "switchover");
+            "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--downtime-limit", "20", "--auto-converge",
+            "--cpu-throttle-initial", "50", "--cpu-throttle-increment", "20", "--deadline", "10000", "--on-deadline", "switchover");
         await receive.WaitAsync(TestTimeouts.Short);
 
         TestContext.Out.WriteLine(send.StandardError);
@@ -41,7 +45,7 @@ public sealed partial class LivemigAutoConvergeTests
             Assert.That(send.ExitCode, Is.Zero, send.StandardError);
             Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
             Assert.That(throttles, Is.Ordered, "the throttle only rises while the migration runs");
-            Assert.That(throttles.Where(t => t > 0).Distinct().Count(), Is.GreaterThanOrEqualTo(2), "the progress line shows the throttle stepping up");
+            Assert.That(throttles.Where(t => t > 0).DefaultIfEmpty().Min(), Is.EqualTo(50), "the progress line shows the first throttle as set (steps are unit-tested)");
             Assert.That(unthrottled, Is.Not.Empty, "a dirty rate was measured before the throttle");
             Assert.That(throttled, Is.Not.Empty, "a dirty rate was measured under the throttle");
             if (unthrottled.Count > 0 && throttled.Count > 0)
