@@ -4,7 +4,7 @@ namespace LiveMigration.Observability;
 /// Names under which migrations report to <see cref="System.Diagnostics.Metrics"/> and
 /// <see cref="System.Diagnostics.ActivitySource"/>: subscribe to these with OpenTelemetry,
 /// <c>dotnet-counters</c>, or a <see cref="System.Diagnostics.Metrics.MeterListener"/>. The instruments,
-/// their units and attributes are listed in the embedding guide.
+/// their units and attributes are listed in docs/observability.md.
 /// </summary>
 public static class MigrationTelemetry
 {
