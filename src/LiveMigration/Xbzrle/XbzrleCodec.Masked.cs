@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace LiveMigration.Xbzrle;
 
@@ -10,194 +9,122 @@ public static partial class XbzrleCodec
     /// <summary>Bytes covered by one change mask: one bit per byte of a <see cref="ulong"/>.</summary>
     private const int ChunkBytes = 64;
 
-    /// <summary>Change masks of the longest page: <see cref="MaxPageLength"/> rounded up to whole chunks.</summary>
-    private const int MaxChunks = (MaxPageLength + ChunkBytes - 1) / ChunkBytes;
-
     /// <summary>
-    /// The vector encoder, in two passes. The first compares the pages in 64-byte chunks and stores one
-    /// 64-bit mask per chunk, a bit set per changed byte; it has no branch that depends on the page
-    /// contents, so the processor keeps loads for the whole page in flight even when the pages come
-    /// from memory. The second walks the masks, which now sit in L1, and finds run boundaries with
-    /// TrailingZeroCount; its mispredicted branches cost a pipeline refill rather than a memory round
-    /// trip. On pages streamed from memory this is faster than one pass that compares and walks in turn
-    /// (the XbzrleEncode benchmark with 4096 pairs); on pages already in cache, a page with few changes
-    /// costs more than it did in one pass, which that benchmark's 64-pair cases show.
+    /// The vector encoder, in one pass over 64-byte chunks. Each chunk becomes a 64-bit mask with a bit
+    /// set per changed byte. A chunk with no run boundary has the mask <c>fill</c>: all clear inside an
+    /// unchanged run, all set inside a changed one. Those chunks, nearly all of them on a page with
+    /// few changes, cost one predicted compare and nothing else. A chunk with boundaries writes a record
+    /// for each, found with TrailingZeroCount, then the loop goes on.
     /// </summary>
-    /// <remarks>Needs <c>64 &lt;= newPage.Length &lt;= MaxPageLength</c>; the caller checked lengths.</remarks>
-    [SkipLocalsInit]
+    /// <remarks>
+    /// Why one pass: a branch mispredicted in the middle of the page costs a refill while the loads of
+    /// the chunks after it are already on their way, and after the last chunk only the loop exit is
+    /// left, so the processor starts on the caller's next page as soon as it would after an unchanged
+    /// page. A second pass over stored masks would run, and mispredict, only once the page's last load
+    /// had returned, and its work delays the next page.
+    /// Needs <c>64 &lt;= newPage.Length &lt;= MaxPageLength</c>; the caller checked lengths.
+    /// </remarks>
+    /// <summary>
+    /// Run boundaries after which a page counts as busy and the rest of it goes to
+    /// <see cref="EncodeDense{TMask}"/>: one changed byte or one changed run has two, so a second change
+    /// is the sign of a busy page.
+    /// </summary>
+    private const int MaxSparseBoundaries = 2;
+
     private static int EncodeMasked<TMask>(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination)
         where TMask : struct, IChangeMask
     {
         ref byte oldRef = ref MemoryMarshal.GetReference(oldPage);
         ref byte newRef = ref MemoryMarshal.GetReference(newPage);
-        nuint length = (nuint)newPage.Length;
-        nuint chunks = (length + ChunkBytes - 1) / ChunkBytes;
-        Span<ulong> maskBuffer = stackalloc ulong[MaxChunks];
-        ref ulong masks = ref MemoryMarshal.GetReference(maskBuffer);
-
-        ulong anyChange = 0;
-        nuint lastIndex = chunks - 1;
-        for (nuint i = 0; i < lastIndex; i++)
-        {
-            ulong mask = TMask.Changed(ref oldRef, ref newRef, i * ChunkBytes);
-            Unsafe.Add(ref masks, i) = mask;
-            anyChange |= mask;
-        }
-
-        // A length that is not a multiple of 64 ends with a chunk overlapping its predecessor; shifting
-        // drops the bytes already covered, so bit i of the last mask is byte lastIndex * 64 + i and the
-        // bits past the page end read as unchanged.
-        int overlap = (int)((chunks * ChunkBytes) - length);
-        ulong lastMask = TMask.Changed(ref oldRef, ref newRef, length - ChunkBytes) >> overlap;
-        Unsafe.Add(ref masks, lastIndex) = lastMask;
-        if ((anyChange | lastMask) == 0)
-        {
-            return 0;
-        }
-
-        return WriteRuns(ref masks, chunks, ref newRef, length, destination);
-    }
-
-    /// <summary>
-    /// The second pass: turns the change masks into zrun and nzrun records. The search mask is inverted
-    /// at each boundary, so the same step finds the end of a zrun (next set bit) and of an nzrun (next
-    /// clear bit); whole words of one kind are skipped four at a time.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int WriteRuns(ref ulong masks, nuint chunks, ref byte newRef, nuint length, Span<byte> destination)
-    {
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         nuint capacity = (nuint)destination.Length;
+        nuint length = (nuint)newPage.Length;
+        nuint lastChunk = length - ChunkBytes;
         nuint d = 0;
         nuint runStart = 0;
-        nuint word = 0;
-        ulong search = masks;
-        while (true)
+        ulong fill = 0;
+
+        nuint offset = 0;
+        int boundariesSeen = 0;
+        for (; offset < lastChunk; offset += ChunkBytes)
         {
-            // In a zrun: look for the next changed byte. A trailing zrun is not written.
-            while (search == 0)
+            ulong mask = TMask.Changed(ref oldRef, ref newRef, offset);
+            if (mask != fill)
             {
-                while (word + 4 < chunks
-                    && (Unsafe.Add(ref masks, word + 1) | Unsafe.Add(ref masks, word + 2)
-                        | Unsafe.Add(ref masks, word + 3) | Unsafe.Add(ref masks, word + 4)) == 0)
+                ulong boundaries = Boundaries(mask, fill);
+                if (!WriteBoundaries(ref dst, capacity, ref d, ref runStart, ref newRef, length, offset, boundaries, fill))
                 {
-                    word += 4;
+                    return -1;
                 }
 
-                if (++word >= chunks)
+                fill = (ulong)((long)mask >> 63);
+                boundariesSeen += BitOperations.PopCount(boundaries);
+                if (boundariesSeen > MaxSparseBoundaries)
                 {
-                    return (int)d;
+                    return EncodeDense<TMask>(ref oldRef, ref newRef, length, offset + ChunkBytes, fill != 0, d, runStart, destination);
                 }
-
-                search = Unsafe.Add(ref masks, word);
             }
-
-            int bit = BitOperations.TrailingZeroCount(search);
-            nuint position = (word * ChunkBytes) + (nuint)bit;
-            if (!TryWriteLength(ref dst, capacity, ref d, position - runStart))
-            {
-                return -1;
-            }
-
-            runStart = position;
-            search = ~search & (ulong.MaxValue << bit);
-
-            // In an nzrun: look for the next unchanged byte. The bits past the page end are clear in the
-            // masks, so a run that reaches the end of a short last chunk stops at the page end; only a
-            // page of whole chunks can run out of words.
-            while (search == 0)
-            {
-                while (word + 4 < chunks
-                    && (Unsafe.Add(ref masks, word + 1) & Unsafe.Add(ref masks, word + 2)
-                        & Unsafe.Add(ref masks, word + 3) & Unsafe.Add(ref masks, word + 4)) == ulong.MaxValue)
-                {
-                    word += 4;
-                }
-
-                if (++word >= chunks)
-                {
-                    return TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, length - runStart)
-                        ? (int)d : -1;
-                }
-
-                search = ~Unsafe.Add(ref masks, word);
-            }
-
-            bit = BitOperations.TrailingZeroCount(search);
-            position = (word * ChunkBytes) + (nuint)bit;
-            if (!TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, position - runStart))
-            {
-                return -1;
-            }
-
-            runStart = position;
-            search = ~search & (ulong.MaxValue << bit);
         }
+
+        // The last chunk ends at the page end and may overlap its predecessor; shifting drops the bytes
+        // already covered, so bit i is byte offset + i and the bits past the page end read as unchanged,
+        // which puts the end of a run reaching the page end on a boundary, unless the page is whole chunks.
+        ulong lastMask = TMask.Changed(ref oldRef, ref newRef, lastChunk) >> (int)(offset - lastChunk);
+        if (lastMask != fill)
+        {
+            if (!WriteBoundaries(ref dst, capacity, ref d, ref runStart, ref newRef, length, offset, Boundaries(lastMask, fill), fill))
+            {
+                return -1;
+            }
+
+            fill = (ulong)((long)lastMask >> 63);
+        }
+
+        if (fill != 0 && !TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, length - runStart))
+        {
+            return -1;
+        }
+
+        // An unchanged page writes nothing, and any change writes at least its zrun.
+        return (int)d;
     }
 
     /// <summary>
-    /// Writes an nzrun if it fits. Short runs, the common case on busy pages, are copied with one
-    /// 16-byte vector when both the page and the destination have 16 bytes left at those offsets; the
-    /// bytes stored past the run are inside <c>destination</c> and are overwritten by what follows or lie
-    /// beyond the returned length.
+    /// The run boundaries of a chunk with change mask <paramref name="mask"/> after a chunk whose last
+    /// byte changed when <paramref name="fill"/> is all set: bit i is set when byte i differs in state
+    /// from the byte before it. Not zero when <paramref name="mask"/> differs from <paramref name="fill"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryWriteRunFast(
-        ref byte dst, nuint capacity, ref nuint d, ref byte newRef, nuint pageLength, nuint start, nuint count)
+    private static ulong Boundaries(ulong mask, ulong fill) => mask ^ ((mask << 1) | (fill & 1));
+
+    /// <summary>
+    /// Writes a record for each run boundary (see <see cref="Boundaries"/>) in the chunk at
+    /// <paramref name="offset"/>. They alternate: the end of a zrun (its record is written), then the
+    /// end of an nzrun (its record with its bytes). Returns false when the destination is too short.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool WriteBoundaries(
+        ref byte dst, nuint capacity, ref nuint d, ref nuint runStart, ref byte newRef, nuint length,
+        nuint offset, ulong boundaries, ulong fill)
     {
-        nuint header = count < 0x80 ? 1u : 2u;
-        nuint end = d + header + count;
-        if (end > capacity)
+        bool inChangedRun = fill != 0;
+        do
         {
-            return false;
-        }
+            nuint position = offset + (nuint)BitOperations.TrailingZeroCount(boundaries);
+            boundaries &= boundaries - 1;
+            bool written = inChangedRun
+                ? TryWriteRunFast(ref dst, capacity, ref d, ref newRef, length, runStart, position - runStart)
+                : TryWriteZeroRun(ref dst, capacity, ref d, position - runStart);
+            if (!written)
+            {
+                return false;
+            }
 
-        TryWriteLength(ref dst, capacity, ref d, count);
-        if (count <= 16 && d + 16 <= capacity && start + 16 <= pageLength)
-        {
-            Vector128.LoadUnsafe(ref newRef, start).StoreUnsafe(ref dst, d);
+            runStart = position;
+            inChangedRun = !inChangedRun;
         }
-        else if (count > 16)
-        {
-            CopyRun(ref Unsafe.Add(ref newRef, start), ref Unsafe.Add(ref dst, d), count);
-        }
-        else
-        {
-            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref newRef, start), (int)count)
-                .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, d), (int)count));
-        }
+        while (boundaries != 0);
 
-        d = end;
         return true;
-    }
-
-    /// <summary>
-    /// Copies an nzrun of more than 16 bytes with 32-byte vectors, the last one placed to end exactly at
-    /// the run's end, so nothing past the run is written. Being inlined, it saves each longer run a call
-    /// into the runtime's general-purpose copy.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(ref byte source, ref byte target, nuint count)
-    {
-        if (count < 32)
-        {
-            Vector128.LoadUnsafe(ref source).StoreUnsafe(ref target);
-            Vector128.LoadUnsafe(ref source, count - 16).StoreUnsafe(ref target, count - 16);
-            return;
-        }
-
-        nuint i = 0;
-        for (; i + 64 <= count; i += 64)
-        {
-            Vector256.LoadUnsafe(ref source, i).StoreUnsafe(ref target, i);
-            Vector256.LoadUnsafe(ref source, i + 32).StoreUnsafe(ref target, i + 32);
-        }
-
-        if (i + 32 <= count)
-        {
-            Vector256.LoadUnsafe(ref source, i).StoreUnsafe(ref target, i);
-        }
-
-        Vector256.LoadUnsafe(ref source, count - 32).StoreUnsafe(ref target, count - 32);
     }
 }
