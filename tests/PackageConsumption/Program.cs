@@ -8,17 +8,27 @@ new Random(7).NextBytes(sourceRam.GetSpan(0, 16 << 20));       // what the guest
 // A guest that keeps running marks each later write, lock-free, from any thread: sourceRam.MarkDirty(offset, length).
 using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
-await using var incoming = new IncomingMigration(new Host(destinationRam));
+await using var incoming = new IncomingMigration(new Host(destinationRam), new IncomingMigrationOptions { Verify = true });
 string uri = await incoming.ListenAsync("tcp:127.0.0.1:0", deadline.Token);
 await using var session = new MigrationSession(new Host(sourceRam));
-MigrationInfo info = await session.RunAsync(uri, deadline.Token);
-IncomingMigrationResult result = await incoming.Completion.WaitAsync(deadline.Token);
+session.Options = new MigrationOptions { Verify = true };     // chosen once; the start checks it
+session.Parameters.MaxBandwidthBytesPerSecond = 4_000_000;     // may change while it runs
+await session.StartAsync(uri, deadline.Token);
+int reports = 0;
+await foreach (MigrationInfo progress in session.WatchProgressAsync(deadline.Token))
+{
+    Console.WriteLine($"  {progress.Status}: {progress.Ram.Transferred} bytes sent, {progress.Ram.Remaining} to go");
+    session.Parameters.MaxBandwidthBytesPerSecond = 0;         // lift the limit from the progress loop
+    reports++;
+}
 
+MigrationInfo info = await session.Completion;
+IncomingMigrationResult result = await incoming.Completion.WaitAsync(deadline.Token);
 bool same = sourceRam.GetSpan(0, 32 << 20).SequenceEqual(destinationRam.GetSpan(0, 32 << 20));
-Console.WriteLine($"package consumer: {info.Status} ({info.Handover}) -> {result.Status}, RAM identical: {same}");
+Console.WriteLine($"package consumer: {info.Status} ({info.Handover}) -> {result.Status}, RAM identical: {same}, {reports} progress reports");
 info.EnsureCompleted();    // throws the typed MigrationException of a migration that did not complete
 result.EnsureCompleted();
-return same && result.GuestStarted ? 0 : 1;
+return same && info.Handover == HandoverOutcome.Completed && result.GuestStarted && reports > 0 ? 0 : 1;
 
 /// <summary>What an emulator implements: its guest's RAM, and control of its CPUs (here, none to pause).</summary>
 internal sealed class Host(params RamBlock[] ram) : IMigrationSource, IMigrationTarget

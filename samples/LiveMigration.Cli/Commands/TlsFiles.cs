@@ -45,7 +45,7 @@ internal static class TlsFiles
 
     private static void CheckChannel(MigrationUri uri, bool outgoing, string? hostname)
     {
-        if (!MigrationTransport.SupportsStreamWrapper(uri))
+        if (!uri.SupportsStreamWrapper)
             throw new UsageException($"--tls-* need a socket: tcp:, unix: or an fd: that is a socket, and {uri} is not one (exec:, file: and pipes carry no TLS)");
         if (outgoing && hostname is null && uri.Kind != MigrationTransportKind.Tcp)
             throw new UsageException($"TLS over {uri} needs --tls-hostname NAME: the URI has no host name to check the destination's certificate against");

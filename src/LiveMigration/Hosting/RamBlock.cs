@@ -85,6 +85,24 @@ public sealed unsafe class RamBlock : IDisposable
         return new Span<byte>(Live() + offset, length);
     }
 
+    /// <summary>
+    /// <paramref name="length"/> bytes at <paramref name="offset"/> as <see cref="Memory{T}"/>, for async I/O
+    /// that cannot take a span: <c>await stream.ReadAsync(block.GetMemory(offset, n))</c> fills guest RAM
+    /// from a file or socket, <c>WriteAsync</c> saves it. Mark the range dirty after writing to it, as with
+    /// <see cref="GetSpan"/>. Each call allocates a small object: use it for I/O, not per page on a hot path.
+    /// </summary>
+    /// <remarks>
+    /// The memory is the block's own, never copied. Using it after the block is disposed throws
+    /// <see cref="ObjectDisposedException"/>; a pinned handle (or a span already taken) must not outlive the block.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the block.</exception>
+    /// <exception cref="ObjectDisposedException">The block is disposed.</exception>
+    public Memory<byte> GetMemory(long offset, int length)
+    {
+        _ = GetSpan(offset, length);
+        return new RamBlockMemory(this, offset, length).Memory;
+    }
+
     /// <summary>A span over the page with index <paramref name="page"/>.</summary>
     public Span<byte> GetPage(long page) => GetSpan(page * PageSize, PageSize);
 

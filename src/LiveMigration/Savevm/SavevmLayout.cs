@@ -7,7 +7,7 @@ namespace LiveMigration.Savevm;
 /// footers and the JSON VMDESCRIPTION trailer. Old machine types keep the framing they shipped with, so a
 /// destination started with such a machine type accepts streams from QEMU releases of that era.
 /// </summary>
-public readonly record struct SavevmLayout
+internal readonly record struct SavevmLayout
 {
     private SavevmLayout(string name, bool hasConfiguration, bool hasFooters, bool hasVmDescription)
     {

@@ -42,7 +42,7 @@ public sealed class MigrationReader : IDisposable
     private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
-    public MigrationReader(PipeReader pipe)
+    internal MigrationReader(PipeReader pipe)
     {
         ArgumentNullException.ThrowIfNull(pipe);
         _pipe = pipe;
@@ -59,7 +59,7 @@ public sealed class MigrationReader : IDisposable
     /// How long one wait for more bytes may last before the stream fails as stalled
     /// (<see cref="MigrationStallException"/>); default <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>
-    public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+    internal TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
 
     /// <summary>
     /// The least average rate the stream must arrive at, in bytes per second, averaged over
@@ -68,7 +68,7 @@ public sealed class MigrationReader : IDisposable
     /// <see cref="StallTimeout"/> cannot hold it forever. Time the reader's owner spends on what it read does
     /// not count. Default: 0, no minimum.
     /// </summary>
-    public long MinimumRateBytesPerSecond
+    internal long MinimumRateBytesPerSecond
     {
         get => _rateBytesPerSecond;
         init
@@ -82,7 +82,7 @@ public sealed class MigrationReader : IDisposable
     /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over: the peer may also send nothing
     /// for this long after keeping up. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
     /// </summary>
-    public TimeSpan MinimumRateWindow
+    internal TimeSpan MinimumRateWindow
     {
         get => _rateWindow;
         init
@@ -97,7 +97,7 @@ public sealed class MigrationReader : IDisposable
     internal string? MinimumRateSetting { get; init; }
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Bytes taken from the stream so far: the offset of the next byte.</summary>
     public long BytesRead => _consumed;
@@ -250,7 +250,7 @@ public sealed class MigrationReader : IDisposable
     /// Shuts the reader down from any thread: a pending wait for bytes returns promptly with a
     /// <see cref="MigrationTransportException"/>.
     /// </summary>
-    public void Shutdown() => _pipe.CancelPendingRead();
+    internal void Shutdown() => _pipe.CancelPendingRead();
 
     /// <summary>Releases the stall timer. The pipe is left as it is: it belongs to the caller.</summary>
     public void Dispose() => _watchdog.Dispose();

@@ -22,7 +22,7 @@ namespace LiveMigration.Streams;
 public sealed class MigrationWriter : IDisposable
 {
     /// <summary>The default number of unflushed bytes after which <see cref="FlushIfNeededAsync"/> flushes: 64 KiB.</summary>
-    public const int DefaultFlushThreshold = 64 * 1024;
+    internal const int DefaultFlushThreshold = 64 * 1024;
 
     private readonly PipeWriter _pipe;
     private readonly int _flushThreshold;
@@ -40,7 +40,7 @@ public sealed class MigrationWriter : IDisposable
     /// <param name="pipe">Where the bytes go.</param>
     /// <param name="rateLimit">The rate limit applied at each flush, or null for none.</param>
     /// <param name="flushThreshold">Unflushed bytes that trigger a flush in <see cref="FlushIfNeededAsync"/>.</param>
-    public MigrationWriter(PipeWriter pipe, TokenBucket? rateLimit = null, int flushThreshold = DefaultFlushThreshold)
+    internal MigrationWriter(PipeWriter pipe, TokenBucket? rateLimit = null, int flushThreshold = DefaultFlushThreshold)
     {
         ArgumentNullException.ThrowIfNull(pipe);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(flushThreshold);
@@ -51,14 +51,14 @@ public sealed class MigrationWriter : IDisposable
     }
 
     /// <summary>The rate limit applied at each flush; null means unlimited. May be replaced between flushes.</summary>
-    public TokenBucket? RateLimit { get; set; }
+    internal TokenBucket? RateLimit { get; set; }
 
     /// <summary>
     /// How long one flush may wait for the transport to take bytes before the stream fails as stalled;
     /// default <see cref="Timeout.InfiniteTimeSpan"/> (wait as long as it takes). Waits for the rate limit
     /// do not count: only a peer that stops reading does.
     /// </summary>
-    public TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+    internal TimeSpan StallTimeout { get; init; } = Timeout.InfiniteTimeSpan;
 
     /// <summary>
     /// The least average rate the transport must take bytes at while a flush waits for it, in bytes per
@@ -66,7 +66,7 @@ public sealed class MigrationWriter : IDisposable
     /// stalled (<see cref="MigrationStallException"/>), so a peer that reads a byte just inside every
     /// <see cref="StallTimeout"/> cannot hold it forever. Waits for the rate limit do not count. Default: 0, no minimum.
     /// </summary>
-    public long MinimumRateBytesPerSecond
+    internal long MinimumRateBytesPerSecond
     {
         get => _rateBytesPerSecond;
         init
@@ -80,7 +80,7 @@ public sealed class MigrationWriter : IDisposable
     /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over: the peer may also take nothing
     /// for this long after keeping up. Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
     /// </summary>
-    public TimeSpan MinimumRateWindow
+    internal TimeSpan MinimumRateWindow
     {
         get => _rateWindow;
         init
@@ -95,7 +95,7 @@ public sealed class MigrationWriter : IDisposable
     internal string? MinimumRateSetting { get; init; }
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Every byte written so far, flushed or still buffered.</summary>
     public long BytesWritten => _flushed + _unflushed;
@@ -250,7 +250,7 @@ public sealed class MigrationWriter : IDisposable
     /// Breaks the stream from any thread (for cancel): a flush blocked on the transport or on the rate
     /// limit returns promptly, and the stream is failed from then on.
     /// </summary>
-    public void Shutdown()
+    internal void Shutdown()
     {
         Interlocked.CompareExchange(ref _error, new MigrationTransportException("The migration stream was shut down."), null);
         try

@@ -10,7 +10,7 @@ namespace LiveMigration.Streams;
 /// One sender thread calls <see cref="Consume"/> or <see cref="WaitAsync"/>; any thread may change
 /// <see cref="BytesPerSecond"/>, and the change applies from the next call on, which starts a new window.
 /// </remarks>
-public sealed class TokenBucket
+internal sealed class TokenBucket
 {
     /// <summary>The length of one budget window: 100 ms, as in QEMU.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);

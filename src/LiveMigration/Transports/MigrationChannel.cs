@@ -15,7 +15,7 @@ namespace LiveMigration.Transports;
 /// the peer sees the end of the stream. <see cref="DisposeAsync"/> releases everything without flushing.
 /// <see cref="Abort"/> may be called from any thread to break a channel that is blocked.</para>
 /// </remarks>
-public abstract class MigrationChannel : IAsyncDisposable
+internal abstract class MigrationChannel : IAsyncDisposable
 {
     private readonly PipeReader? _input;
     private readonly PipeWriter? _output;

@@ -7,7 +7,7 @@ namespace LiveMigration.Transports;
 /// a bound socket for <c>tcp:</c> and <c>unix:</c>, or a prepared command, descriptor or file for
 /// <c>exec:</c>, <c>fd:</c> and <c>file:</c>, which <see cref="AcceptAsync"/> opens once.
 /// </summary>
-public abstract class MigrationListener : IAsyncDisposable
+internal abstract class MigrationListener : IAsyncDisposable
 {
     private protected MigrationListener(MigrationUri uri) => ParsedUri = uri;
 

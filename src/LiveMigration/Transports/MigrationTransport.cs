@@ -9,7 +9,7 @@ namespace LiveMigration.Transports;
 /// Opens migration channels from QEMU-style URIs (<c>tcp:</c>, <c>unix:</c>, <c>exec:</c>, <c>fd:</c>,
 /// <c>file:</c>; see <see cref="MigrationUri"/>) or over a caller's stream or pipe.
 /// </summary>
-public static class MigrationTransport
+internal static class MigrationTransport
 {
     /// <summary>Opens the outgoing channel <paramref name="uri"/> names.</summary>
     /// <param name="uri">Where to send: <c>tcp:host:port</c>, <c>unix:path</c>, <c>exec:command</c>, <c>fd:N</c> or <c>file:path[,offset=N]</c>.</param>
@@ -94,28 +94,10 @@ public static class MigrationTransport
         return StreamChannel.ForCallerStream(stream, leaveOpen, (options ?? new MigrationTransportOptions()).BufferSize);
     }
 
-    /// <summary>
-    /// True when a channel opened for <paramref name="uri"/> runs over a socket, the only channel
-    /// <see cref="MigrationTransportOptions.StreamWrapper"/> (TLS) applies to: <c>tcp:</c>, <c>unix:</c>,
-    /// and on Linux an <c>fd:</c> whose descriptor is a socket. Opening any other channel with a wrapper
-    /// set fails.
-    /// </summary>
-    /// <exception cref="MigrationTransportException">An <c>fd:</c> descriptor is not open in this process.</exception>
-    public static bool SupportsStreamWrapper(MigrationUri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return uri.Kind switch
-        {
-            MigrationTransportKind.Tcp or MigrationTransportKind.Unix => true,
-            MigrationTransportKind.Fd => FdTransport.IsSocket(uri),
-            _ => false,
-        };
-    }
-
     /// <summary>Fails, before anything is opened or started, when a stream wrapper (TLS) is set for a channel that cannot carry it.</summary>
     internal static void EnsureWrapperCarried(MigrationUri uri, MigrationTransportOptions? options)
     {
-        if (options?.StreamWrapper is null || SupportsStreamWrapper(uri))
+        if (options?.StreamWrapper is null || uri.SupportsStreamWrapper)
             return;
         throw uri.Kind switch
         {

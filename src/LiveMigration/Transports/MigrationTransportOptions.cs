@@ -123,10 +123,10 @@ public sealed class MigrationTransportOptions
     /// <see cref="MigrationStreamContext.Host"/> as the target name on the outgoing side (see
     /// <see cref="MigrationTls"/>). Only a socket can carry it: opening an <c>exec:</c>, <c>file:</c> or
     /// non-socket <c>fd:</c> channel, or a caller's stream, with a wrapper set fails (see
-    /// <see cref="MigrationTransport.SupportsStreamWrapper"/>) rather than sending in the clear. The
+    /// <see cref="MigrationUri.SupportsStreamWrapper"/>) rather than sending in the clear. The
     /// wrapper runs within <see cref="HandshakeTimeout"/>. The channel owns
     /// the returned stream and disposes it; the wrapper must not dispose the stream it was given unless it
-    /// fails. Half-closing (<see cref="MigrationChannel.CompleteOutputAsync"/>) shuts down the socket's send
+    /// fails. Half-closing (the end of the stream) shuts down the socket's send
     /// side after the wrapper's stream is flushed, so a TLS wrapper that wants to send close_notify should
     /// do so in its stream's flush or disposal.
     /// </remarks>

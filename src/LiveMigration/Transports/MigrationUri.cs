@@ -76,6 +76,20 @@ public sealed class MigrationUri
         };
     }
 
+    /// <summary>
+    /// True when a channel opened for this URI runs over a socket, the only channel
+    /// <see cref="MigrationTransportOptions.StreamWrapper"/> (TLS) applies to: <c>tcp:</c>, <c>unix:</c>,
+    /// and on Linux an <c>fd:</c> whose descriptor is a socket (checked when read). Starting or listening on
+    /// any other channel with a wrapper set fails, so a host can check before it starts.
+    /// </summary>
+    /// <exception cref="Errors.MigrationTransportException">An <c>fd:</c> descriptor is not open in this process.</exception>
+    public bool SupportsStreamWrapper => Kind switch
+    {
+        MigrationTransportKind.Tcp or MigrationTransportKind.Unix => true,
+        MigrationTransportKind.Fd => FdTransport.IsSocket(this),
+        _ => false,
+    };
+
     /// <summary>The URI in canonical form (IPv6 hosts in brackets, a zero file offset left out).</summary>
     public override string ToString() => Kind switch
     {

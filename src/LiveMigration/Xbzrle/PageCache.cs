@@ -15,7 +15,7 @@ namespace LiveMigration.Xbzrle;
 /// the cache to free it. Changing the size means creating a new, empty cache, as QEMU does.</para>
 /// <para>Not thread safe: the migration thread alone uses it.</para>
 /// </remarks>
-public sealed unsafe class PageCache : IDisposable
+internal sealed unsafe class PageCache : IDisposable
 {
     /// <summary>
     /// An entry this many dirty-sync generations old or older may be evicted; a younger one may not

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>
     /// Applies an XBZRLE encoding to <paramref name="page"/>, which holds the old contents: the bytes of

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>Bytes covered by one change mask: one bit per byte of a <see cref="ulong"/>.</summary>
     private const int ChunkBytes = 64;

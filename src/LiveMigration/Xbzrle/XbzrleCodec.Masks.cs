@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>
     /// One vector width's way to compare pages. A struct type argument makes the JIT compile

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>
     /// The reference encoder: byte at a time, obviously correct, used as the oracle for the vector

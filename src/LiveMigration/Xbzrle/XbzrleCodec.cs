@@ -15,7 +15,7 @@ namespace LiveMigration.Xbzrle;
 /// are safe to call from any number of threads at once on distinct buffers. The spans passed to one
 /// call must not overlap.
 /// </remarks>
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>The largest run length a two-byte ULEB128 can carry (0x3fff = 16383).</summary>
     public const int MaxRunLength = 0x3fff;

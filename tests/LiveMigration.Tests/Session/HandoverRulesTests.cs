@@ -87,7 +87,7 @@ public sealed class HandoverRulesTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(session.Options.ReturnPath, Is.True, "on by default");
+            Assert.That(session.Options.ReturnPath, Is.Null, "on by default wherever the channel is two-way");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
             Assert.That(commands, Does.Not.Contain(SavevmCommand.OpenReturnPath), "nothing could answer on a file");
         });

@@ -62,7 +62,7 @@ public sealed class TlsPlacementTests
             {
                 Assert.That(connect!.Message, Does.Contain($"cannot be applied to fd:{write}").And.Contain("not a socket"));
                 Assert.That(listen!.Message, Does.Contain($"cannot be applied to fd:{read}"));
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse($"fd:{read}")), Is.False);
+                Assert.That(MigrationUri.Parse($"fd:{read}").SupportsStreamWrapper, Is.False);
             });
         }
         finally
@@ -80,11 +80,11 @@ public sealed class TlsPlacementTests
         {
             Assert.Multiple(() =>
             {
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse($"fd:{left}")), Is.True);
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse("tcp:10.0.0.2:4444")), Is.True);
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse("unix:/run/migration.sock")), Is.True);
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse("exec:cat")), Is.False);
-                Assert.That(MigrationTransport.SupportsStreamWrapper(MigrationUri.Parse("file:/tmp/x")), Is.False);
+                Assert.That(MigrationUri.Parse($"fd:{left}").SupportsStreamWrapper, Is.True);
+                Assert.That(MigrationUri.Parse("tcp:10.0.0.2:4444").SupportsStreamWrapper, Is.True);
+                Assert.That(MigrationUri.Parse("unix:/run/migration.sock").SupportsStreamWrapper, Is.True);
+                Assert.That(MigrationUri.Parse("exec:cat").SupportsStreamWrapper, Is.False);
+                Assert.That(MigrationUri.Parse("file:/tmp/x").SupportsStreamWrapper, Is.False);
             });
         }
         finally
