@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>Change masks of the longest page: <see cref="MaxPageLength"/> rounded up to whole chunks.</summary>
     private const int MaxChunks = (MaxPageLength + ChunkBytes - 1) / ChunkBytes;

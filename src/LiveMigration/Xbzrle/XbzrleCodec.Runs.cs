@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 
 namespace LiveMigration.Xbzrle;
 
-public static partial class XbzrleCodec
+internal static partial class XbzrleCodec
 {
     /// <summary>
     /// Writes a zrun length if it fits. With two bytes of room the ULEB128 is formed without a branch
