@@ -1,5 +1,6 @@
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
+using LiveMigration.Multifd;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 
@@ -106,6 +107,9 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         RamRecordFlags.Xbzrle => LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken),
         _ => ValueTask.FromException(RamRecordReader.Unsupported(flags, recordOffset)),
     };
+
+    // Without multifd on this side the pages the source sent on its channels never arrive here.
+    void IRamRecordHandler.MultifdFlush(long recordOffset) => throw MultifdMismatch.FlushRecord(recordOffset);
 
     ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         => LoadBlockListAsync(reader, totalBytes, cancellationToken);

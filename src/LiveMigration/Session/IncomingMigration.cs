@@ -24,6 +24,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
     private Block.BlockLoadHandler? _blockLoad;
+    private FurtherConnectionWatch? _watch;
     private volatile bool _handshakeExpired;
     private int _refused;
     private readonly Observability.MigrationInstruments _instruments;

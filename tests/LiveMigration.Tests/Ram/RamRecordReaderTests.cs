@@ -88,6 +88,10 @@ public sealed class RamRecordReaderTests
 
         public List<(RamRecordFlags Kind, RamRecordFlags Flags, ulong Address, long Offset)> Pages { get; } = [];
 
+        public List<long> Flushes { get; } = [];
+
+        public void MultifdFlush(long recordOffset) => Flushes.Add(recordOffset);
+
         public async ValueTask BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         {
             BlockLists.Add(totalBytes);
