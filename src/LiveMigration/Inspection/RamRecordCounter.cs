@@ -38,7 +38,11 @@ internal sealed class RamRecordCounter : IRamRecordHandler
     public ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
         => RamRecordReader.ReadSectionAsync(reader, this, cancellationToken);
 
-    void IRamRecordHandler.MultifdFlush(long recordOffset) => MultifdFlushes++;
+    ValueTask IRamRecordHandler.MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken)
+    {
+        MultifdFlushes++;
+        return ValueTask.CompletedTask;
+    }
 
     ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         => ReadBlockListAsync(reader, totalBytes, cancellationToken);

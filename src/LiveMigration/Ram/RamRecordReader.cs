@@ -21,7 +21,7 @@ internal interface IRamRecordHandler
     /// A MULTIFD_FLUSH record at <paramref name="recordOffset"/>: the source's sync point for its multifd
     /// channels (machine types 8.1 and later). It carries no data.
     /// </summary>
-    void MultifdFlush(long recordOffset);
+    ValueTask MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -44,7 +44,7 @@ internal static class RamRecordReader
                 return;
             if (flags == RamRecordFlags.MultifdFlush)
             {
-                handler.MultifdFlush(recordOffset);
+                await handler.MultifdFlushAsync(recordOffset, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

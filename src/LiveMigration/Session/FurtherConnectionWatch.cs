@@ -30,6 +30,7 @@ internal sealed class FurtherConnectionWatch : IAsyncDisposable
     private readonly SocketListener _listener;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<MigrationMultifdException> _onMultifd;
+    private readonly Action<MigrationChannel>? _adopt;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _stopChecks = new();
@@ -39,8 +40,9 @@ internal sealed class FurtherConnectionWatch : IAsyncDisposable
     private int _multifdChannels;
     private int _others;
 
-    private FurtherConnectionWatch(SocketListener listener, TimeSpan handshakeTimeout, Action<MigrationMultifdException> onMultifd, ILogger logger)
+    private FurtherConnectionWatch(SocketListener listener, TimeSpan handshakeTimeout, Action<MigrationMultifdException> onMultifd, Action<MigrationChannel>? adopt, ILogger logger)
     {
+        _adopt = adopt;
         _listener = listener;
         _handshakeTimeout = handshakeTimeout;
         _onMultifd = onMultifd;
@@ -55,9 +57,10 @@ internal sealed class FurtherConnectionWatch : IAsyncDisposable
     /// <param name="listener">The destination's listener, already past the main channel's accept.</param>
     /// <param name="handshakeTimeout">How long a further connection may take to show its first four bytes.</param>
     /// <param name="onMultifd">Called once, from a pool thread, with the error for the first multifd channel.</param>
+    /// <param name="adopt">With multifd on, takes each multifd channel (and its ownership); null when multifd is off.</param>
     /// <param name="logger">Where closed connections are logged.</param>
-    public static FurtherConnectionWatch? Start(MigrationListener? listener, TimeSpan handshakeTimeout, Action<MigrationMultifdException> onMultifd, ILogger logger)
-        => listener is SocketListener socket ? new FurtherConnectionWatch(socket, handshakeTimeout, onMultifd, logger) : null;
+    public static FurtherConnectionWatch? Start(MigrationListener? listener, TimeSpan handshakeTimeout, Action<MigrationMultifdException> onMultifd, Action<MigrationChannel>? adopt, ILogger logger)
+        => listener is SocketListener socket ? new FurtherConnectionWatch(socket, handshakeTimeout, onMultifd, adopt, logger) : null;
 
     /// <summary>The error for the first multifd channel seen, or null.</summary>
     public MigrationMultifdException? Detected => Volatile.Read(ref _detected);
@@ -142,6 +145,14 @@ internal sealed class FurtherConnectionWatch : IAsyncDisposable
             description = channel.Description;
             if (await OpensMultifdChannelAsync(channel.Input, deadline.Token).ConfigureAwait(false))
             {
+                if (_adopt is { } adopt)
+                {
+                    adopt(channel);
+                    channel = null;
+                    accepted = null!;
+                    return;
+                }
+
                 int seen = Interlocked.Increment(ref _multifdChannels);
                 MigrationMultifdException error = MultifdMismatch.ChannelOpened(description, seen);
                 if (Interlocked.CompareExchange(ref _detected, error, null) is null)
@@ -160,7 +171,7 @@ internal sealed class FurtherConnectionWatch : IAsyncDisposable
             if (channel is not null)
                 await channel.DisposeAsync().ConfigureAwait(false);
             else
-                accepted.Dispose();
+                accepted?.Dispose();
         }
     }
 

@@ -24,20 +24,30 @@ public sealed partial class IncomingMigration
         var telemetry = new MigrationTelemetryScope(_instruments, MigrationTelemetry.Incoming, MigrationTelemetry.TransportOf(_listener?.Uri), _tags);
         using Activity? activity = telemetry.StartActivity(MigrationTelemetry.IncomingActivityName, ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
+        if (_options.MultifdChannels > 0)
+        {
+            MultifdDialect dialect = MultifdDialect.For(_options.MachineType);
+            _multifd = new MultifdReceiver(ram.Blocks, _options.MultifdChannels, dialect, _options.StallTimeout, ram.Digests, OnMultifdFault);
+            ram.Multifd = _multifd;
+            ram.SyncOnEachSection = dialect.SyncOnEachSection;
+        }
+
         IncomingMigrationResult result;
         try
         {
+            if (_multifd is not null && _listener is not SocketListener)
+                throw new MigrationMultifdException("Multifd takes its channels as further connections to a listening socket: listen on tcp: or unix:");
             MigrationChannel channel = await AcceptAsync(open, ct).ConfigureAwait(false);
             // The total time counts from the connection accepted, not from the listen before it.
             start = _time.GetTimestamp();
-            _watch = FurtherConnectionWatch.Start(_listener, _options.HandshakeTimeout, OnMultifdChannel, _logger);
+            _watch = FurtherConnectionWatch.Start(_listener, _options.HandshakeTimeout, OnMultifdChannel, _multifd is null ? null : AdoptMultifdChannel, _logger);
             await using (channel.ConfigureAwait(false))
                 result = await LoadAndHandOverAsync(channel, ram, start, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // A multifd channel seen is why the main channel was cut: that is the error to report.
-            Exception error = _watch?.Detected is { } multifd && !_cancel.IsCancellationRequested ? multifd : TypedFailure(ex);
+            Exception error = (_watch?.Detected ?? _multifd?.Error) is { } multifd && !_cancel.IsCancellationRequested ? multifd : TypedFailure(ex);
             string reason = DescribeFailure(error);
             result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = error };
             Log.IncomingFailed(_logger, reason, ex);
@@ -45,6 +55,8 @@ public sealed partial class IncomingMigration
 
         if (_watch is { } watch)
             await watch.DisposeAsync().ConfigureAwait(false);
+        if (_multifd is { } multifdChannels)
+            await multifdChannels.DisposeAsync().ConfigureAwait(false);
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
         RecordLoaded(telemetry, result);
@@ -134,6 +146,13 @@ public sealed partial class IncomingMigration
             try
             {
                 refusal = retry ? await CheckHeaderAsync(channel, ct).ConfigureAwait(false) : null;
+            }
+            catch (MigrationMultifdException) when (_multifd is not null)
+            {
+                // A multifd channel may come before the main one: it is kept, and the wait goes on.
+                AdoptMultifdChannel(channel);
+                _channel = null;
+                continue;
             }
             catch (MigrationMultifdException)
             {
@@ -273,6 +292,16 @@ public sealed partial class IncomingMigration
 
     /// <summary>A further connection opened a multifd channel: the main channel is cut, so the load fails now.</summary>
     private void OnMultifdChannel(MigrationMultifdException error)
+    {
+        Log.MultifdChannelRefused(_logger, error.Message);
+        _channel?.Abort();
+    }
+
+    /// <summary>Hands a connection that opened with the multifd magic to the multifd channels.</summary>
+    private void AdoptMultifdChannel(MigrationChannel channel) => _multifd!.Adopt(channel.Input, channel.Description, channel);
+
+    /// <summary>A multifd channel failed: the main channel is cut, so the load fails with that channel's error.</summary>
+    private void OnMultifdFault(Exception error)
     {
         Log.MultifdChannelRefused(_logger, error.Message);
         _channel?.Abort();

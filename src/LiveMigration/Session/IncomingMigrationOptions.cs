@@ -174,4 +174,10 @@ public sealed class IncomingMigrationOptions
     /// Default: null, plain connections.
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
+
+    /// <summary>
+    /// Multifd channels the source opens beside the main one (QEMU's <c>multifd-channels</c>); 0 takes
+    /// none. Engine setting, not yet public.
+    /// </summary>
+    internal int MultifdChannels { get; init; }
 }

@@ -90,7 +90,11 @@ public sealed class RamRecordReaderTests
 
         public List<long> Flushes { get; } = [];
 
-        public void MultifdFlush(long recordOffset) => Flushes.Add(recordOffset);
+        public ValueTask MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken)
+        {
+            Flushes.Add(recordOffset);
+            return ValueTask.CompletedTask;
+        }
 
         public async ValueTask BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         {
