@@ -24,10 +24,10 @@ public sealed partial class IncomingMigration
         var telemetry = new MigrationTelemetryScope(_instruments, MigrationTelemetry.Incoming, MigrationTelemetry.TransportOf(_listener?.Uri), _tags);
         using Activity? activity = telemetry.StartActivity(MigrationTelemetry.IncomingActivityName, ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
-        if (_options.MultifdChannels > 0)
+        if (_options.EffectiveMultifdChannels > 0)
         {
             MultifdDialect dialect = MultifdDialect.For(_options.MachineType);
-            _multifd = new MultifdReceiver(ram.Blocks, _options.MultifdChannels, dialect, _options.StallTimeout, ram.Digests, OnMultifdFault);
+            _multifd = new MultifdReceiver(ram.Blocks, _options.EffectiveMultifdChannels, dialect, _options.StallTimeout, ram.Digests, OnMultifdFault);
             ram.Multifd = _multifd;
             ram.SyncOnEachSection = dialect.SyncOnEachSection;
         }

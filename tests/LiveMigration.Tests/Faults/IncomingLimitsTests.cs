@@ -22,9 +22,9 @@ public sealed class IncomingLimitsTests
         var time = new SteppingTimeProvider();
         await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
-        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.StallTimeout = Timeout.InfiniteTimeSpan;
         // The handover's waits (pong, SHUT) are on this clock too; they must not be what moves it.
-        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
         await time.AdvanceArmedAsync(session.Completion, stop: () => session.GetInfo().Ram.Transferred >= 1 << 20);
 

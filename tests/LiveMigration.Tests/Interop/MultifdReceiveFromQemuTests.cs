@@ -28,6 +28,7 @@ public sealed class MultifdReceiveFromQemuTests
         {
             MachineType = QemuGuest.Machine,
             Autostart = false,
+            Multifd = true,
             MultifdChannels = channels,
         });
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");

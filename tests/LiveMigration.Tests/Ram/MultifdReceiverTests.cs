@@ -75,6 +75,7 @@ public sealed class MultifdReceiverTests
         await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions
         {
             MachineType = "pc-i440fx-7.2",
+            Multifd = true,
             MultifdChannels = 2,
             StallTimeout = syncTimeout ?? TimeSpan.FromSeconds(10),
         });
@@ -116,7 +117,7 @@ public sealed class MultifdReceiverTests
     public async Task The_main_channel_may_arrive_after_the_multifd_channels()
     {
         using SyntheticGuest guest = Guest();
-        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = "pc-i440fx-7.2", MultifdChannels = 2 });
+        await using var incoming = new IncomingMigration(guest, new IncomingMigrationOptions { MachineType = "pc-i440fx-7.2", Multifd = true, MultifdChannels = 2 });
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
 
         using TcpClient first = await ConnectAsync(uri, Channel(1), CancellationToken.None);
