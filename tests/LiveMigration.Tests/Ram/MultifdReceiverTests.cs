@@ -95,6 +95,14 @@ public sealed class MultifdReceiverTests
 
     private static SyntheticGuest Guest() => new([new RamBlock("pc.ram", Mib)]);
 
+    /// <summary>One good run first, so the CPU bound measures the hostile input, not what the first run of a path costs the process.</summary>
+    private static async Task WarmUpAsync()
+    {
+        using SyntheticGuest guest = Guest();
+        IncomingMigrationResult result = await MigrateAsync(guest, [Channel(0), Channel(1)], CancellationToken.None).WaitAsync(TestTimeouts.Short);
+        Assert.That(result.Status, Is.EqualTo(MigrationStatus.Completed), result.ErrorDescription);
+    }
+
     [Test]
     public async Task A_well_formed_two_channel_stream_loads_every_page_and_starts_the_guest()
     {
@@ -143,6 +151,7 @@ public sealed class MultifdReceiverTests
     [TestCaseSource(nameof(HostileChannels))]
     public async Task A_hostile_second_channel_fails_the_load_with_a_typed_error(byte[] secondChannel, string reason)
     {
+        await WarmUpAsync();
         using SyntheticGuest guest = Guest();
         IncomingMigrationResult? result = null;
         await HostileInput.AssertRejectedAsync<MigrationMultifdException>(4 << 20, async ct =>
@@ -158,20 +167,22 @@ public sealed class MultifdReceiverTests
         });
     }
 
+    // A timeout, not a parse: what bounds it is the sync timeout on the clock, so it is measured in time
+    // (HostileInput's CPU bound would also count the process's own background work over the wait).
     [Test]
     public async Task A_channel_that_never_connects_fails_the_load_within_the_sync_timeout()
     {
         using SyntheticGuest guest = Guest();
-        IncomingMigrationResult? result = null;
-        await HostileInput.AssertRejectedAsync<MigrationMultifdException>(4 << 20, async ct =>
-        {
-            result = await MigrateAsync(guest, [Channel(0)], ct, syncTimeout: TimeSpan.FromSeconds(2));
-            result.EnsureCompleted();
-        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
 
+        IncomingMigrationResult result = await MigrateAsync(guest, [Channel(0)], CancellationToken.None, syncTimeout: TimeSpan.FromSeconds(2))
+            .WaitAsync(TestTimeouts.Short);
+
+        TestContext.Out.WriteLine($"{result.ErrorDescription} after {watch.Elapsed.TotalMilliseconds:0} ms");
         Assert.Multiple(() =>
         {
-            Assert.That(result!.ErrorDescription, Does.Contain("never connected").And.Contain("same channel count"));
+            Assert.That(result.Error, Is.InstanceOf<MigrationMultifdException>());
+            Assert.That(result.ErrorDescription, Does.Contain("never connected").And.Contain("same channel count"));
             Assert.That(guest.Started, Is.False);
         });
     }
