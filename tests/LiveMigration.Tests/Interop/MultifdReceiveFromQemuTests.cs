@@ -77,4 +77,38 @@ public sealed class MultifdReceiveFromQemuTests
             Assert.That(guest.Started, Is.False);
         });
     }
+
+    [Test]
+    public async Task Livemig_receive_with_multifd_channels_matches_a_qemu_multifd_source()
+    {
+        using var temp = new TempDirectory();
+        await using QemuProcess qemu = await QemuGuest.BootDirtyGuestAsync(temp);
+        IReadOnlyList<(string Name, long Length)> blocks = await qemu.RamBlocksAsync();
+        await using Livemig receive = Livemig.Start(
+            ["receive", "tcp:127.0.0.1:0", .. QemuGuest.RamArguments(blocks), "--machine", QemuGuest.Machine, "--multifd-channels", "2",
+             "--dump", temp.File("received"), "--json", "--no-autostart"]);
+        string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
+
+        await qemu.Qmp.ExecuteAsync("migrate-set-capabilities", new JsonObject
+        {
+            ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "multifd", ["state"] = true }),
+        });
+        await qemu.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = 2, ["max-bandwidth"] = 40_000_000 });
+        await qemu.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri });
+        JsonObject info = await qemu.WaitForMigrationAsync(TestTimeouts.Migration);
+        await receive.WaitAsync(TestTimeouts.Short);
+        TestContext.Out.WriteLine($"qemu: {info.ToJsonString()}");
+        TestContext.Out.WriteLine($"livemig: {receive.StandardOutput}");
+        Assert.That(info["status"]?.GetValue<string>(), Is.EqualTo("completed"), qemu.Output);
+        Assert.That(receive.ExitCode, Is.Zero, receive.StandardError);
+
+        await qemu.PhysicalMemorySaveAsync(QemuGuest.RamSize, temp.File("source.bin"));
+        PageComparer.Comparison comparison = PageComparer.CompareFiles(temp.File("source.bin"), Path.Combine(temp.File("received"), "pc.ram"), QemuGuest.RamSize);
+        TestContext.Out.WriteLine($"pages compared: {comparison.PagesCompared}, differing: {comparison.DifferingPages.Count}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(comparison.DifferingPages, Is.Empty, "pages whose contents differ (addresses)");
+            Assert.That(comparison.PagesCompared, Is.EqualTo((QemuGuest.RamSize - 0x60000) / PageComparer.PageSize));
+        });
+    }
 }
