@@ -21,7 +21,7 @@ public static class CliApp
                        [--dump-final DIR] [--disk NAME:PATH[:SIZE]]... [--disk-write-rate R] [--inc] [--zero-blocks]
                        [--no-return-path] [--handover-timeout MS] [--min-rate R]
                        [--deadline MS] [--max-passes N] [--on-deadline cancel|switchover] [--json]
-          livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
+          livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify] [--multifd-channels N]
                        [--stall-timeout MS] [--min-rate R] [--max-disk-writes N]
                        [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-allow-name NAME]... [--tls-revocation MODE]]
                        [--dump DIR] [--no-autostart] [--json]

@@ -82,6 +82,8 @@ public static class CommandHelp
               --disk NAME:PATH[:SIZE]  load disk NAME into the raw image PATH (created with SIZE when absent)
               --verify                 the verify capability: require the source's digest of the RAM sent
                                        and check it before the guest starts; the source needs --verify too
+              --multifd-channels N     take RAM pages on N multifd channels (1-255); the source must use
+                                       multifd with the same channel count
               --no-autostart           take the guest's state without starting it (QEMU's -S)
               --min-rate RATE          fail when the source sends less than RATE on average over 30 s
                                        of waiting for it (default 64KiB/s; 0: off)

@@ -18,6 +18,10 @@ internal static class ReceiveCommand
         {
             MachineType = machine,
             Verify = args.Has("--verify"),
+            Multifd = args.Get("--multifd-channels") is not null,
+            MultifdChannels = args.Get("--multifd-channels") is { } channels
+                ? ParseChannels(channels)
+                : IncomingMigrationOptions.DefaultMultifdChannels,
             Autostart = !args.Has("--no-autostart"),
             Transport = TlsFiles.Read(args, outgoing: false, args.Positional.FirstOrDefault()),
             StallTimeout = args.Get("--stall-timeout") is { } stall
@@ -82,6 +86,11 @@ internal static class ReceiveCommand
             await Console.Error.WriteLineAsync($"livemig: incoming migration failed: {result.ErrorDescription}").ConfigureAwait(false);
         return result.Status == MigrationStatus.Completed && dumped ? 0 : 1;
     }
+
+    private static int ParseChannels(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int channels) && channels is >= 1 and <= 255
+            ? channels
+            : throw new UsageException($"--multifd-channels: '{text}' is not a channel count from 1 to 255");
 
     private static int ParseFactor(string text) =>
         int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int factor) && factor > 0

@@ -31,9 +31,18 @@ internal sealed class RamRecordCounter : IRamRecordHandler
 
     public long CompressedPages { get; private set; }
 
+    /// <summary>MULTIFD_FLUSH records: the source sent its pages on multifd channels this stream does not hold.</summary>
+    public long MultifdFlushes { get; private set; }
+
     /// <summary>Reads one section's RAM records, up to and including its EOS.</summary>
     public ValueTask ReadSectionAsync(MigrationReader reader, CancellationToken cancellationToken)
         => RamRecordReader.ReadSectionAsync(reader, this, cancellationToken);
+
+    ValueTask IRamRecordHandler.MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken)
+    {
+        MultifdFlushes++;
+        return ValueTask.CompletedTask;
+    }
 
     ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         => ReadBlockListAsync(reader, totalBytes, cancellationToken);

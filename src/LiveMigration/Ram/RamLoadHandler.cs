@@ -1,5 +1,6 @@
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
+using LiveMigration.Multifd;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
 
@@ -37,6 +38,12 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             Digests = new RamPageDigests(_ordered);
     }
 
+    /// <summary>The multifd channels, when this destination takes them; null without multifd.</summary>
+    public MultifdReceiver? Multifd { get; set; }
+
+    /// <summary>With multifd: the machine type syncs before every RAM EOS (up to 8.0), not on MULTIFD_FLUSH.</summary>
+    public bool SyncOnEachSection { get; set; }
+
     /// <summary>The digests of what was applied, or null when the verify capability is off.</summary>
     public RamPageDigests? Digests { get; }
 
@@ -71,6 +78,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         try
         {
             await RamRecordReader.ReadSectionAsync(reader, this, cancellationToken).ConfigureAwait(false);
+            if (Multifd is { } multifd && SyncOnEachSection)
+                await multifd.SyncAsync(cancellationToken).ConfigureAwait(false);
             if (sectionType is SectionType.End or SectionType.Full)
                 _ended = true;
         }
@@ -94,7 +103,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         if (!_ended)
             throw new MigrationStreamException("The stream ended without the RAM section's END: the RAM it carried is incomplete");
 
-        return ValueTask.CompletedTask;
+        return Multifd is { } multifd ? multifd.EndAsync() : ValueTask.CompletedTask;
     }
 
     // Not async: the chosen loader's own ValueTask is handed back, so a page costs no extra state machine.
@@ -106,6 +115,13 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         RamRecordFlags.Xbzrle => LoadXbzrlePageAsync(reader, flags, address, recordOffset, cancellationToken),
         _ => ValueTask.FromException(RamRecordReader.Unsupported(flags, recordOffset)),
     };
+
+    // Without multifd on this side the pages the source sent on its channels never arrive here; with it,
+    // the record is the sync point of machine types 8.1 and later.
+    ValueTask IRamRecordHandler.MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken)
+        => Multifd is null ? ValueTask.FromException(MultifdMismatch.FlushRecord(recordOffset))
+            : SyncOnEachSection ? ValueTask.FromException(new MigrationMultifdException("A MULTIFD_FLUSH record in a stream of a machine type up to 8.0, which syncs at each section's end", recordOffset))
+            : Multifd.SyncAsync(cancellationToken);
 
     ValueTask IRamRecordHandler.BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         => LoadBlockListAsync(reader, totalBytes, cancellationToken);

@@ -12,7 +12,8 @@ namespace LiveMigration.Ram;
 /// </summary>
 /// <remarks>
 /// One ulong per 4 KiB page (2 MiB for 1 GiB of RAM) keeps the update O(1); both sides call
-/// <see cref="Record"/> from one thread only.
+/// <see cref="Record"/> from any thread: with multifd the main channel and every multifd channel apply
+/// pages at once (a page itself is applied by one of them only between two sync points).
 /// </remarks>
 internal sealed class RamPageDigests
 {
@@ -39,9 +40,8 @@ internal sealed class RamPageDigests
 
     private void Set(int blockIndex, long page, ulong value)
     {
-        ref ulong slot = ref _pages[blockIndex][page];
-        _sums[blockIndex] += value - slot;
-        slot = value;
+        ulong old = Interlocked.Exchange(ref _pages[blockIndex][page], value);
+        Interlocked.Add(ref _sums[blockIndex], value - old);
     }
 
     // A bijective finalizer (splitmix64) over hash and index, so that two pages swapped, or one page's

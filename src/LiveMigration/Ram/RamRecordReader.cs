@@ -16,6 +16,12 @@ internal interface IRamRecordHandler
     /// </summary>
     ValueTask PageRecordAsync(
         MigrationReader reader, RamRecordFlags kind, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A MULTIFD_FLUSH record at <paramref name="recordOffset"/>: the source's sync point for its multifd
+    /// channels (machine types 8.1 and later). It carries no data.
+    /// </summary>
+    ValueTask MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -37,7 +43,10 @@ internal static class RamRecordReader
             if (flags == RamRecordFlags.Eos)
                 return;
             if (flags == RamRecordFlags.MultifdFlush)
+            {
+                await handler.MultifdFlushAsync(recordOffset, cancellationToken).ConfigureAwait(false);
                 continue;
+            }
 
             RamRecordFlags kind = flags & ~(RamRecordFlags.Continue | RamRecordFlags.Eos);
             if (kind == RamRecordFlags.MemSize)

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using LiveMigration.DeviceSections;
 using LiveMigration.Devices;
 using LiveMigration.Errors;
+using LiveMigration.Multifd;
 using LiveMigration.Observability;
 using LiveMigration.Ram;
 using LiveMigration.ReturnPath;
@@ -23,23 +24,39 @@ public sealed partial class IncomingMigration
         var telemetry = new MigrationTelemetryScope(_instruments, MigrationTelemetry.Incoming, MigrationTelemetry.TransportOf(_listener?.Uri), _tags);
         using Activity? activity = telemetry.StartActivity(MigrationTelemetry.IncomingActivityName, ActivityKind.Consumer);
         var ram = new RamLoadHandler(_target.RamBlocks, _options.Verify);
+        if (_options.EffectiveMultifdChannels > 0)
+        {
+            MultifdDialect dialect = MultifdDialect.For(_options.MachineType);
+            _multifd = new MultifdReceiver(ram.Blocks, _options.EffectiveMultifdChannels, dialect, _options.StallTimeout, ram.Digests, OnMultifdFault);
+            ram.Multifd = _multifd;
+            ram.SyncOnEachSection = dialect.SyncOnEachSection;
+        }
+
         IncomingMigrationResult result;
         try
         {
+            if (_multifd is not null && _listener is not SocketListener)
+                throw new MigrationMultifdException("Multifd takes its channels as further connections to a listening socket: listen on tcp: or unix:");
             MigrationChannel channel = await AcceptAsync(open, ct).ConfigureAwait(false);
             // The total time counts from the connection accepted, not from the listen before it.
             start = _time.GetTimestamp();
+            _watch = FurtherConnectionWatch.Start(_listener, _options.HandshakeTimeout, OnMultifdChannel, _multifd is null ? null : AdoptMultifdChannel, _logger);
             await using (channel.ConfigureAwait(false))
                 result = await LoadAndHandOverAsync(channel, ram, start, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            Exception error = TypedFailure(ex);
+            // A multifd channel seen is why the main channel was cut: that is the error to report.
+            Exception error = (_watch?.Detected ?? _multifd?.Error) is { } multifd && !_cancel.IsCancellationRequested ? multifd : TypedFailure(ex);
             string reason = DescribeFailure(error);
             result = Result(ram, start, MigrationStatus.Failed) with { ErrorDescription = reason, Error = error };
             Log.IncomingFailed(_logger, reason, ex);
         }
 
+        if (_watch is { } watch)
+            await watch.DisposeAsync().ConfigureAwait(false);
+        if (_multifd is { } multifdChannels)
+            await multifdChannels.DisposeAsync().ConfigureAwait(false);
         if (_listener is { } listener)
             await listener.DisposeAsync().ConfigureAwait(false);
         RecordLoaded(telemetry, result);
@@ -76,6 +93,9 @@ public sealed partial class IncomingMigration
         try
         {
             loaded = await LoadAsync(channel, ram, returnPath, ct).ConfigureAwait(false);
+            // The main channel's end promises that every channel the source opened has connected by now.
+            if (_watch is { } watch && await watch.FinishAsync(ct).ConfigureAwait(false) is { } multifd)
+                throw multifd;
             started = await StartGuestIfCompleteAsync(loaded, ct).ConfigureAwait(false);
         }
         catch (Exception) when (returnPath.Writer is { } writer)
@@ -122,10 +142,29 @@ public sealed partial class IncomingMigration
 
             _channel = channel;
             if (ct.IsCancellationRequested) channel.Abort();
-            string? refusal = retry ? await CheckHeaderAsync(channel, ct).ConfigureAwait(false) : null;
+            string? refusal;
+            try
+            {
+                refusal = retry ? await CheckHeaderAsync(channel, ct).ConfigureAwait(false) : null;
+            }
+            catch (MigrationMultifdException) when (_multifd is not null)
+            {
+                // A multifd channel may come before the main one: it is kept, and the wait goes on.
+                AdoptMultifdChannel(channel);
+                _channel = null;
+                continue;
+            }
+            catch (MigrationMultifdException)
+            {
+                await channel.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
             if (refusal is null)
             {
-                if (_listener is { } accepted)
+                // A listening socket stays open while the stream loads, so a multifd source's further
+                // connections are seen (FurtherConnectionWatch); any other listener is done.
+                if (_listener is { } accepted and not SocketListener)
                     await accepted.DisposeAsync().ConfigureAwait(false);
                 return channel;
             }
@@ -164,6 +203,9 @@ public sealed partial class IncomingMigration
                     buffer.Slice(0, SavevmFormat.HeaderLength).CopyTo(header);
                     // Nothing consumed and nothing examined: the loader reads these bytes again at once.
                     input.AdvanceTo(buffer.Start);
+                    // A multifd channel ahead of the main one: its source sends pages this side cannot take.
+                    if (MultifdFormat.IsMultifdChannel(header))
+                        throw MultifdMismatch.ChannelOpened(channel.Description, 1);
                     return SavevmFormat.IsStreamHeader(header) ? null : $"{channel.Description} sent bytes that do not open a migration stream";
                 }
 
@@ -246,6 +288,23 @@ public sealed partial class IncomingMigration
             return false;
         await _target.StartGuestAsync(ct).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>A further connection opened a multifd channel: the main channel is cut, so the load fails now.</summary>
+    private void OnMultifdChannel(MigrationMultifdException error)
+    {
+        Log.MultifdChannelRefused(_logger, error.Message);
+        _channel?.Abort();
+    }
+
+    /// <summary>Hands a connection that opened with the multifd magic to the multifd channels.</summary>
+    private void AdoptMultifdChannel(MigrationChannel channel) => _multifd!.Adopt(channel.Input, channel.Description, channel);
+
+    /// <summary>A multifd channel failed: the main channel is cut, so the load fails with that channel's error.</summary>
+    private void OnMultifdFault(Exception error)
+    {
+        Log.MultifdChannelRefused(_logger, error.Message);
+        _channel?.Abort();
     }
 
     /// <summary>Drops a connection that has not sent the stream header (magic and version) in time.</summary>

@@ -24,6 +24,8 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private MigrationListener? _listener;
     private volatile MigrationChannel? _channel;
     private Block.BlockLoadHandler? _blockLoad;
+    private FurtherConnectionWatch? _watch;
+    private MultifdReceiver? _multifd;
     private volatile bool _handshakeExpired;
     private int _refused;
     private readonly Observability.MigrationInstruments _instruments;
@@ -161,9 +163,9 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     {
         Status = status,
         TotalTime = _time.GetElapsedTime(start),
-        RamBytesLoaded = ram.BytesLoaded,
-        ZeroPages = ram.ZeroPages,
-        NormalPages = ram.NormalPages,
+        RamBytesLoaded = ram.BytesLoaded + (_multifd?.BytesLoaded ?? 0),
+        ZeroPages = ram.ZeroPages + (_multifd?.ZeroPages ?? 0),
+        NormalPages = ram.NormalPages + (_multifd?.NormalPages ?? 0),
         XbzrlePages = ram.XbzrlePages,
         DiskBytesLoaded = _blockLoad?.BytesLoaded ?? 0,
         RefusedConnections = _refused,

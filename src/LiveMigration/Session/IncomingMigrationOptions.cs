@@ -139,6 +139,29 @@ public sealed class IncomingMigrationOptions
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
 
+    /// <summary>The default of <see cref="MultifdChannels"/>: 2, as QEMU's <c>multifd-channels</c>.</summary>
+    public const int DefaultMultifdChannels = LiveMigration.Multifd.MultifdFormat.DefaultChannels;
+
+    /// <summary>
+    /// Take RAM pages on multifd channels (QEMU's <c>multifd</c> capability): the source opens
+    /// <see cref="MultifdChannels"/> further connections to the same listening socket (<c>tcp:</c> or
+    /// <c>unix:</c> only) beside the main one, in any order. The guest starts only once every channel has
+    /// delivered every page the main channel's sync points promise. A source's multifd cannot be seen in
+    /// its stream's configuration; when this is false and the source uses multifd anyway, the load fails
+    /// with <see cref="MigrationMultifdException"/> instead of completing with pages missing. Default: false.
+    /// </summary>
+    public bool Multifd { get; init; }
+
+    /// <summary>
+    /// How many multifd channels the source opens when <see cref="Multifd"/> is on; it must equal the
+    /// source's <c>multifd-channels</c>, or the load fails with <see cref="MigrationMultifdException"/>.
+    /// From 1 to 255. Default: <see cref="DefaultMultifdChannels"/>.
+    /// </summary>
+    public int MultifdChannels { get; init; } = DefaultMultifdChannels;
+
+    /// <summary>The channels the engine takes: <see cref="MultifdChannels"/> with multifd on, else none.</summary>
+    internal int EffectiveMultifdChannels => Multifd ? MultifdChannels : 0;
+
     /// <summary>Throws, naming the property, unless every value is valid.</summary>
     internal void Validate()
     {
@@ -150,5 +173,7 @@ public sealed class IncomingMigrationOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxDiskWriteFactor, nameof(MaxDiskWriteFactor));
         MigrationOptions.CheckTimeout(HandshakeTimeout, nameof(HandshakeTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRefusedConnections, nameof(MaxRefusedConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MultifdChannels, 1, nameof(MultifdChannels));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MultifdChannels, LiveMigration.Multifd.MultifdFormat.MaxChannels, nameof(MultifdChannels));
     }
 }

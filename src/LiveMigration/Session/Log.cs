@@ -59,6 +59,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 26, EventName = "IncomingConnectionRefused", Level = LogLevel.Warning, Message = "Incoming connection {Count} refused, still waiting for the source: {Reason}")]
     public static partial void ConnectionRefused(ILogger logger, int count, string reason);
 
+    [LoggerMessage(EventId = 27, EventName = "IncomingFurtherConnectionClosed", Level = LogLevel.Warning, Message = "Further connection {Count} closed while the migration loads: {Reason}")]
+    public static partial void FurtherConnectionClosed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 28, EventName = "IncomingMultifdRefused", Level = LogLevel.Error, Message = "Incoming migration refused: {Reason}")]
+    public static partial void MultifdChannelRefused(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 41, EventName = "MigrationConvergencePolicy", Level = LogLevel.Warning, Message = "The migration did not converge ({Reason}): {Action}")]
     public static partial void ConvergencePolicy(ILogger logger, string reason, ConvergenceAction action);
 

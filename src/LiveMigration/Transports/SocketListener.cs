@@ -63,20 +63,42 @@ internal sealed class SocketListener : MigrationListener
     internal override bool AcceptsMany => true;
 
     public override async ValueTask<MigrationChannel> AcceptAsync(CancellationToken cancellationToken = default)
+        => await OpenAcceptedAsync(await AcceptSocketAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Waits for the next connection and takes it off the queue, before any handshake.</summary>
+    internal async ValueTask<Socket> AcceptSocketAsync(CancellationToken cancellationToken)
     {
-        Socket accepted;
         try
         {
-            accepted = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            return await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             throw new MigrationTransportException($"Accepting a migration connection on {Uri} failed: {ex.Message}", ex);
         }
+    }
 
+    /// <summary>
+    /// Takes a connection already queued, without waiting: null when none is. A peer that finished
+    /// connecting is in the queue, so an empty queue means nothing more has connected by now.
+    /// </summary>
+    internal Socket? TryAcceptQueued()
+    {
+        try
+        {
+            return _socket.Poll(0, SelectMode.SelectRead) ? _socket.Accept() : null;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            throw new MigrationTransportException($"Accepting a migration connection on {Uri} failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Builds the channel (TLS when the options ask for it) over an accepted connection, which it then owns.</summary>
+    internal ValueTask<MigrationChannel> OpenAcceptedAsync(Socket accepted, CancellationToken cancellationToken)
+    {
         string from = accepted.RemoteEndPoint is IPEndPoint remote ? $" from {remote}" : "";
-        return await SocketTransport.CreateChannelAsync(accepted, ParsedUri, $"{Uri}{from}", isOutgoing: false, _options, cancellationToken, _logger)
-            .ConfigureAwait(false);
+        return SocketTransport.CreateChannelAsync(accepted, ParsedUri, $"{Uri}{from}", isOutgoing: false, _options, cancellationToken, _logger);
     }
 
     public override ValueTask DisposeAsync()

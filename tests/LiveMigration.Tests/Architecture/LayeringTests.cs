@@ -19,6 +19,7 @@ public sealed class LayeringTests
         ["Savevm"] = 2,
         ["Devices"] = 2,
         ["ReturnPath"] = 2,
+        ["Multifd"] = 2,
         ["Hosting"] = 3,
         ["Ram"] = 4,
         ["Block"] = 4,

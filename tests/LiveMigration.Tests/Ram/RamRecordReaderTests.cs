@@ -88,6 +88,14 @@ public sealed class RamRecordReaderTests
 
         public List<(RamRecordFlags Kind, RamRecordFlags Flags, ulong Address, long Offset)> Pages { get; } = [];
 
+        public List<long> Flushes { get; } = [];
+
+        public ValueTask MultifdFlushAsync(long recordOffset, CancellationToken cancellationToken)
+        {
+            Flushes.Add(recordOffset);
+            return ValueTask.CompletedTask;
+        }
+
         public async ValueTask BlockListAsync(MigrationReader reader, ulong totalBytes, CancellationToken cancellationToken)
         {
             BlockLists.Add(totalBytes);
