@@ -113,7 +113,8 @@ internal sealed class DemoCommand : LivemigCommand
                 Console.WriteLine($"  {source.RamBlocks[i].Name}: source xxh64 {sourceHashes[i]:x16}, destination xxh64 {destinationHashes[i]:x16}");
             for (int i = 0; i < sourceDiskHashes.Count; i++)
                 Console.WriteLine($"  disk {source.Disks[i].Name}: source xxh64 {sourceDiskHashes[i]:x16}, destination xxh64 {destinationDiskHashes[i]:x16}");
-            Console.WriteLine(identical ? "integrity check: OK, every block is identical" : "integrity check: FAILED, the blocks differ");
+            Console.WriteLine(info.Status != MigrationStatus.Completed ? "integrity check: not made, the migration did not complete"
+                : identical ? "integrity check: OK, every block is identical" : "integrity check: FAILED, the blocks differ");
         }
 
         return info.Status == MigrationStatus.Completed && arrived.Status == MigrationStatus.Completed && identical ? ExitCodes.Success : ExitCodes.Failed;

@@ -130,7 +130,7 @@ internal sealed class SendCommand : LivemigCommand
         }
 
         if (info.Status != MigrationStatus.Completed)
-            await Console.Error.WriteLineAsync($"livemig: migration {InfoJson.StatusName(info.Status)}: {info.ErrorDescription}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"livemig: migration {InfoJson.StatusName(info.Status)}{(info.ErrorDescription is { } why ? $": {why}" : "")}").ConfigureAwait(false);
         // A script must tell "the destination has the guest" (0) from "the source still has it" (1) and
         // from "nobody knows yet" (3): this process exits with the guest paused then.
         return info.Status switch

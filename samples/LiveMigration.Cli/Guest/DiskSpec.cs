@@ -20,7 +20,7 @@ public sealed record DiskSpec(string Name, string Path, long? Size)
         string path = text[(nameEnd + 1)..];
         long? size = null;
         int sizeStart = path.LastIndexOf(':');
-        if (sizeStart > 0 && !IsDriveLetter(path[..sizeStart]) && Units.TryParseSize(path[(sizeStart + 1)..], out long bytes))
+        if (sizeStart >= 0 && !IsDriveLetter(path[..sizeStart]) && Units.TryParseSize(path[(sizeStart + 1)..], out long bytes))
         {
             if (bytes <= 0 || bytes % Disk.SectorSize != 0)
                 throw new UsageException($"--disk: disk '{name}' size {bytes} must be a positive multiple of {Disk.SectorSize}");
