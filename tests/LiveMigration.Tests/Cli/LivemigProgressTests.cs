@@ -57,7 +57,8 @@ public sealed class LivemigProgressTests
         string[] lines = demo.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Multiple(() =>
         {
-            Assert.That(demo.StandardError, Does.Not.Contain("\r").And.Not.Contain("\u001b"), "no redrawing into a file");
+            // Characters, not culture-aware substrings: to those an escape character is ignorable, so found everywhere.
+            Assert.That(demo.StandardError.IndexOfAny(['\r', '\u001b']), Is.EqualTo(-1), "no redrawing into a file");
             Assert.That(lines, Has.All.Match(@"^[a-z-]+ +pass +\d+  sent .* (KiB|MiB|GiB|B)/s"));
             Assert.That(lines, Has.All.Length.LessThan(ProgressLine.FixedWidth));
             Assert.That(demo.StandardError, Does.Not.Contain("Mbit").And.Not.Contain(" MB/s"), "one unit family");
@@ -79,7 +80,7 @@ public sealed class LivemigProgressTests
         };
         string line = ProgressLine.Format(info, width);
         Assert.That(line.Length, Is.LessThan(width));
-        Assert.That(line, Does.StartWith("active     pass  12  sent    3.00 GiB"));
+        Assert.That(line, Does.StartWith("active     pass  12  sent   3.00 GiB"));
         if (width >= 200)
             Assert.That(line, Does.Contain("95.4 MiB/s  dirty 19.5 MiB/s  throttle 30%  disk sent 1.00 GiB, remaining 512.0 MiB"));
     }
