@@ -13,8 +13,11 @@ internal static class UsageError
         error.WriteLine($"'{Path(command)} --help' lists every option.");
     }
 
+    // What the user typed wrong comes before what is missing: "livemig version" is first of all an
+    // unknown word, and only then a line without a command.
     public static void Write(TextWriter error, ParseResult parsed) =>
-        Write(error, parsed.CommandResult.Command, parsed.Errors.Select(e => e.Message).Distinct());
+        Write(error, parsed.CommandResult.Command, parsed.Errors.Select(e => e.Message).Distinct()
+            .OrderByDescending(m => parsed.UnmatchedTokens.Any(t => m.Contains($"'{t}'", StringComparison.Ordinal))));
 
     /// <summary>The command, its arguments and its required options, as the definition says.</summary>
     public static string UsageLine(Command command)
