@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using LiveMigration.Cli.CommandLine;
+using LiveMigration.Cli.Commands;
 using LiveMigration.Errors;
 
 namespace LiveMigration.Cli;
@@ -34,6 +35,12 @@ public static class CliApp
         catch (UsageException ex)
         {
             UsageError.Write(Console.Error, parsed.CommandResult.Command, [ex.Message]);
+            return ExitCodes.BadArguments;
+        }
+        catch (ArgumentException ex) when (MigrationOptionNames.OptionFor(ex.ParamName) is { } option)
+        {
+            // The migration's start rejected a value an option set; say which option.
+            UsageError.Write(Console.Error, parsed.CommandResult.Command, [$"{option}: {OneLine(ex.Message)}"]);
             return ExitCodes.BadArguments;
         }
         catch (MigrationException ex)

@@ -59,12 +59,12 @@ internal sealed class DemoCommand : LivemigCommand
         using var destination = new SyntheticGuest([new RamBlock("pc.ram", ram)], seed: 2);
         await using var session = new MigrationSession(source);
         _tuning.ApplyTo(parsed, session);
-        session.SetCapability(MigrationCapability.Verify, verify);
+        session.Options.Verify = verify;
         if (disk > 0)
         {
             source.AddDisk(new MemoryDisk("disk0", disk));
             destination.AddDisk(new MemoryDisk("disk0", disk));
-            session.BlockMigration = MigrationBlockMode.Full;
+            session.Options.BlockMode = MigrationBlockMode.Full;
             // A quarter of the disk holds data, and the guest keeps writing 4 KiB blocks at random offsets.
             source.FillDisksRandom(0.25);
             source.DiskWriteBytesPerSecond = diskWriteRate;
@@ -84,7 +84,7 @@ internal sealed class DemoCommand : LivemigCommand
             Console.WriteLine($"livemig demo: {Units.FormatBytes(ram)} guest dirtying {Units.FormatRate(dirtyRate)}, migrating to {uri}");
             long bandwidth = session.Parameters.MaxBandwidthBytesPerSecond;
             Console.WriteLine($"  max bandwidth {(bandwidth == 0 ? "unlimited" : Units.FormatRate(bandwidth))}, " +
-                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.GetCapability(MigrationCapability.Xbzrle) ? "on" : "off")}, verify {(verify ? "on" : "off")}");
+                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.Options.Xbzrle ? "on" : "off")}, verify {(verify ? "on" : "off")}");
         }
 
         MigrationInfo info = await SendCommand.RunToEndAsync(session, uri, _progress.Mode(parsed), cancellationToken).ConfigureAwait(false);

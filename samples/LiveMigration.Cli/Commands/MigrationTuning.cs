@@ -44,35 +44,27 @@ internal sealed class MigrationTuning
     public IEnumerable<Option> Options =>
         [MaxBandwidth, DowntimeLimit, Xbzrle, XbzrleCacheSize, AutoConverge, CpuThrottleInitial, CpuThrottleIncrement, ZeroBlocks, StallTimeout];
 
-    /// <summary>Sets the session's parameters and capabilities from the options given.</summary>
+    /// <summary>Sets the session's parameters (bandwidth, downtime, throttle steps) and options from the options given.</summary>
     public void ApplyTo(ParseResult parsed, MigrationSession session)
     {
         session.Parameters.MaxBandwidthBytesPerSecond = parsed.GetValue(MaxBandwidth) ?? Units.ParseRate(_defaultBandwidth, MaxBandwidth.Name);
         if (parsed.GetValue(DowntimeLimit) is { } downtime)
             session.Parameters.DowntimeLimit = downtime;
+        MigrationOptions options = session.Options;
         if (parsed.GetValue(Xbzrle))
-            session.SetCapability(MigrationCapability.Xbzrle, true);
+            options.Xbzrle = true;
+        // Checked when the migration starts; CliApp reports a size the start rejects as this option's error.
         if (parsed.GetValue(XbzrleCacheSize) is { } cacheSize)
-        {
-            try
-            {
-                session.Parameters.XbzrleCacheSizeBytes = cacheSize;
-            }
-            catch (ArgumentException ex)
-            {
-                throw new UsageException($"--xbzrle-cache-size: {ex.Message}", ex);
-            }
-        }
-
+            options.XbzrleCacheSizeBytes = cacheSize;
         if (parsed.GetValue(AutoConverge))
-            session.SetCapability(MigrationCapability.AutoConverge, true);
+            options.AutoConverge = true;
         if (parsed.GetValue(CpuThrottleInitial) is { } initial)
             session.Parameters.CpuThrottleInitial = initial;
         if (parsed.GetValue(CpuThrottleIncrement) is { } increment)
             session.Parameters.CpuThrottleIncrement = increment;
         if (parsed.GetValue(ZeroBlocks))
-            session.SetCapability(MigrationCapability.ZeroBlocks, true);
+            options.ZeroBlocks = true;
         if (parsed.GetValue(StallTimeout) is { } stall)
-            session.Parameters.StallTimeout = stall;
+            options.StallTimeout = stall;
     }
 }

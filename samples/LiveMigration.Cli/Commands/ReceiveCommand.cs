@@ -113,7 +113,7 @@ internal sealed class ReceiveCommand : LivemigCommand
         Verify = parsed.GetValue(_verify),
         Autostart = !parsed.GetValue(_noAutostart),
         Transport = _tls.Read(parsed, uri),
-        StallTimeout = parsed.GetValue(_stallTimeout) ?? MigrationParameters.DefaultStallTimeout,
+        StallTimeout = parsed.GetValue(_stallTimeout) ?? MigrationOptions.DefaultStallTimeout,
         MinimumRateBytesPerSecond = parsed.GetValue(_minRate) ?? IncomingMigrationOptions.DefaultMinimumRateBytesPerSecond,
         MaxDiskWriteFactor = parsed.GetValue(_maxDiskWrites) ?? IncomingMigrationOptions.DefaultMaxDiskWriteFactor,
     };

@@ -152,15 +152,15 @@ internal sealed class SendCommand : LivemigCommand
         var session = new MigrationSession(guest, options);
         _tuning.ApplyTo(parsed, session);
         if (guest.Disks.Count > 0)
-            session.BlockMigration = parsed.GetValue(_inc) ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
+            session.Options.BlockMode = parsed.GetValue(_inc) ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
         if (parsed.GetValue(_verify))
-            session.SetCapability(MigrationCapability.Verify, true);
+            session.Options.Verify = true;
         if (parsed.GetValue(_noReturnPath))
-            session.SetCapability(MigrationCapability.ReturnPath, false);
+            session.Options.ReturnPath = false;
         if (parsed.GetValue(_handoverTimeout) is { } handover)
-            session.Parameters.HandoverTimeout = handover;
+            session.Options.HandoverTimeout = handover;
         if (parsed.GetValue(_minRate) is { } rate)
-            session.Parameters.MinimumRateBytesPerSecond = rate;
+            session.Options.MinimumRateBytesPerSecond = rate;
         if (parsed.GetValue(_deadline) is { } deadline)
             session.Parameters.ConvergenceDeadline = deadline;
         if (parsed.GetValue(_maxPasses) is { } passes)

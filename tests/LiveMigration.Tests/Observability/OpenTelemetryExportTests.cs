@@ -20,7 +20,7 @@ public sealed class OpenTelemetryExportTests
     {
         var metrics = new List<Metric>();
         var spans = new List<Activity>();
-        // The snippet in docs/embedding.md, with the in-memory exporters in place of a real one.
+        // The snippet in docs/observability.md, with the in-memory exporters in place of a real one.
         using (MeterProvider meters = Sdk.CreateMeterProviderBuilder()
             .AddMeter(MigrationTelemetry.MeterName)
             .AddInMemoryExporter(metrics)
