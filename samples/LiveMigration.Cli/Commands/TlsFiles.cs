@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.CommandLine;
+using LiveMigration.Cli.CommandLine;
 using LiveMigration.Transports;
 
 namespace LiveMigration.Cli.Commands;
@@ -9,35 +11,63 @@ namespace LiveMigration.Cli.Commands;
 /// <c>--tls-allow-name NAME</c> (repeatable) and <c>--tls-revocation MODE</c>; send also takes
 /// <c>--tls-hostname NAME</c>, the name the destination's certificate must carry.
 /// </summary>
-internal static class TlsFiles
+internal sealed class TlsFiles
 {
-    private static readonly string[] Options = ["--tls-cert", "--tls-key", "--tls-ca", "--tls-allow-name", "--tls-revocation", "--tls-hostname"];
+    private readonly bool _outgoing;
+    private readonly Option<string?> _cert = CliOption.Text("--tls-cert", "FILE", "mutual TLS (PEM, with --tls-key and --tls-ca): this side's certificate; tcp:, unix: and socket fd: only");
+    private readonly Option<string?> _key = CliOption.Text("--tls-key", "FILE", "this side's private key (PEM)");
+    private readonly Option<string?> _ca = CliOption.Text("--tls-ca", "FILE", "the CA (PEM) the peer's certificate must chain to");
+    private readonly Option<string[]> _allowed;
+    private readonly Option<string?> _revocation = CliOption.Choice("--tls-revocation",
+        "no-check (default: a private CA seldom publishes revocation), offline (cached CRLs only) or online", "no-check", "offline", "online");
+    private readonly Option<string?> _hostname = CliOption.Text("--tls-hostname", "NAME",
+        "the name the destination's certificate must carry (default: the tcp: host; required for unix: and fd:)");
+
+    /// <summary>What the TLS options do, for the help of send and receive.</summary>
+    public const string Notes = """
+        --tls-cert, --tls-key and --tls-ca (PEM files, on both ends) make a mutual-TLS connection for tcp:, unix:
+        and a socket fd: (TLS on exec:, file: or a pipe is refused); each side trusts only peers whose
+        certificate chains to --tls-ca, and with --tls-allow-name only those whose certificate names one of them
+        (common name, DNS name or IP). send checks the destination's certificate against --tls-hostname, or
+        the tcp: host; unix: and fd: need --tls-hostname. No certificate is ever downloaded.
+        """;
+
+    /// <summary>The TLS options of the sending (<paramref name="outgoing"/>) or the receiving side.</summary>
+    public TlsFiles(bool outgoing)
+    {
+        _outgoing = outgoing;
+        _allowed = CliOption.Repeated("--tls-allow-name", "NAME",
+            $"{(outgoing ? "send only to a destination" : "take only a source")} whose certificate names NAME (common name, DNS name or IP address); repeatable; default: any the CA signed",
+            NonEmpty);
+    }
+
+    /// <summary>The options, in help order; <c>--tls-hostname</c> on the sending side only.</summary>
+    public IEnumerable<Option> Options => _outgoing ? [_cert, _key, _ca, _hostname, _allowed, _revocation] : [_cert, _key, _ca, _allowed, _revocation];
 
     /// <summary>
     /// The transport options for the side being run over <paramref name="uri"/>, or null when no TLS option
     /// was given. TLS on a channel that cannot carry it is a usage error, as is TLS over a URI without a
     /// host name (unix:, fd:) on the sending side without <c>--tls-hostname</c>.
     /// </summary>
-    public static MigrationTransportOptions? Read(CliArguments args, bool outgoing, string? uri)
+    public MigrationTransportOptions? Read(ParseResult parsed, string uri)
     {
-        string? cert = args.Get("--tls-cert");
-        string? key = args.Get("--tls-key");
-        string? ca = args.Get("--tls-ca");
-        IReadOnlyList<string> allowed = args.GetAll("--tls-allow-name");
-        string? revocation = args.Get("--tls-revocation");
-        string? hostname = outgoing ? args.Get("--tls-hostname") : null;
-        if (cert is null && key is null && ca is null && allowed.Count == 0 && revocation is null && hostname is null)
+        string? cert = parsed.GetValue(_cert);
+        string? key = parsed.GetValue(_key);
+        string? ca = parsed.GetValue(_ca);
+        string[] allowed = parsed.GetValue(_allowed) ?? [];
+        string? revocation = parsed.GetValue(_revocation);
+        string? hostname = _outgoing ? parsed.GetValue(_hostname) : null;
+        if (cert is null && key is null && ca is null && allowed.Length == 0 && revocation is null && hostname is null)
             return null;
         if (cert is null || key is null || ca is null)
-            throw new UsageException($"TLS needs all of --tls-cert FILE, --tls-key FILE and --tls-ca FILE (PEM); {string.Join(", ", Options.Skip(3))} only narrow it");
-        if (uri is not null)
-            CheckChannel(MigrationUri.Parse(uri), outgoing, hostname);
+            throw new UsageException($"TLS needs all of --tls-cert FILE, --tls-key FILE and --tls-ca FILE (PEM); {string.Join(", ", Options.Skip(3).Select(o => o.Name))} only narrow it");
+        CheckChannel(MigrationUri.Parse(uri), _outgoing, hostname);
 
-        var peers = new MigrationTlsOptions { AllowedPeerNames = [.. allowed.Select(NonEmpty)], RevocationMode = ParseRevocation(revocation) };
+        var peers = new MigrationTlsOptions { AllowedPeerNames = allowed, RevocationMode = ParseRevocation(revocation) };
         (X509Certificate2 certificate, X509Certificate2Collection roots) = Load(cert, key, ca);
         return new MigrationTransportOptions
         {
-            StreamWrapper = outgoing
+            StreamWrapper = _outgoing
                 ? MigrationTls.Client(MigrationTls.MutualClientOptions(certificate, roots, hostname, peers))
                 : MigrationTls.Server(MigrationTls.MutualServerOptions(certificate, roots, peers)),
         };

@@ -5,23 +5,36 @@ namespace LiveMigration.Cli.Guest;
 /// <summary>A <c>--disk NAME:PATH[:SIZE]</c> argument: a raw image file, created with SIZE when it does not exist.</summary>
 public sealed record DiskSpec(string Name, string Path, long? Size)
 {
-    /// <summary>Parses one <c>--disk</c> value.</summary>
+    /// <summary>
+    /// Parses one <c>--disk</c> value. NAME ends at the first ':'; a SIZE is taken from the right, so PATH
+    /// may hold ':' itself, as a Windows path does (<c>disk0:C:\images\a.img:16M</c>): the last ':' ends
+    /// the path only when what follows is a size and what precedes it is more than a drive letter.
+    /// </summary>
     public static DiskSpec Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        string[] parts = text.Split(':');
-        if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || parts[1].Length == 0)
+        int nameEnd = text.IndexOf(':', StringComparison.Ordinal);
+        if (nameEnd <= 0 || nameEnd == text.Length - 1)
             throw new UsageException($"--disk: '{text}' is not NAME:PATH[:SIZE]");
+        string name = text[..nameEnd];
+        string path = text[(nameEnd + 1)..];
         long? size = null;
-        if (parts.Length == 3)
+        int sizeStart = path.LastIndexOf(':');
+        if (sizeStart >= 0 && !IsDriveLetter(path[..sizeStart]) && Units.TryParseSize(path[(sizeStart + 1)..], out long bytes))
         {
-            size = Units.ParseSize(parts[2], "--disk");
-            if (size <= 0 || size % Disk.SectorSize != 0)
-                throw new UsageException($"--disk: disk '{parts[0]}' size {size} must be a positive multiple of {Disk.SectorSize}");
+            if (bytes <= 0 || bytes % Disk.SectorSize != 0)
+                throw new UsageException($"--disk: disk '{name}' size {bytes} must be a positive multiple of {Disk.SectorSize}");
+            size = bytes;
+            path = path[..sizeStart];
         }
 
-        return new DiskSpec(parts[0], parts[1], size);
+        if (path.Length == 0)
+            throw new UsageException($"--disk: '{text}' is not NAME:PATH[:SIZE]");
+        return new DiskSpec(name, path, size);
     }
+
+    // "C" before ":16M" would be a drive-relative path ("C:16M"), not a path and a size.
+    private static bool IsDriveLetter(string text) => text.Length == 1 && char.IsAsciiLetter(text[0]);
 
     /// <summary>Opens (or creates) the image.</summary>
     public RawFileDisk Open()

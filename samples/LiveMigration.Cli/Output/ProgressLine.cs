@@ -2,60 +2,41 @@ using System.Globalization;
 
 namespace LiveMigration.Cli.Output;
 
-/// <summary>A live one-line progress display on standard error while a migration runs.</summary>
-public sealed class ProgressLine : IAsyncDisposable
+/// <summary>
+/// The progress line of a running migration, in one unit family (binary bytes, and bytes per second in
+/// the same units), the most telling figures first so that a line cut to the terminal's width keeps them.
+/// </summary>
+public static class ProgressLine
 {
-    private readonly MigrationSession _session;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private readonly bool _interactive;
+    /// <summary>The width a line is cut to when standard error is not a terminal.</summary>
+    public const int FixedWidth = 160;
 
-    /// <summary>Starts drawing the progress of <paramref name="session"/>.</summary>
-    public ProgressLine(MigrationSession session)
-    {
-        _session = session;
-        _interactive = !Console.IsErrorRedirected;
-        _loop = Task.Run(LoopAsync);
-    }
-
-    /// <summary>Formats one progress line from <paramref name="info"/>.</summary>
-    public static string Format(MigrationInfo info)
+    /// <summary>Formats <paramref name="info"/> in at most <paramref name="width"/> characters.</summary>
+    public static string Format(MigrationInfo info, int width = FixedWidth)
     {
         ArgumentNullException.ThrowIfNull(info);
-        string disk = info.Disk is { } d ? $"  disk sent {Units.FormatBytes(d.Transferred)}, remaining {Units.FormatBytes(d.Remaining)}" : "";
+        var line = new System.Text.StringBuilder();
+        line.Append(CultureInfo.InvariantCulture, $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}");
+        line.Append(CultureInfo.InvariantCulture, $"  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}");
+        line.Append(CultureInfo.InvariantCulture, $"  {Units.FormatRate(BytesPerSecond(info)),12}");
         // Shown once known: what auto-converge is fighting, and how hard it holds the guest back.
-        string dirty = info.Ram.DirtyPagesRate != 0 ? string.Create(CultureInfo.InvariantCulture, $"  dirty {info.Ram.DirtyPagesRate} pages/s") : "";
-        string throttle = info.CpuThrottlePercentage != 0 ? string.Create(CultureInfo.InvariantCulture, $"  throttle {info.CpuThrottlePercentage}%") : "";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{InfoJson.StatusName(info.Status),-10} pass {info.Ram.DirtySyncCount,3}  sent {Units.FormatBytes(info.Ram.Transferred),10}  remaining {Units.FormatBytes(info.Ram.Remaining),10}  {info.Ram.Mbps,8:0.0} Mbit/s{dirty}{throttle}{disk}");
+        if (info.Ram.DirtyPagesRate != 0)
+            line.Append(CultureInfo.InvariantCulture, $"  dirty {Units.FormatRate(info.Ram.DirtyPagesRate * (double)info.Ram.PageSize)}");
+        if (info.CpuThrottlePercentage != 0)
+            line.Append(CultureInfo.InvariantCulture, $"  throttle {info.CpuThrottlePercentage}%");
+        if (info.Disk is { } disk)
+            line.Append(CultureInfo.InvariantCulture, $"  disk sent {Units.FormatBytes(disk.Transferred)}, remaining {Units.FormatBytes(disk.Remaining)}");
+        return Fit(line.ToString(), width);
     }
 
-    /// <summary>Stops drawing and ends the line.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>The RAM send rate in bytes per second (the info gives it in megabits, as QEMU's mbps).</summary>
+    public static double BytesPerSecond(MigrationInfo info)
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-        _stop.Dispose();
-        await Console.Error.WriteLineAsync(Format(_session.GetInfo())).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(info);
+        return info.Ram.Mbps * 1_000_000 / 8;
     }
 
-    private async Task LoopAsync()
-    {
-        // A terminal gets one line redrawn in place; a log file gets a line per half second.
-        TimeSpan period = TimeSpan.FromMilliseconds(_interactive ? 100 : 500);
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                await Task.Delay(period, _stop.Token).ConfigureAwait(false);
-                string line = Format(_session.GetInfo());
-                await Console.Error.WriteAsync(_interactive ? $"\r{line}" : $"{line}\n").ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        if (_interactive) await Console.Error.WriteAsync("\r").ConfigureAwait(false);
-    }
+    // A terminal wraps a line as long as it is wide, and a wrapped line cannot be redrawn in place.
+    private static string Fit(string line, int width) =>
+        width <= 1 || line.Length < width ? line : line[..(width - 1)];
 }

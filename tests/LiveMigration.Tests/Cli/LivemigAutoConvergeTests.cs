@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using LiveMigration.Tests.Infrastructure;
 
@@ -29,13 +30,15 @@ public sealed partial class LivemigAutoConvergeTests
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
         await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", $"pc.ram:16M:{temp.File("initial.bin")}",
             "--dirty-rate", "32MB/s", "--max-bandwidth", "16MB/s", "--downtime-limit", "20", "--auto-converge",
-            "--cpu-throttle-initial", "50", "--cpu-throttle-increment", "20", "--deadline", "10000", "--on-deadline", "switchover");
+            "--cpu-throttle-initial", "50", "--cpu-throttle-increment", "20", "--deadline", "10000", "--on-deadline", "switchover", "--progress", "json");
         await receive.WaitAsync(TestTimeouts.Short);
 
         TestContext.Out.WriteLine(send.StandardError);
         TestContext.Out.WriteLine(send.StandardOutput);
-        List<(long Dirty, int Throttle)> progress = [.. ProgressRate().Matches(send.StandardError).Select(m =>
-            (long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0))];
+        // Reports of a running migration only: the final one shows the throttle lifted.
+        List<(long Dirty, int Throttle)> progress = [.. ProgressReports(send.StandardError)
+            .Where(r => r.GetProperty("status").GetString() == "active" && r.GetProperty("dirty-pages-rate").GetInt64() != 0)
+            .Select(r => (r.GetProperty("dirty-pages-rate").GetInt64(), r.GetProperty("throttle").GetInt32()))];
         List<int> throttles = [.. progress.Select(p => p.Throttle)];
         List<long> unthrottled = [.. progress.Where(p => p.Throttle == 0).Select(p => p.Dirty)];
         List<long> throttled = [.. progress.Where(p => p.Throttle > 0).Select(p => p.Dirty)];
@@ -56,9 +59,15 @@ public sealed partial class LivemigAutoConvergeTests
         });
     }
 
-    // Lines of a running migration only: the final one shows the throttle lifted.
-    [GeneratedRegex(@"active[^\r\n]*?dirty (\d+) pages/s(?:  throttle (\d+)%)?")]
-    private static partial Regex ProgressRate();
+    // Every line of --progress json on standard error; the process prints nothing else there when it succeeds.
+    private static IEnumerable<JsonElement> ProgressReports(string standardError) =>
+        standardError.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => line.StartsWith('{'))
+            .Select(line =>
+            {
+                using JsonDocument report = JsonDocument.Parse(line);
+                return report.RootElement.Clone();
+            });
 
     [GeneratedRegex(@"^guest throttle: up to \d+%, vcpu asleep ([0-9.]+)%", RegexOptions.Multiline)]
     private static partial Regex GuestSummary();

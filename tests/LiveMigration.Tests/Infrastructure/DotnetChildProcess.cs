@@ -83,6 +83,9 @@ internal abstract class DotnetChildProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Sends the process SIGINT, as Ctrl+C in its terminal would (Linux and macOS).</summary>
+    public void Interrupt() => Native.Interrupt(_process.Id);
+
     /// <summary>Kills the process tree now (a peer dying mid-stream) and waits, within <see cref="TestTimeouts.Short"/>, for it to be gone.</summary>
     public async Task KillAsync()
     {

@@ -18,6 +18,25 @@ internal static partial class Native
     // sysconf's name for the clock ticks per second that /proc counts CPU time in.
     private const int ScClkTck = 2;
 
+    private const int SigInt = 2;
+
+    /// <summary>Sends SIGINT, what Ctrl+C in a terminal sends, to the process <paramref name="processId"/>.</summary>
+    public static void Interrupt(int processId)
+    {
+        if (kill(processId, SigInt) != 0)
+            throw new InvalidOperationException($"kill({processId}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>
+    /// True when this process ignores SIGINT, as a process started in the background by a shell without
+    /// job control does: its children then ignore it too, and no Ctrl+C can reach them.
+    /// </summary>
+    public static bool InterruptIgnored()
+    {
+        string? ignored = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return ignored is not null && (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << (SigInt - 1))) != 0;
+    }
+
     public static (int Left, int Right) SocketPair()
     {
         Span<int> fds = stackalloc int[2];
@@ -67,6 +86,9 @@ internal static partial class Native
 
     [LibraryImport("libc")]
     private static partial long sysconf(int name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int socketpair(int domain, int type, int protocol, ref int sv);
