@@ -73,8 +73,12 @@ public static class CommandHelp
         ["receive"] = """
             livemig receive URI --ram NAME:SIZE... : the destination of a migration, as its own process.
             Prints "listening on URI" on standard error once it listens (with the real port when port 0
-            was asked for). The guest is "started" only after a complete, valid stream.
+            was asked for). The guest is "started" only after a complete, valid stream. Its RAM is made
+            resident in the background from the moment it listens; "prefaulted SIZE of RAM in N ms" on
+            standard error says when that is done (a source that connects after it finds a warm
+            destination).
 
+              --no-prefault            leave the RAM to be faulted in page by page as the stream loads it
               --machine NAME           this destination's machine type; the stream must name the same
                                        (default pc-i440fx-7.2)
               --dump DIR               write each block's bytes to DIR/NAME after the migration
