@@ -24,7 +24,7 @@ public static class CliApp
           livemig receive URI --ram NAME:SIZE... [--disk NAME:PATH[:SIZE]]... [--machine NAME] [--verify]
                        [--stall-timeout MS] [--min-rate R] [--max-disk-writes N]
                        [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-allow-name NAME]... [--tls-revocation MODE]]
-                       [--dump DIR] [--no-autostart] [--json]
+                       [--dump DIR] [--no-autostart] [--no-prefault] [--json]
           livemig inspect FILE [--json]
 
         URI: tcp:HOST:PORT, unix:PATH, exec:COMMAND, fd:N, file:PATH[,offset=N]

@@ -3,7 +3,7 @@ namespace LiveMigration.Cli;
 /// <summary>A parsed command line: the command, its positional arguments and its options.</summary>
 public sealed class CliArguments
 {
-    private static readonly HashSet<string> Flags = ["--xbzrle", "--json", "--auto-converge", "--inc", "--zero-blocks", "--verify", "--no-verify", "--no-autostart", "--no-return-path"];
+    private static readonly HashSet<string> Flags = ["--xbzrle", "--json", "--auto-converge", "--inc", "--zero-blocks", "--verify", "--no-verify", "--no-autostart", "--no-return-path", "--no-prefault"];
     private static readonly HashSet<string> Repeatable = ["--ram", "--disk", "--tls-allow-name"];
 
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
