@@ -5,6 +5,7 @@
   e2e.py qemu FILE SIZE_BYTES CHANNELS WARM   QEMU 7.2 -> QEMU 7.2 of FILE's bytes as guest RAM
   e2e.py livemig CLI FILE SIZE_BYTES CHANNELS MODE   livemig send -> livemig receive; MODE cold|warm|race
   e2e.py touch SIZE_BYTES                     first touch of fresh anonymous memory, one byte per page
+  e2e.py table RESULTS                        the table of the medians of RESULTS (these lines, tagged)
 
 Throughput is transferred bytes / total time, as each side reports them (QEMU's query-migrate
 total-time and ram.transferred; livemig send --json's total-time and ram.transferred).
@@ -200,10 +201,60 @@ def livemig(cli, path, size, channels, mode):
         recv.wait(60)
 
 
+# ---------------------------------------------------------------- table
+def table(path):
+    import statistics
+    rows = {}
+    for line in open(path):
+        r = json.loads(line)
+        key = (r["size"], r["row"])
+        rows.setdefault(key, []).append(r)
+
+    def med(key, field="rate"):
+        vals = [r[field] for r in rows.get(key, []) if r.get(field) is not None]
+        return statistics.median(vals) if vals else None
+
+    def gbs(v):
+        return "n/a" if v is None else f"{v / 1e9:5.2f}"
+
+    def ratio(a, b):
+        return "n/a" if a is None or b is None else f"{a / b:5.2f}"
+
+    sizes = sorted({k[0] for k in rows}, key=lambda s: int(s[:-1]) * {"M": 1, "G": 1024}[s[-1]])
+    print(f"{'size':>4}  {'row':<22} {'GB/s':>6} {'runs':>4}  {'/QEMU':>6}  {'/raw':>6}")
+    for size in sizes:
+        raw_rate = med((size, "raw tcp"))
+        order = ["raw tcp"] + [f"{who} {t} x{c}" for c in (1, 2, 4) for who in ("qemu", "livemig") for t in ("cold", "warm", "race")]
+        for name in order:
+            key = (size, name)
+            if key not in rows:
+                # A livemig without multifd still gets its rows beside QEMU's, as n/a.
+                if name.startswith("livemig") and not name.endswith("x1") and (size, f"qemu cold {name.split()[2]}") in rows:
+                    print(f"{size:>4}  {name:<22} {'n/a':>6} {0:>4}  {'n/a':>6}  {'n/a':>6}")
+                continue
+            who, temp, ch = (name.split() + ["", ""])[:3]
+            rate = med(key)
+            runs = len(rows[key])
+            # Same channels and temperature; livemig's race (prefault started as it listens, source
+            # connecting at once) is QEMU's default start, so it is set beside QEMU cold.
+            qemu_key = (size, f"qemu {'cold' if temp == 'race' else temp} {ch}")
+            vs_qemu = ratio(rate, med(qemu_key)) if who == "livemig" else ""
+            print(f"{size:>4}  {name:<22} {gbs(rate):>6} {runs:>4}  {vs_qemu:>6}  {ratio(rate, raw_rate):>6}")
+        touch = med((size, "first touch"), "seconds")
+        prefault = med((size, "livemig warm x1"), "prefault_seconds")
+        cold_start = med((size, "qemu cold x1"), "dest_startup_seconds")
+        warm_start = med((size, "qemu warm x1"), "dest_startup_seconds")
+        print(f"{size:>4}  first touch of the destination's RAM: one byte per page {touch if touch is None else f'{touch:.2f} s'}; "
+              f"livemig prefault (listen to resident) {prefault if prefault is None else f'{prefault:.2f} s'}; "
+              f"QEMU -mem-prealloc startup minus plain startup "
+              f"{'n/a' if cold_start is None or warm_start is None else f'{warm_start - cold_start:.2f} s'}")
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     {"raw": lambda: raw(int(a[1])),
      "raw-sink": lambda: raw_sink(int(a[1]), int(a[2])),
      "touch": lambda: touch(int(a[1])),
+     "table": lambda: table(a[1]),
      "qemu": lambda: qemu(a[1], int(a[2]), int(a[3]), a[4] == "warm"),
      "livemig": lambda: livemig(a[1], a[2], int(a[3]), int(a[4]), a[5])}[a[0]]()
