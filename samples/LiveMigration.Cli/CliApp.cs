@@ -78,6 +78,13 @@ public static class CliApp
             await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
             return 2;
         }
+        catch (ArgumentException ex) when (Commands.CommonOptions.OptionFor(ex.ParamName) is { } option)
+        {
+            // The migration's start rejected a value an option set; say which option.
+            await Console.Error.WriteLineAsync($"livemig: {option}: {ex.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
+            return 2;
+        }
         catch (MigrationException ex)
         {
             await Console.Error.WriteLineAsync($"livemig: migration failed: {ex.Message}").ConfigureAwait(false);

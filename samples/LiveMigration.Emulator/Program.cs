@@ -55,8 +55,8 @@ if (options.MigrateTo is { } target)
         return 1;
     await using var session = new MigrationSession(machine);
     session.Parameters.MaxBandwidthBytesPerSecond = options.MaxBandwidth;
-    session.BlockMigration = MigrationBlockMode.Full;
-    session.SetCapability(MigrationCapability.ZeroBlocks, true);
+    session.Options.BlockMode = MigrationBlockMode.Full;
+    session.Options.ZeroBlocks = true;
     await session.StartAsync(target);
     MigrationInfo info = await session.Completion;
     if (info.Status != MigrationStatus.Completed)

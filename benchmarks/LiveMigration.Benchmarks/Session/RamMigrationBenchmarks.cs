@@ -23,7 +23,7 @@ public class RamMigrationBenchmarks
     private SyntheticGuest _destination = null!;
     private X509Certificate2? _certificate;
 
-    /// <summary>The verify capability (<see cref="MigrationCapability.Verify"/>, <see cref="IncomingMigrationOptions.Verify"/>) at both ends.</summary>
+    /// <summary>The verify capability (<see cref="MigrationOptions.Verify"/>, <see cref="IncomingMigrationOptions.Verify"/>) at both ends.</summary>
     [Params(false, true)]
     public bool Verify { get; set; }
 
@@ -67,7 +67,7 @@ public class RamMigrationBenchmarks
         };
         await using var session = new MigrationSession(_source, sessionOptions);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.SetCapability(MigrationCapability.Verify, Verify);
+        session.Options.Verify = Verify;
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion;
         IncomingMigrationResult result = await incoming.Completion;

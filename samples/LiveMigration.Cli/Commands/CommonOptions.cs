@@ -5,43 +5,53 @@ namespace LiveMigration.Cli.Commands;
 /// <summary>Options shared by the commands that send.</summary>
 internal static class CommonOptions
 {
-    /// <summary>Applies --max-bandwidth, --downtime-limit, --xbzrle, --auto-converge and its throttle steps to a session.</summary>
+    // The send options that set a MigrationOptions property, so a value the start rejects (it names the
+    // property) is reported as the option the user typed.
+    private static readonly Dictionary<string, string> OptionOfProperty = new(StringComparer.Ordinal)
+    {
+        [nameof(MigrationOptions.XbzrleCacheSizeBytes)] = "--xbzrle-cache-size",
+        [nameof(MigrationOptions.HandoverTimeout)] = "--handover-timeout",
+        [nameof(MigrationOptions.StallTimeout)] = "--stall-timeout",
+        [nameof(MigrationOptions.MinimumRateBytesPerSecond)] = "--min-rate",
+    };
+
+    /// <summary>The command-line option behind the <see cref="MigrationOptions"/> property <paramref name="property"/>, if one sets it.</summary>
+    public static string? OptionFor(string? property) =>
+        property is not null && OptionOfProperty.TryGetValue(property, out string? option) ? option : null;
+
+    /// <summary>
+    /// Applies --max-bandwidth, --downtime-limit and the throttle steps to the session's parameters, and
+    /// --xbzrle, --auto-converge, --zero-blocks, --verify, the return path and the timeouts to its options.
+    /// </summary>
     public static void ApplySendOptions(CliArguments args, MigrationSession session, string defaultBandwidth)
     {
+        MigrationOptions options = session.Options;
         session.Parameters.MaxBandwidthBytesPerSecond = Units.ParseRate(args.Get("--max-bandwidth") ?? defaultBandwidth, "--max-bandwidth");
         if (args.Get("--downtime-limit") is { } downtime)
             session.Parameters.DowntimeLimit = Units.ParseMilliseconds(downtime, "--downtime-limit");
         if (args.Has("--xbzrle"))
-            session.SetCapability(MigrationCapability.Xbzrle, true);
+            options.Xbzrle = true;
+        // Checked when the migration starts; CliApp reports a rejected size as this option's usage error.
         if (args.Get("--xbzrle-cache-size") is { } cacheSize)
-        {
-            try
-            {
-                session.Parameters.XbzrleCacheSizeBytes = Units.ParseSize(cacheSize, "--xbzrle-cache-size");
-            }
-            catch (ArgumentException ex)
-            {
-                throw new UsageException($"--xbzrle-cache-size: {ex.Message}", ex);
-            }
-        }
+            options.XbzrleCacheSizeBytes = Units.ParseSize(cacheSize, "--xbzrle-cache-size");
         if (args.Has("--auto-converge"))
-            session.SetCapability(MigrationCapability.AutoConverge, true);
+            options.AutoConverge = true;
         if (args.Get("--cpu-throttle-initial") is { } initial)
             session.Parameters.CpuThrottleInitial = Percent(initial, "--cpu-throttle-initial");
         if (args.Get("--cpu-throttle-increment") is { } increment)
             session.Parameters.CpuThrottleIncrement = Percent(increment, "--cpu-throttle-increment");
         if (args.Has("--zero-blocks"))
-            session.SetCapability(MigrationCapability.ZeroBlocks, true);
+            options.ZeroBlocks = true;
         if (args.Has("--verify"))
-            session.SetCapability(MigrationCapability.Verify, true);
+            options.Verify = true;
         if (args.Has("--no-return-path"))
-            session.SetCapability(MigrationCapability.ReturnPath, false);
+            options.ReturnPath = false;
         if (args.Get("--handover-timeout") is { } handover)
-            session.Parameters.HandoverTimeout = Units.ParseMilliseconds(handover, "--handover-timeout");
+            options.HandoverTimeout = Units.ParseMilliseconds(handover, "--handover-timeout");
         if (args.Get("--stall-timeout") is { } stall)
-            session.Parameters.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
+            options.StallTimeout = Units.ParseMilliseconds(stall, "--stall-timeout");
         if (args.Get("--min-rate") is { } rate)
-            session.Parameters.MinimumRateBytesPerSecond = Units.ParseRate(rate, "--min-rate");
+            options.MinimumRateBytesPerSecond = Units.ParseRate(rate, "--min-rate");
     }
 
     // A throttle step in percent, 1 to 99 as QEMU takes it.

@@ -29,13 +29,13 @@ internal static class DemoCommand
         CommonOptions.ApplySendOptions(args, session, defaultBandwidth: "200MB/s");
         // The demo checks integrity end to end by default; --no-verify shows the plain QEMU stream.
         bool verify = !args.Has("--no-verify");
-        session.SetCapability(MigrationCapability.Verify, verify);
+        session.Options.Verify = verify;
         args.EnsureAllUsed(positionalCount: 0);
         if (disk > 0)
         {
             source.AddDisk(new MemoryDisk("disk0", disk));
             destination.AddDisk(new MemoryDisk("disk0", disk));
-            session.BlockMigration = MigrationBlockMode.Full;
+            session.Options.BlockMode = MigrationBlockMode.Full;
             // A quarter of the disk holds data, and the guest keeps writing 4 KiB blocks at random offsets.
             source.FillDisksRandom(0.25);
             source.DiskWriteBytesPerSecond = diskWriteRate;
@@ -54,7 +54,7 @@ internal static class DemoCommand
         {
             Console.WriteLine($"livemig demo: {Units.FormatBytes(ram)} guest dirtying {dirtyRate / 1e6:0.#} MB/s, migrating to {uri}");
             Console.WriteLine($"  max bandwidth {(session.Parameters.MaxBandwidthBytesPerSecond == 0 ? "unlimited" : $"{session.Parameters.MaxBandwidthBytesPerSecond / 1e6:0.#} MB/s")}, " +
-                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.GetCapability(MigrationCapability.Xbzrle) ? "on" : "off")}, verify {(verify ? "on" : "off")}");
+                $"downtime limit {session.Parameters.DowntimeLimit.TotalMilliseconds:0} ms, xbzrle {(session.Options.Xbzrle ? "on" : "off")}, verify {(verify ? "on" : "off")}");
         }
 
         MigrationInfo info;

@@ -23,7 +23,7 @@ internal static class ReceiveCommand
             Transport = TlsFiles.Read(args, outgoing: false, args.Positional.FirstOrDefault()),
             StallTimeout = args.Get("--stall-timeout") is { } stall
                 ? Units.ParseMilliseconds(stall, "--stall-timeout")
-                : MigrationParameters.DefaultStallTimeout,
+                : MigrationOptions.DefaultStallTimeout,
             MinimumRateBytesPerSecond = args.Get("--min-rate") is { } rate
                 ? Units.ParseRate(rate, "--min-rate")
                 : IncomingMigrationOptions.DefaultMinimumRateBytesPerSecond,

@@ -30,7 +30,7 @@ internal static class SendCommand
         if (dumpDirectory is not null)
             BlockDump.CheckTargets(specs.Select(s => s.Name), dumpDirectory, "--dump-final");
         if (guest.Disks.Count > 0)
-            session.BlockMigration = incremental ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
+            session.Options.BlockMode = incremental ? MigrationBlockMode.Incremental : MigrationBlockMode.Full;
         else if (incremental || diskWriteRate > 0)
             throw new UsageException("--inc and --disk-write-rate need at least one --disk");
 

@@ -2,8 +2,8 @@ namespace LiveMigration.Errors;
 
 /// <summary>
 /// The peer stopped taking or sending bytes for longer than the stall timeout
-/// (<see cref="MigrationParameters.StallTimeout"/>, <see cref="IncomingMigrationOptions.StallTimeout"/>), or
-/// moved them slower than the minimum rate (<see cref="MigrationParameters.MinimumRateBytesPerSecond"/>,
+/// (<see cref="MigrationOptions.StallTimeout"/>, <see cref="IncomingMigrationOptions.StallTimeout"/>), or
+/// moved them slower than the minimum rate (<see cref="MigrationOptions.MinimumRateBytesPerSecond"/>,
 /// <see cref="IncomingMigrationOptions.MinimumRateBytesPerSecond"/>); the message says which.
 /// </summary>
 public sealed class MigrationStallException : MigrationException

@@ -1,7 +1,7 @@
 namespace LiveMigration.Errors;
 
 /// <summary>
-/// The verify capability (<see cref="MigrationCapability.Verify"/> at the source,
+/// The verify capability (<see cref="MigrationOptions.Verify"/> at the source,
 /// <see cref="IncomingMigrationOptions.Verify"/> at the destination) found that the RAM the destination
 /// loaded differs from what the source sent, or could not check it; the destination does not start the guest.
 /// </summary>

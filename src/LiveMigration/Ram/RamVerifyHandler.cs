@@ -8,7 +8,7 @@ using LiveMigration.Streams;
 namespace LiveMigration.Ram;
 
 /// <summary>
-/// The verify section (the verify capability, <see cref="MigrationCapability.Verify"/>, beyond QEMU): a FULL section sent
+/// The verify section (the verify capability, <c>MigrationOptions.Verify</c>, beyond QEMU): a FULL section sent
 /// after the RAM section's END, carrying per block the digest of every page's last sent content. The
 /// destination compares it with the digest of what it applied before the guest may start.
 /// </summary>

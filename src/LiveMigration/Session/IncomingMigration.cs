@@ -30,12 +30,14 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     private readonly IReadOnlyList<KeyValuePair<string, object?>> _tags;
 
     /// <summary>Creates a destination that loads into <paramref name="target"/>.</summary>
+    /// <exception cref="ArgumentException">A value of <paramref name="options"/> is invalid; the
+    /// exception's <see cref="ArgumentException.ParamName"/> is the property's name.</exception>
     public IncomingMigration(IMigrationTarget target, IncomingMigrationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         _target = target;
         _options = options ?? new IncomingMigrationOptions();
-        ArgumentException.ThrowIfNullOrEmpty(_options.MachineType);
+        _options.Validate();
         _time = _options.TimeProvider ?? TimeProvider.System;
         _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IncomingMigration>();
         _instruments = Observability.MigrationInstruments.From(_options.MeterFactory);

@@ -4,14 +4,13 @@ using Microsoft.Extensions.Logging;
 
 namespace LiveMigration;
 
-/// <summary>Options of an incoming migration.</summary>
+/// <summary>
+/// Options of an incoming migration. The <see cref="IncomingMigration"/> constructor checks them and throws
+/// <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) whose
+/// <see cref="ArgumentException.ParamName"/> is the invalid property's name.
+/// </summary>
 public sealed class IncomingMigrationOptions
 {
-    private readonly int _maxRefusedConnections = 16;
-    private readonly long _minimumRate = DefaultMinimumRateBytesPerSecond;
-    private readonly TimeSpan _minimumRateWindow = DefaultMinimumRateWindow;
-    private readonly int _maxDiskWriteFactor = DefaultMaxDiskWriteFactor;
-
     /// <summary>The default of <see cref="MinimumRateBytesPerSecond"/>: 64 KiB/s.</summary>
     public const long DefaultMinimumRateBytesPerSecond = 64 * 1024;
 
@@ -77,15 +76,15 @@ public sealed class IncomingMigrationOptions
     public IReadOnlyList<ISectionLoader> AdditionalSections { get; init; } = [];
 
     /// <summary>
-    /// The verify capability on this end: the destination's half of <see cref="MigrationCapability.Verify"/>,
-    /// which the source turns on with <see cref="MigrationSession.SetCapability"/>; turn it on at both ends
+    /// The verify capability on this end: the destination's half of <see cref="MigrationOptions.Verify"/>,
+    /// which the source turns on in <see cref="MigrationSession.Options"/>; turn it on at both ends
     /// or at neither. The destination then requires the source's verify section and checks it against the
     /// RAM loaded: a stream without it, or whose digests differ, fails with
     /// <see cref="MigrationVerificationException"/> and the guest is not started. Over a two-way channel it
     /// also confirms a match to the source. Default: false.
     /// </summary>
     /// <remarks>
-    /// A bool rather than a set of capabilities: of the <see cref="MigrationCapability"/> values, verify is
+    /// A bool rather than a set of capabilities: of the capabilities in <see cref="MigrationOptions"/>, verify is
     /// the only one a destination has to be told about; the others shape only what the source sends, and a
     /// destination loads whatever they produce.
     /// </remarks>
@@ -96,7 +95,7 @@ public sealed class IncomingMigrationOptions
     /// stalled (<see cref="MigrationStallException"/>). Default: 30 s; <see cref="Timeout.InfiniteTimeSpan"/>
     /// waits forever.
     /// </summary>
-    public TimeSpan StallTimeout { get; init; } = MigrationParameters.DefaultStallTimeout;
+    public TimeSpan StallTimeout { get; init; } = MigrationOptions.DefaultStallTimeout;
 
     /// <summary>
     /// The least average rate, in bytes per second, the source must send at once connected, averaged over
@@ -107,31 +106,14 @@ public sealed class IncomingMigrationOptions
     /// count against the source. Default: 64 KiB/s, far below any link a guest's memory could cross in
     /// useful time; a source whose bandwidth limit is set lower needs it lowered too. 0 turns it off.
     /// </summary>
-    public long MinimumRateBytesPerSecond
-    {
-        get => _minimumRate;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _minimumRate = value;
-        }
-    }
+    public long MinimumRateBytesPerSecond { get; init; } = DefaultMinimumRateBytesPerSecond;
 
     /// <summary>
     /// The window <see cref="MinimumRateBytesPerSecond"/> is averaged over; after keeping up, the source may
     /// also send nothing for up to this long (while <see cref="StallTimeout"/> allows). Default: 30 s;
     /// <see cref="Timeout.InfiniteTimeSpan"/> turns the minimum off.
     /// </summary>
-    public TimeSpan MinimumRateWindow
-    {
-        get => _minimumRateWindow;
-        init
-        {
-            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum rate's window must be positive or infinite.");
-            _minimumRateWindow = value;
-        }
-    }
+    public TimeSpan MinimumRateWindow { get; init; } = DefaultMinimumRateWindow;
 
     /// <summary>
     /// How many times the size of the destination's disks (counted as at least 1 GiB) the block section of
@@ -141,15 +123,7 @@ public sealed class IncomingMigrationOptions
     /// ZERO_BLOCK records repeated cannot keep the destination writing. Default: 16; a guest that keeps
     /// rewriting much of its disk through a long migration may need more.
     /// </summary>
-    public int MaxDiskWriteFactor
-    {
-        get => _maxDiskWriteFactor;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _maxDiskWriteFactor = value;
-        }
-    }
+    public int MaxDiskWriteFactor { get; init; } = DefaultMaxDiskWriteFactor;
 
     /// <summary>
     /// How long a connection may take, once open, to send the stream header; its TLS handshake before that
@@ -165,17 +139,7 @@ public sealed class IncomingMigrationOptions
     /// migration fails; each is logged and counted in <see cref="IncomingMigrationResult.RefusedConnections"/>.
     /// Only one connection becomes the migration. Default: 16.
     /// </summary>
-    public int MaxRefusedConnections
-    {
-        get => _maxRefusedConnections;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _maxRefusedConnections = value;
-        }
-    }
-
-
+    public int MaxRefusedConnections { get; init; } = 16;
     /// <summary>
     /// How connections are opened: buffer size, and <see cref="Transports.MigrationTransportOptions.StreamWrapper"/>
     /// for TLS (see <see cref="Transports.MigrationTls"/>) with its handshake timeout. TLS is refused on a
@@ -183,4 +147,17 @@ public sealed class IncomingMigrationOptions
     /// Default: null, plain connections.
     /// </summary>
     public Transports.MigrationTransportOptions? Transport { get; init; }
+
+    /// <summary>Throws, naming the property, unless every value is valid.</summary>
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(MachineType, nameof(MachineType));
+        ArgumentNullException.ThrowIfNull(AdditionalSections, nameof(AdditionalSections));
+        MigrationOptions.CheckTimeout(StallTimeout, nameof(StallTimeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(MinimumRateBytesPerSecond, nameof(MinimumRateBytesPerSecond));
+        MigrationOptions.CheckTimeout(MinimumRateWindow, nameof(MinimumRateWindow));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxDiskWriteFactor, nameof(MaxDiskWriteFactor));
+        MigrationOptions.CheckTimeout(HandshakeTimeout, nameof(HandshakeTimeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxRefusedConnections, nameof(MaxRefusedConnections));
+    }
 }

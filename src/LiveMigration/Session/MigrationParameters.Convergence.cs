@@ -87,7 +87,7 @@ public sealed partial class MigrationParameters
         get => Volatile.Read(ref _availSwitchoverBandwidth);
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(AvailSwitchoverBandwidthBytesPerSecond));
             Volatile.Write(ref _availSwitchoverBandwidth, value);
         }
     }
@@ -101,8 +101,7 @@ public sealed partial class MigrationParameters
         get => TimeSpan.FromTicks(Volatile.Read(ref _convergenceDeadlineTicks));
         set
         {
-            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The convergence deadline must be positive or infinite.");
+            MigrationOptions.CheckTimeout(value, nameof(ConvergenceDeadline));
             Volatile.Write(ref _convergenceDeadlineTicks, value.Ticks);
         }
     }
@@ -118,7 +117,7 @@ public sealed partial class MigrationParameters
         get => Volatile.Read(ref _convergencePassLimit);
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(ConvergencePassLimit));
             Volatile.Write(ref _convergencePassLimit, value);
         }
     }
@@ -133,7 +132,7 @@ public sealed partial class MigrationParameters
         set
         {
             if (!Enum.IsDefined(value))
-                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown convergence action.");
+                throw new ArgumentOutOfRangeException(nameof(ConvergenceAction), value, "Unknown convergence action.");
             Volatile.Write(ref _convergenceAction, (int)value);
         }
     }

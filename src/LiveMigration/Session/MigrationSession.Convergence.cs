@@ -21,7 +21,7 @@ public sealed partial class MigrationSession
     }
 
     /// <summary>
-    /// QMP's <c>migrate-continue</c>: with <see cref="MigrationCapability.PauseBeforeSwitchover"/>, lets a
+    /// QMP's <c>migrate-continue</c>: with <see cref="MigrationOptions.PauseBeforeSwitchover"/>, lets a
     /// migration waiting in <see cref="MigrationStatus.PreSwitchover"/> (the guest paused, the device
     /// state not yet sent) go on to send it; the status becomes <see cref="MigrationStatus.Device"/>.
     /// </summary>

@@ -14,6 +14,8 @@ public sealed partial class MigrationSession
     /// that fires once the whole stream has gone out cannot take the guest back: the migration ends
     /// <see cref="MigrationStatus.Unconfirmed"/>, the guest paused, and the info is returned for the host to resolve.
     /// Likewise a migration that completed or failed before the cancel took effect returns its info.</param>
+    /// <exception cref="ArgumentException">A value of <see cref="Options"/> is invalid, named by its
+    /// <see cref="ArgumentException.ParamName"/>. Nothing starts.</exception>
     /// <exception cref="Errors.MigrationException">A blocker is present, or a migration is already running.</exception>
     /// <exception cref="Errors.MigrationTransportException">The URI is malformed or names no known transport.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> cancelled the migration, or was
@@ -28,6 +30,8 @@ public sealed partial class MigrationSession
     /// <param name="stream">The stream to write the migration into.</param>
     /// <param name="leaveOpen">Whether the stream stays open once the migration has ended.</param>
     /// <param name="cancellationToken">Cancels the migration, as for <see cref="RunAsync(string, CancellationToken)"/>.</param>
+    /// <exception cref="ArgumentException">A value of <see cref="Options"/> is invalid, named by its
+    /// <see cref="ArgumentException.ParamName"/>. Nothing starts.</exception>
     /// <exception cref="Errors.MigrationTransportException">The options ask for TLS, which is never applied to a caller's stream.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> cancelled the migration, or was
     /// cancelled before it started.</exception>

@@ -31,9 +31,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
     private readonly MigrationTransportOptions? _transport;
     private readonly Lock _gate = new();
     private readonly List<MigrationBlocker> _blockers = [];
-    private readonly HashSet<MigrationCapability> _capabilities = [MigrationCapability.ReturnPath];
     private readonly UnconfirmedHandoverAction _unconfirmedHandover;
-    private bool _returnPathExplicit;
+    private MigrationOptions _options = new();
     private PrecopyMigration? _run;
     private MigrationStatus _status;
 
@@ -55,15 +54,39 @@ public sealed partial class MigrationSession : IAsyncDisposable
         _unconfirmedHandover = options.UnconfirmedHandover;
         _additionalSections = [.. options.AdditionalSections];
         _transport = options.Transport;
-        Parameters = new MigrationParameters(() => _source.RamBlocks.Sum(b => b.Length));
+        Parameters = new MigrationParameters();
         Parameters.MaxBandwidthChanged += limit => _run?.SetBandwidthLimit(limit);
     }
 
     /// <summary>Raised on every status change, on the migration's task.</summary>
     public event EventHandler<MigrationStatusChangedEventArgs>? StatusChanged;
 
-    /// <summary>The tunables; bandwidth, downtime limit, auto-converge's throttle and the convergence policy may change while a migration runs.</summary>
+    /// <summary>
+    /// What may change while a migration runs: bandwidth, downtime limit, auto-converge's throttle and the
+    /// convergence policy. A change applies to the running migration at once.
+    /// </summary>
     public MigrationParameters Parameters { get; }
+
+    /// <summary>
+    /// The choices made once per migration: capabilities, block mode, XBZRLE cache, timeouts. Set its
+    /// properties, or assign a new object, before the start. The start validates it (an invalid value
+    /// fails the start with an <see cref="ArgumentException"/> named after the property, and the session
+    /// stays startable) and takes a copy: a change after the start applies to the next migration only.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public MigrationOptions Options
+    {
+        get
+        {
+            lock (_gate) return _options;
+        }
+
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_gate) _options = value;
+        }
+    }
 
     /// <summary>The current status.</summary>
     public MigrationStatus Status => _status;
@@ -78,33 +101,6 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// shows the resolved outcome.
     /// </summary>
     public Task<MigrationInfo> Completion => _run?.Completion ?? Task.FromResult(new MigrationInfo());
-
-    /// <summary>Whether <paramref name="capability"/> is on.</summary>
-    public bool GetCapability(MigrationCapability capability)
-    {
-        lock (_gate)
-            return _capabilities.Contains(capability);
-    }
-
-    /// <summary>Switches <paramref name="capability"/> on or off.</summary>
-    /// <exception cref="InvalidOperationException">A migration is in setup or active ("migration active").</exception>
-    /// <exception cref="NotSupportedException"><see cref="MigrationCapability.RdmaPinAll"/> was switched on.</exception>
-    public void SetCapability(MigrationCapability capability, bool enabled)
-    {
-        if (!Enum.IsDefined(capability))
-            throw new ArgumentOutOfRangeException(nameof(capability), capability, "Unknown migration capability.");
-        if (capability == MigrationCapability.RdmaPinAll && enabled)
-            throw new NotSupportedException("rdma-pin-all only applies to RDMA migration, and LiveMigration has no RDMA transport.");
-        lock (_gate)
-        {
-            if (IsInProgress(_status))
-                throw new InvalidOperationException("Capabilities cannot change while a migration is active (migration active).");
-            if (enabled) _capabilities.Add(capability);
-            else _capabilities.Remove(capability);
-            if (capability == MigrationCapability.ReturnPath)
-                _returnPathExplicit = enabled;
-        }
-    }
 
     /// <summary>
     /// Blocks migration for <paramref name="reason"/> until the returned handle is disposed (a device that
@@ -131,6 +127,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <see cref="OperationCanceledException"/> is thrown. The migration that starts is not bound to it; end
     /// that with <see cref="CancelAsync(CancellationToken)"/>, or use <see cref="RunAsync(string, CancellationToken)"/>,
     /// whose token cancels the whole migration.</param>
+    /// <exception cref="ArgumentException">A value of <see cref="Options"/> is invalid; its
+    /// <see cref="ArgumentException.ParamName"/> names the property. Nothing starts.</exception>
     /// <exception cref="MigrationException">A blocker is present, or a migration is already running.</exception>
     /// <exception cref="MigrationTransportException">The URI is malformed or names no known transport, or the
     /// options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>) on a channel that cannot carry it.</exception>
@@ -145,6 +143,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
     /// <param name="stream">The stream to write the migration into.</param>
     /// <param name="leaveOpen">Whether the stream stays open once the migration has ended.</param>
     /// <param name="cancellationToken">Covers the start only, as for <see cref="StartAsync(string, CancellationToken)"/>.</param>
+    /// <exception cref="ArgumentException">A value of <see cref="Options"/> is invalid, named by its
+    /// <see cref="ArgumentException.ParamName"/>. Nothing starts.</exception>
     /// <exception cref="MigrationTransportException">The options ask for TLS (<see cref="MigrationTransportOptions.StreamWrapper"/>),
     /// which is never applied to a caller's stream: wrap the stream in TLS yourself.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the start.</exception>
@@ -263,8 +263,10 @@ public sealed partial class MigrationSession : IAsyncDisposable
                 throw new MigrationException($"Migration is blocked: {string.Join("; ", _blockers.Select(b => b.Reason))}");
             if (_source.RamBlocks.Count == 0)
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
-            var settings = new PrecopySettings(_source, Parameters, new HashSet<MigrationCapability>(_capabilities), _blockMigration,
-                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _progressInterval, _returnPathExplicit, _unconfirmedHandover,
+            MigrationOptions options = _options.Snapshot();
+            options.Validate();
+            var settings = new PrecopySettings(_source, Parameters, options,
+                _additionalSections, _machineType, target, connect, _time, _logger, _progress, _progressInterval, _unconfirmedHandover,
                 _instruments, _tags);
             run = new PrecopyMigration(this, settings);
             _run = run;

@@ -35,14 +35,14 @@ public enum MigrationStatus
     Unconfirmed,
 
     /// <summary>
-    /// QEMU's <c>pre-switchover</c>, with <see cref="MigrationCapability.PauseBeforeSwitchover"/>: the
+    /// QEMU's <c>pre-switchover</c>, with <see cref="MigrationOptions.PauseBeforeSwitchover"/>: the
     /// guest is paused and pre-copy is over, but no device state has been sent; the migration waits for
     /// <see cref="MigrationSession.ContinueSwitchover"/> (QMP <c>migrate-continue</c>) or a cancel.
     /// </summary>
     PreSwitchover,
 
     /// <summary>
-    /// QEMU's <c>device</c>, with <see cref="MigrationCapability.PauseBeforeSwitchover"/>: after the
+    /// QEMU's <c>device</c>, with <see cref="MigrationOptions.PauseBeforeSwitchover"/>: after the
     /// host continued, the rest of RAM and the device state are being sent.
     /// </summary>
     Device,

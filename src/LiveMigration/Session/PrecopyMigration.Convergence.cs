@@ -27,7 +27,7 @@ internal sealed partial class PrecopyMigration
     private void ApplyAutoConverge()
     {
         if (!_ram.TryTakeEndedPeriod(out DirtyRatePeriod period)) return;
-        if (!Has(MigrationCapability.AutoConverge)) return;
+        if (!_settings.Options.AutoConverge) return;
         // As QEMU does, the guest is not throttled while the disks' bulk copy still runs.
         if (_block is { BulkCompleted: false }) return;
         MigrationParameters parameters = _settings.Parameters;
@@ -84,7 +84,7 @@ internal sealed partial class PrecopyMigration
     /// </summary>
     private async Task WaitBeforeSwitchoverAsync(CancellationToken ct)
     {
-        if (!Has(MigrationCapability.PauseBeforeSwitchover)) return;
+        if (!_settings.Options.PauseBeforeSwitchover) return;
         if (!_session.TrySetStatus(MigrationStatus.Active, MigrationStatus.PreSwitchover))
             ct.ThrowIfCancellationRequested();
         Log.PreSwitchover(_settings.Logger);

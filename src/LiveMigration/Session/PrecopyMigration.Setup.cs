@@ -22,10 +22,10 @@ internal sealed partial class PrecopyMigration
         _bandwidth = new TokenBucket(_settings.Parameters.MaxBandwidthBytesPerSecond, _time);
         var writer = new MigrationWriter(channel.Output, _bandwidth)
         {
-            StallTimeout = _settings.Parameters.StallTimeout,
-            MinimumRateBytesPerSecond = _settings.Parameters.MinimumRateBytesPerSecond,
-            MinimumRateWindow = _settings.Parameters.MinimumRateWindow,
-            MinimumRateSetting = $"{nameof(MigrationParameters)}.{nameof(MigrationParameters.MinimumRateBytesPerSecond)}",
+            StallTimeout = _settings.Options.StallTimeout,
+            MinimumRateBytesPerSecond = _settings.Options.MinimumRateBytesPerSecond,
+            MinimumRateWindow = _settings.Options.MinimumRateWindow,
+            MinimumRateSetting = $"{nameof(MigrationOptions)}.{nameof(MigrationOptions.MinimumRateBytesPerSecond)}",
             TimeProvider = _time,
         };
         _writer = writer;
@@ -36,7 +36,7 @@ internal sealed partial class PrecopyMigration
             _returnPath = new ReturnPathMonitor(channel, SetupPing, _time);
         var saver = new SavevmSaver(writer, CreateRegistry(), _settings.MachineType)
         {
-            AnnouncedCapabilities = Has(MigrationCapability.Verify) ? [SavevmFormat.VerifyCapability] : [],
+            AnnouncedCapabilities = _settings.Options.Verify ? [SavevmFormat.VerifyCapability] : [],
             OpenReturnPath = returnPath,
             PingAfterSetup = returnPath ? SetupPing : null,
         };
@@ -55,14 +55,14 @@ internal sealed partial class PrecopyMigration
     /// </summary>
     private bool UseReturnPath(MigrationChannel channel)
     {
-        if (!Has(MigrationCapability.ReturnPath))
+        if (_settings.Options.ReturnPath == false)
             return false;
         if (channel.IsConversation)
             return true;
-        if (_settings.ReturnPathExplicit)
+        if (_settings.Options.ReturnPath == true)
         {
             throw new MigrationException(
-                $"The return-path capability needs a two-way channel (tcp, unix, a socket fd or a two-way stream); {channel.Description} is one-way. Switch return-path off to migrate without confirmation.");
+                $"The return-path capability needs a two-way channel (tcp, unix, a socket fd or a two-way stream); {channel.Description} is one-way. Set MigrationOptions.ReturnPath to false (or leave it null) to migrate without confirmation.");
         }
 
         return false;

@@ -17,7 +17,7 @@ internal sealed partial class PrecopyMigration
     {
         MigrationWriter writer = _writer!;
         if (_returnPath is { } returnPath)
-            await returnPath.WaitForPongAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
+            await returnPath.WaitForPongAsync(_settings.Options.HandoverTimeout, ct).ConfigureAwait(false);
         _observer.Switchover(GetInfo());
         // From here on a failure has the guest resumed rather than never paused (HandoverOutcome.FailedSourceRunning).
         _switchoverStarted = true;
@@ -45,7 +45,7 @@ internal sealed partial class PrecopyMigration
             return MigrationStatus.Completed;
         }
 
-        (uint? status, string reason) = await _returnPath.WaitForShutAsync(_settings.Parameters.HandoverTimeout, ct).ConfigureAwait(false);
+        (uint? status, string reason) = await _returnPath.WaitForShutAsync(_settings.Options.HandoverTimeout, ct).ConfigureAwait(false);
         _downtime = _time.GetElapsedTime(_pausedAt);
         if (status == ReturnPathMessage.ShutTaken)
         {

@@ -54,14 +54,15 @@ internal sealed partial class PrecopyMigration
         _settings = settings;
         _time = settings.Time;
         _startTimestamp = _time.GetTimestamp();
-        long cacheBytes = Has(MigrationCapability.Xbzrle) ? settings.Parameters.XbzrleCacheSizeBytes : 0;
-        _ram = new RamSaveHandler(settings.Source.RamBlocks, _time, cacheBytes, Has(MigrationCapability.Verify));
+        MigrationOptions options = settings.Options;
+        long cacheBytes = options.Xbzrle ? options.XbzrleCacheSizeFor(settings.Source.RamBlocks.Sum(b => b.Length)) : 0;
+        _ram = new RamSaveHandler(settings.Source.RamBlocks, _time, cacheBytes, options.Verify);
         _observer = new MigrationObserver(settings.Target, settings.MachineType, settings.Instruments, settings.Tags);
         _feed = new ProgressFeed(settings.Progress);
-        if (settings.BlockMode != MigrationBlockMode.None)
+        if (options.BlockMode != MigrationBlockMode.None)
         {
-            _block = new BlockSaveHandler(settings.Source.Disks, settings.BlockMode == MigrationBlockMode.Incremental,
-                Has(MigrationCapability.ZeroBlocks), _time);
+            _block = new BlockSaveHandler(settings.Source.Disks, options.BlockMode == MigrationBlockMode.Incremental,
+                options.ZeroBlocks, _time);
         }
 
         // Last: the timer may take a snapshot at once, and the run must be whole by then.
@@ -89,8 +90,6 @@ internal sealed partial class PrecopyMigration
         _writer?.Shutdown();
         _channel?.Abort();
     }
-
-    private bool Has(MigrationCapability capability) => _settings.Capabilities.Contains(capability);
 
     private async Task RunAsync()
     {

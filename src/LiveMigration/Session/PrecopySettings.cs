@@ -8,8 +8,7 @@ namespace LiveMigration;
 /// <summary>Everything one outgoing migration takes from its session, fixed when it starts.</summary>
 /// <param name="Source">The host's guest.</param>
 /// <param name="Parameters">The session's tunables; bandwidth and downtime limit are read live.</param>
-/// <param name="Capabilities">The capabilities on at the start.</param>
-/// <param name="BlockMode">Whether and how the guest's disks are copied.</param>
+/// <param name="Options">The session's options as they were at the start, validated: capabilities, block mode, cache, timeouts.</param>
 /// <param name="AdditionalSections">The host's own sections.</param>
 /// <param name="MachineType">The machine type named in the stream.</param>
 /// <param name="Target">What the migration goes to, for logs and telemetry.</param>
@@ -18,15 +17,13 @@ namespace LiveMigration;
 /// <param name="Logger">The session's logger.</param>
 /// <param name="Progress">Where progress reports go, if anywhere.</param>
 /// <param name="ProgressInterval">How often a progress snapshot is reported; infinite for only the final one.</param>
-/// <param name="ReturnPathExplicit">True when the host switched the return path on itself: a one-way channel is then an error.</param>
 /// <param name="UnconfirmedHandover">What to do when the destination never confirms.</param>
 /// <param name="Instruments">Where metrics go: the host's meter factory's meter, or the process-wide one.</param>
 /// <param name="Tags">The host's tags on every measurement and on the activity.</param>
 internal sealed record PrecopySettings(
     IMigrationSource Source,
     MigrationParameters Parameters,
-    IReadOnlySet<MigrationCapability> Capabilities,
-    MigrationBlockMode BlockMode,
+    MigrationOptions Options,
     IReadOnlyList<ISectionSaver> AdditionalSections,
     string MachineType,
     string Target,
@@ -35,7 +32,6 @@ internal sealed record PrecopySettings(
     ILogger Logger,
     IProgress<MigrationInfo>? Progress,
     TimeSpan ProgressInterval,
-    bool ReturnPathExplicit,
     UnconfirmedHandoverAction UnconfirmedHandover,
     Observability.MigrationInstruments? Instruments = null,
     IReadOnlyList<KeyValuePair<string, object?>>? Tags = null);

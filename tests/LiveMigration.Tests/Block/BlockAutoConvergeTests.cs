@@ -25,8 +25,8 @@ public sealed class BlockAutoConvergeTests
         var guest = new ClockedGuest(source, dirtyBytesPerSecond: 90_000_000, seed: 91);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, destination, LinkRate, session =>
         {
-            session.SetCapability(MigrationCapability.AutoConverge, true);
-            session.BlockMigration = MigrationBlockMode.Full;
+            session.Options.AutoConverge = true;
+            session.Options.BlockMode = MigrationBlockMode.Full;
         });
         MigrationSession session = migration.Session;
 

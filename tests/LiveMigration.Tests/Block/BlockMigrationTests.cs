@@ -29,7 +29,7 @@ public sealed class BlockMigrationTests
         var guest = new ClockedGuest(source, dirtyBytesPerSecond: 5_000_000, seed, diskWriteBytesPerSecond: 2_000_000);
 
         (MigrationInfo info, IncomingMigrationResult result) = await SimulatedMigration.RunAsync(guest, destination, linkBytesPerSecond: 1_000_000_000,
-            s => s.BlockMigration = MigrationBlockMode.Full);
+            s => s.Options.BlockMode = MigrationBlockMode.Full);
 
         TestContext.Out.WriteLine($"total {info.TotalTime.TotalMilliseconds:0} simulated ms, downtime {info.Downtime?.TotalMilliseconds:0} ms, " +
             $"disk transferred {info.Disk?.Transferred}, disk writes during the run {guest.DiskWrites}");
@@ -72,7 +72,7 @@ public sealed class BlockMigrationTests
         sourceDisk.Write(40L << 20, data.AsSpan(0, 4096));
 
         (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination,
-            s => s.BlockMigration = MigrationBlockMode.Incremental);
+            s => s.Options.BlockMode = MigrationBlockMode.Incremental);
 
         Assert.Multiple(() =>
         {
@@ -100,7 +100,7 @@ public sealed class BlockMigrationTests
         var guest = new ClockedGuest(source, dirtyBytesPerSecond: 0, seed, diskWriteBytesPerSecond: 400_000);
 
         (MigrationInfo info, _) = await SimulatedMigration.RunAsync(guest, destination, linkBytesPerSecond: 100_000_000,
-            s => s.BlockMigration = MigrationBlockMode.Incremental);
+            s => s.Options.BlockMode = MigrationBlockMode.Incremental);
 
         TestContext.Out.WriteLine($"disk writes during the run {guest.DiskWrites}, disk transferred {info.Disk?.Transferred}");
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
@@ -117,7 +117,7 @@ public sealed class BlockMigrationTests
         destination.AddDisk(new MemoryDisk("odd", (3L << 20) / 2 + 512));
         source.FillDisksRandom(1.0);
 
-        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination, s => s.BlockMigration = MigrationBlockMode.Full);
+        (MigrationInfo info, _) = await LoopbackMigration.RunAsync(source, destination, s => s.Options.BlockMode = MigrationBlockMode.Full);
 
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
         Assert.That(destination.HashDisks(), Is.EqualTo(source.HashDisks()));
@@ -171,7 +171,7 @@ public sealed class BlockMigrationTests
         await using var incoming = new IncomingMigration(new SyntheticGuest([new RamBlock("pc.ram", 64L << 20)], seed: 52));
         await session.StartAsync(await incoming.ListenAsync("tcp:127.0.0.1:0"));
 
-        Assert.That(() => session.BlockMigration = MigrationBlockMode.Full, Throws.InvalidOperationException);
+        Assert.That(() => session.Options.BlockMode = MigrationBlockMode.Full, Throws.InvalidOperationException);
         await session.CancelAsync().WaitAsync(TestTimeouts.Short);
     }
 
@@ -196,8 +196,8 @@ public sealed class BlockMigrationTests
 
         (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination, s =>
         {
-            s.BlockMigration = MigrationBlockMode.Full;
-            s.SetCapability(MigrationCapability.ZeroBlocks, zeroBlocks);
+            s.Options.BlockMode = MigrationBlockMode.Full;
+            s.Options.ZeroBlocks = zeroBlocks;
         });
         image.Flush();
 
@@ -226,8 +226,8 @@ public sealed class BlockMigrationTests
 
         (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(source, destination, s =>
         {
-            s.BlockMigration = MigrationBlockMode.Full;
-            s.SetCapability(MigrationCapability.ZeroBlocks, zeroBlocks);
+            s.Options.BlockMode = MigrationBlockMode.Full;
+            s.Options.ZeroBlocks = zeroBlocks;
         });
 
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);

@@ -29,7 +29,7 @@ public sealed class FaultInjectionTests
         Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
         await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.Parameters.StallTimeout = stallTimeout;
+        session.Options.StallTimeout = stallTimeout;
 
         await session.StartAsync(stalling);
         await Eventually.UntilAsync(() => stalling.Triggered || session.Completion.IsCompleted, "the stream reaches the point where it stalls");
@@ -131,7 +131,7 @@ public sealed class FaultInjectionTests
             Task<IncomingMigrationResult> receiving = incoming.RunAsync(destination);
             await using var session = new MigrationSession(pair.Source);
             session.Parameters.MaxBandwidthBytesPerSecond = 0;
-            session.SetCapability(MigrationCapability.Verify, true);
+            session.Options.Verify = true;
             await session.StartAsync(source);
             MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
             IncomingMigrationResult result = await receiving.WaitAsync(TestTimeouts.Migration);
@@ -195,9 +195,9 @@ public sealed class FaultInjectionTests
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using var session = new MigrationSession(pair.Source);
         session.Parameters.MaxBandwidthBytesPerSecond = 40_000_000;
-        session.SetCapability(MigrationCapability.Verify, true);
-        session.SetCapability(MigrationCapability.Xbzrle, true);
-        session.Parameters.XbzrleCacheSizeBytes = 8L << 20;
+        session.Options.Verify = true;
+        session.Options.Xbzrle = true;
+        session.Options.XbzrleCacheSizeBytes = 8L << 20;
         session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
@@ -242,7 +242,7 @@ public sealed class FaultInjectionTests
         await using var incoming = new IncomingMigration(pair.Destination);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using var session = new MigrationSession(pair.Source);
-        session.SetCapability(MigrationCapability.Verify, true);
+        session.Options.Verify = true;
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);
@@ -272,9 +272,9 @@ public sealed class FaultInjectionTests
         var time = new SteppingTimeProvider();
         await using var session = new MigrationSession(pair.Source, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 20_000_000;
-        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.StallTimeout = Timeout.InfiniteTimeSpan;
         // The handover's waits (pong, SHUT) are on this clock too; they must not be what moves it.
-        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
         await time.AdvanceArmedAsync(session.Completion, stop: () => session.GetInfo().Ram.Transferred >= 8 << 20);
         MigrationStatus whenKilled = session.Status;
@@ -304,7 +304,7 @@ public sealed class FaultInjectionTests
         Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
         await using var session = new MigrationSession(pair.Source);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.SetCapability(MigrationCapability.Verify, verify);
+        session.Options.Verify = verify;
         await session.StartAsync(flipping);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         return (info, await receiving.WaitAsync(TestTimeouts.Migration));

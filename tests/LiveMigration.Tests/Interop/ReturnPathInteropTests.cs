@@ -240,7 +240,7 @@ public sealed class ReturnPathInteropTests
         guest.DirtyBytesPerSecond = 20_000_000;
         guest.StartDirtying();
         await using var session = new MigrationSession(guest, new MigrationSessionOptions { MachineType = QemuGuest.Machine });
-        Assert.That(session.GetCapability(MigrationCapability.ReturnPath), Is.True, "the return path is on by default");
+        Assert.That(session.Options.ReturnPath, Is.True, "the return path is on by default");
 
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);

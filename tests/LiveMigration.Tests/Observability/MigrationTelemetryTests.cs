@@ -31,7 +31,7 @@ public sealed class MigrationTelemetryTests
         {
             session.Parameters.MaxBandwidthBytesPerSecond = 30_000_000;
             session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
-            session.SetCapability(MigrationCapability.Xbzrle, xbzrle);
+            session.Options.Xbzrle = xbzrle;
         }, options);
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
         return (info, result);
@@ -153,7 +153,7 @@ public sealed class MigrationTelemetryTests
         pair.Source.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
         pair.Destination.AddDisk(new LiveMigration.Hosting.MemoryDisk("disk0", 8L << 20));
         pair.Source.FillDisksRandom(0.5);
-        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, s => s.BlockMigration = MigrationBlockMode.Full);
+        (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, s => s.Options.BlockMode = MigrationBlockMode.Full);
         listener.Dispose();
 
         Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);

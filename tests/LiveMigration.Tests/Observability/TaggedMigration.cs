@@ -24,8 +24,8 @@ internal static class TaggedMigration
         await using var incoming = new IncomingMigration(pair.Destination, destinationOptions);
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using var session = new MigrationSession(pair.Source, sourceOptions);
-        session.BlockMigration = MigrationBlockMode.Full;
-        session.SetCapability(MigrationCapability.Xbzrle, true);
+        session.Options.BlockMode = MigrationBlockMode.Full;
+        session.Options.Xbzrle = true;
         session.Parameters.MaxBandwidthBytesPerSecond = 30_000_000;
         session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
         await session.StartAsync(uri);

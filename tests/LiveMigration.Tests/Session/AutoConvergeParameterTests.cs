@@ -25,8 +25,8 @@ public sealed class AutoConvergeParameterTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 51);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
-            session.SetCapability(MigrationCapability.AutoConverge, true);
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.AutoConverge = true;
             session.Parameters.CpuThrottleInitial = 30;
             session.Parameters.CpuThrottleIncrement = 5;
             session.Parameters.MaxCpuThrottle = 45;
@@ -62,8 +62,8 @@ public sealed class AutoConvergeParameterTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 52);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
-            session.SetCapability(MigrationCapability.AutoConverge, true);
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.AutoConverge = true;
         });
         MigrationSession session = migration.Session;
         guest.Throttled = percentage =>
@@ -92,7 +92,7 @@ public sealed class AutoConvergeParameterTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 53);
         (MigrationInfo info, IncomingMigrationResult result) = await SimulatedMigration.RunAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.AvailSwitchoverBandwidthBytesPerSecond = Available;
         });
 

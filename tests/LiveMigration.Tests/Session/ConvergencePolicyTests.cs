@@ -24,7 +24,7 @@ public sealed class ConvergencePolicyTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 31);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.ConvergenceDeadline = Deadline;
             session.Parameters.ConvergenceAction = ConvergenceAction.Cancel;
         });
@@ -53,7 +53,7 @@ public sealed class ConvergencePolicyTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 32);
         (MigrationInfo info, IncomingMigrationResult result) = await SimulatedMigration.RunAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.ConvergenceDeadline = Deadline;
             session.Parameters.ConvergenceAction = ConvergenceAction.SwitchOver;
         });
@@ -81,10 +81,10 @@ public sealed class ConvergencePolicyTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 33);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.ConvergencePassLimit = Limit;
             session.Parameters.ConvergenceAction = ConvergenceAction.SwitchOver;
-            session.SetCapability(MigrationCapability.PauseBeforeSwitchover, true);
+            session.Options.PauseBeforeSwitchover = true;
         });
         MigrationSession session = migration.Session;
 
@@ -113,7 +113,7 @@ public sealed class ConvergencePolicyTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 34);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.ConvergencePassLimit = Limit;
         });
 
@@ -136,7 +136,7 @@ public sealed class ConvergencePolicyTests
         pair.Source.FillRandom();
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 35);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate,
-            session => session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan);
+            session => session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan);
         MigrationSession session = migration.Session;
         await Eventually.UntilAsync(() => session.GetInfo().Ram.DirtySyncCount >= 3 || session.Completion.IsCompleted, "three passes are done");
 

@@ -77,8 +77,8 @@ public sealed class HandoverMatrixTests
         await using var session = new MigrationSession(source, sessionOptions);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
         if (scenario.Point == HandoverPoint.ShutLost)
-            session.Parameters.HandoverTimeout = TimeSpan.FromSeconds(2);
-        session.SetCapability(MigrationCapability.Verify, scenario.Verify);
+            session.Options.HandoverTimeout = TimeSpan.FromSeconds(2);
+        session.Options.Verify = scenario.Verify;
         await session.StartAsync(target);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
 

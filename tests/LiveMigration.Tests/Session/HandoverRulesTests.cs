@@ -63,7 +63,7 @@ public sealed class HandoverRulesTests
         using var temp = new TempDirectory();
         using var guest = new SyntheticGuest([new RamBlock("pc.ram", 1 << 20)], seed: 104);
         await using var session = new MigrationSession(guest);
-        session.SetCapability(MigrationCapability.ReturnPath, true);
+        session.Options.ReturnPath = true;
         await session.StartAsync($"file:{temp.File("stream.bin")}");
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
 
@@ -87,7 +87,7 @@ public sealed class HandoverRulesTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(session.GetCapability(MigrationCapability.ReturnPath), Is.True, "on by default");
+            Assert.That(session.Options.ReturnPath, Is.True, "on by default");
             Assert.That(info.Status, Is.EqualTo(MigrationStatus.Completed), info.ErrorDescription);
             Assert.That(commands, Does.Not.Contain(SavevmCommand.OpenReturnPath), "nothing could answer on a file");
         });
@@ -127,7 +127,7 @@ public sealed class HandoverRulesTests
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using HandoverRelay relay = HandoverRelay.Start(uri, temp.Path, RelayFault.HoldSourceOpen);
         await using var session = new MigrationSession(pair.Source);
-        session.Parameters.HandoverTimeout = TimeSpan.FromSeconds(1);
+        session.Options.HandoverTimeout = TimeSpan.FromSeconds(1);
         await session.StartAsync(relay.Uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Migration);

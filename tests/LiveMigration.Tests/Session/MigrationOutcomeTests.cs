@@ -275,7 +275,7 @@ public sealed class MigrationOutcomeTests
         string uri = await incoming.ListenAsync("tcp:127.0.0.1:0");
         await using HandoverRelay relay = HandoverRelay.Start(uri, temp.Path, RelayFault.HoldSourceOpen);
         await using var session = new MigrationSession(pair.Source);
-        session.Parameters.HandoverTimeout = TimeSpan.FromSeconds(1);
+        session.Options.HandoverTimeout = TimeSpan.FromSeconds(1);
         MigrationInfo info = await session.RunAsync(relay.Uri).WaitAsync(TestTimeouts.Migration);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();

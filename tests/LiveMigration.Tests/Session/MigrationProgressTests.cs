@@ -29,7 +29,7 @@ public sealed class MigrationProgressTests
         TimeSpan interval = MigrationSessionOptions.DefaultProgressInterval;
 
         (MigrationInfo info, IncomingMigrationResult result) = await SimulatedMigration.RunAsync(guest, pair.Destination, LinkRate,
-            session => session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan, progress);
+            session => session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan, progress);
 
         List<MigrationInfo> reports = progress.Reports;
         MigrationInfo[] firstPass = [.. reports.Where(r => r.Status == MigrationStatus.Active && r.Ram.DirtySyncCount == 1)];
@@ -63,7 +63,7 @@ public sealed class MigrationProgressTests
 
         (MigrationInfo info, _) = await SimulatedMigration.RunAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
         }, progress);
 
@@ -97,7 +97,7 @@ public sealed class MigrationProgressTests
         Task<IncomingMigrationResult> receiving = incoming.RunAsync(connection.Server);
         await using var session = new MigrationSession(guest, new MigrationSessionOptions { TimeProvider = time });
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
         var gate = new GateStream(connection.Client);
         await session.StartAsync(new SimulatedLink(gate, time, LinkRate, guest.Run));
 
@@ -137,7 +137,7 @@ public sealed class MigrationProgressTests
         pair.Source.FillRandom(0.5);
         var guest = new ClockedGuest(pair.Source, dirtyBytesPerSecond: 1_000_000, seed: 44);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate,
-            session => session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan);
+            session => session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan);
 
         var watched = new List<MigrationInfo>();
         using var deadline = new CancellationTokenSource(TestTimeouts.Migration);
@@ -168,7 +168,7 @@ public sealed class MigrationProgressTests
         var midPass = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             guest.Ran = () =>
             {
                 if (session.GetInfo().Ram.Transferred > 20_000_000) midPass.TrySetResult();

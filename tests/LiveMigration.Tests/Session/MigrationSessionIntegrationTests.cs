@@ -107,7 +107,7 @@ public sealed class MigrationSessionIntegrationTests
         pair.Source.FillRandom();
         var guest = new ClockedGuest(pair.Source, dirtyBytesPerSecond: 90_000_000, seed: 13);
         (MigrationInfo info, IncomingMigrationResult result) = await SimulatedMigration.RunAsync(guest, pair.Destination, linkBytesPerSecond: 50_000_000,
-            session => session.SetCapability(MigrationCapability.AutoConverge, true));
+            session => session.Options.AutoConverge = true);
 
         TestContext.Out.WriteLine($"throttle steps: {string.Join(", ", pair.Source.ThrottleSteps)}; total {info.TotalTime.TotalSeconds:0.0} simulated s; final throttle {info.CpuThrottlePercentage}%");
         Assert.Multiple(() =>

@@ -27,8 +27,8 @@ public sealed class PauseBeforeSwitchoverTests
         var statuses = new List<MigrationStatus>();
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
-            session.SetCapability(MigrationCapability.PauseBeforeSwitchover, true);
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.PauseBeforeSwitchover = true;
             session.StatusChanged += (_, e) =>
             {
                 lock (statuses) statuses.Add(e.NewStatus);
@@ -42,7 +42,6 @@ public sealed class PauseBeforeSwitchoverTests
         await Task.Delay(Held);
         MigrationInfo stillWaiting = session.GetInfo();
         bool destinationDoneBeforeContinue = migration.Receiving.IsCompleted;
-        Assert.That(() => session.SetCapability(MigrationCapability.Xbzrle, true), Throws.InvalidOperationException, "the migration is still in progress");
 
         session.ContinueSwitchover();
         (MigrationInfo info, IncomingMigrationResult result) = await migration.CompletionAsync();
@@ -72,8 +71,8 @@ public sealed class PauseBeforeSwitchoverTests
         var guest = new ClockedGuest(pair.Source, DirtyRate, seed: 42);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
-            session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
-            session.SetCapability(MigrationCapability.PauseBeforeSwitchover, true);
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.Options.PauseBeforeSwitchover = true;
         });
         MigrationSession session = migration.Session;
         await Eventually.UntilAsync(() => session.Status == MigrationStatus.PreSwitchover || session.Completion.IsCompleted, "the switchover waits");

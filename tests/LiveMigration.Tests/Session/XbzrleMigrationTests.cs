@@ -23,8 +23,8 @@ public sealed class XbzrleMigrationTests
         using var pair = HotGuest(41);
         (MigrationInfo info, IncomingMigrationResult result) = await LoopbackMigration.RunAsync(pair, session =>
         {
-            session.SetCapability(MigrationCapability.Xbzrle, true);
-            session.Parameters.XbzrleCacheSizeBytes = 8L << 20;
+            session.Options.Xbzrle = true;
+            session.Options.XbzrleCacheSizeBytes = 8L << 20;
             session.Parameters.MaxBandwidthBytesPerSecond = 40_000_000;
             session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
         });
@@ -52,7 +52,7 @@ public sealed class XbzrleMigrationTests
         using var temp = new TempDirectory();
         using var pair = HotGuest(42);
         await using var session = new MigrationSession(pair.Source);
-        session.SetCapability(MigrationCapability.Xbzrle, true);
+        session.Options.Xbzrle = true;
         session.Parameters.MaxBandwidthBytesPerSecond = 40_000_000;
         session.Parameters.DowntimeLimit = TimeSpan.FromMilliseconds(50);
         string file = temp.File("stream.bin");

@@ -147,8 +147,8 @@ public sealed class TlsMigrationTests
         };
         await using var session = new MigrationSession(pair.Source, sessionOptions);
         session.Parameters.MaxBandwidthBytesPerSecond = 0;
-        session.Parameters.StallTimeout = Timeout.InfiniteTimeSpan;
-        session.Parameters.HandoverTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.StallTimeout = Timeout.InfiniteTimeSpan;
+        session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
         await session.StartAsync(uri);
         MigrationInfo info = await session.Completion.WaitAsync(TestTimeouts.Migration);
         if (thenClient is not null)
