@@ -20,6 +20,8 @@ internal sealed class ReceiveCommand : LivemigCommand
     private readonly Option<bool> _verify = CliOption.Flag("--verify",
         "the verify capability: require the source's digest of the RAM sent and check it before the guest starts; the source needs --verify too");
     private readonly Option<bool> _noAutostart = CliOption.Flag("--no-autostart", "take the guest's state without starting it (QEMU's -S)");
+    private readonly Option<bool> _noPrefault = CliOption.Flag("--no-prefault",
+        "leave the RAM to be faulted in page by page as the stream loads it (less memory for zero pages, slower loads)");
     private readonly Option<TimeSpan?> _stallTimeout = CliOption.Duration("--stall-timeout", "DURATION",
         "fail when the source sends no byte for this long (default 30s)", TimeSpan.FromMilliseconds(1));
     private readonly Option<long?> _minRate = CliOption.Rate("--min-rate", "RATE",
@@ -41,7 +43,7 @@ internal sealed class ReceiveCommand : LivemigCommand
     {
         Arguments.Add(_uri);
         _ram.Required = true;
-        Add(_ram, _machine, _dump, _disk, _verify, _noAutostart, _stallTimeout, _minRate, _maxDiskWrites, _multifdChannels);
+        Add(_ram, _machine, _dump, _disk, _verify, _noAutostart, _noPrefault, _stallTimeout, _minRate, _maxDiskWrites, _multifdChannels);
         Add([.. _tls.Options]);
         Add(_json);
         Notes = """
@@ -68,9 +70,12 @@ internal sealed class ReceiveCommand : LivemigCommand
         foreach (DiskSpec disk in parsed.GetValue(_disk) ?? [])
             guest.AddDisk(disk.Open());
         await using var incoming = new IncomingMigration(guest, options);
+        long listenStart = System.Diagnostics.Stopwatch.GetTimestamp();
         string listening = await incoming.ListenAsync(uri, cancellationToken).ConfigureAwait(false);
         // Tests and scripts read this line to learn the real port when port 0 was asked for.
         await Console.Error.WriteLineAsync($"listening on {listening}").ConfigureAwait(false);
+        if (options.PrefaultRam)
+            _ = ReportPrefaultAsync(guest.RamBlocks, listenStart);
         IncomingMigrationResult result;
         // Ctrl+C ends the wait or the load: the guest is not started, and the source's migration fails.
         await using (cancellationToken.Register(incoming.Cancel).ConfigureAwait(false))
@@ -108,12 +113,33 @@ internal sealed class ReceiveCommand : LivemigCommand
         return result.Status == MigrationStatus.Completed && dumped ? ExitCodes.Success : ExitCodes.Failed;
     }
 
+    /// <summary>
+    /// Says when the RAM the migration started to make resident is resident: a benchmark waits for this
+    /// line to start its source against a warm destination.
+    /// </summary>
+    private static async Task ReportPrefaultAsync(IReadOnlyList<LiveMigration.Hosting.RamBlock> blocks, long start)
+    {
+        try
+        {
+            await Task.WhenAll(blocks.Select(b => b.PrefaultAsync())).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The guest's memory went first: the process is ending.
+            return;
+        }
+
+        TimeSpan elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        await Console.Error.WriteLineAsync($"prefaulted {Units.FormatBytes(blocks.Sum(b => b.Length))} of RAM in {elapsed.TotalMilliseconds:0} ms").ConfigureAwait(false);
+    }
+
     // Every option that shapes the migration, mapped onto the library here and nowhere else.
     private IncomingMigrationOptions CreateOptions(ParseResult parsed, string uri) => new()
     {
         MachineType = parsed.GetValue(_machine) ?? MigrationSessionOptions.DefaultMachineType,
         Verify = parsed.GetValue(_verify),
         Autostart = !parsed.GetValue(_noAutostart),
+        PrefaultRam = !parsed.GetValue(_noPrefault),
         Transport = _tls.Read(parsed, uri),
         StallTimeout = parsed.GetValue(_stallTimeout) ?? MigrationOptions.DefaultStallTimeout,
         MinimumRateBytesPerSecond = parsed.GetValue(_minRate) ?? IncomingMigrationOptions.DefaultMinimumRateBytesPerSecond,

@@ -12,7 +12,7 @@ namespace LiveMigration.Hosting;
 /// <see cref="MarkDirty"/> for the range it wrote. Mark after the write: a page marked before its write
 /// lands could be sent without the new bytes, and its mark already taken.
 /// </remarks>
-public sealed unsafe class RamBlock : IDisposable
+public sealed unsafe partial class RamBlock : IDisposable
 {
     /// <summary>
     /// The page size of every block: 4096 bytes, as QEMU's x86 targets use. The migration stream's target
@@ -64,6 +64,9 @@ public sealed unsafe class RamBlock : IDisposable
 
     /// <summary>The block's idstr on the wire.</summary>
     public string Name { get; }
+
+    /// <summary>Whether the block allocated its memory (and frees it), rather than wrapping a host's.</summary>
+    internal bool OwnsMemory => _ownsMemory;
 
     /// <summary>The size in bytes.</summary>
     public long Length { get; }
@@ -122,9 +125,11 @@ public sealed unsafe class RamBlock : IDisposable
         _bitmap.MarkPages(first, last - first + 1);
     }
 
-    /// <summary>Frees the block's memory if the block allocated it.</summary>
+    /// <summary>Stops a running <see cref="PrefaultAsync"/> and frees the block's memory if the block allocated it.</summary>
     public void Dispose()
     {
+        // The populator works on the memory: it stops and is waited for before the memory goes.
+        StopPrefault();
         byte* memory = _memory;
         _memory = null;
         if (_ownsMemory && memory is not null)

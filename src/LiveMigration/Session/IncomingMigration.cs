@@ -66,6 +66,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(uri);
         cancellationToken.ThrowIfCancellationRequested();
         MarkStarted();
+        PrefaultOwnedRam();
         MigrationListener listener;
         try
         {
@@ -114,6 +115,7 @@ public sealed partial class IncomingMigration : IAsyncDisposable
         MigrationTransport.EnsureWrapperCarriedByStream(_options.Transport);
         cancellationToken.ThrowIfCancellationRequested();
         MarkStarted();
+        PrefaultOwnedRam();
         _ = Task.Run(() => RunAsync(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen))), CancellationToken.None);
         return await WaitForEndAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -157,6 +159,23 @@ public sealed partial class IncomingMigration : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException("This incoming migration has already been started; use a new one per migration.");
+    }
+
+    /// <summary>
+    /// Starts making the RAM the library allocated resident in the background (see
+    /// <see cref="RamBlock.PrefaultAsync"/>), so pages that arrive are not each faulted in by the loader. The
+    /// loader does not wait for it: both may write the same page, and the populator never changes contents.
+    /// </summary>
+    private void PrefaultOwnedRam()
+    {
+        if (!_options.PrefaultRam) return;
+        foreach (RamBlock block in _target.RamBlocks)
+        {
+            if (!block.OwnsMemory) continue;
+            // Observed here so a failure (or the cancel a dispose makes) is never an unobserved task.
+            _ = block.StartPrefault().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     private IncomingMigrationResult Result(RamLoadHandler ram, long start, MigrationStatus status) => new()

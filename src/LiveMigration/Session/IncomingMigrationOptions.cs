@@ -56,6 +56,15 @@ public sealed class IncomingMigrationOptions
     /// </summary>
     public bool DecodeUnknownDeviceSections { get; init; } = true;
 
+    /// <summary>
+    /// Make the destination's RAM blocks that the library allocated resident in the background as soon as
+    /// the migration starts to listen (<see cref="Hosting.RamBlock.PrefaultAsync"/>), so the pages that
+    /// arrive do not each pay the first-touch fault while they load. It costs the blocks' whole length in
+    /// resident memory at once, zero pages included. Blocks that wrap a host's memory are left to the host.
+    /// Default: true.
+    /// </summary>
+    public bool PrefaultRam { get; init; } = true;
+
     /// <summary>Start the guest once the stream has loaded completely (QEMU's autostart). Default: true.</summary>
     public bool Autostart { get; init; } = true;
 
