@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace LiveMigration.Multifd;
 
 /// <summary>
@@ -18,24 +16,10 @@ internal readonly record struct MultifdDialect(bool SyncOnEachSection, bool Zero
     /// </summary>
     public static MultifdDialect For(string machineType)
     {
-        if (!TryParseVersion(machineType, out int major, out int minor))
+        if (!Streams.MachineTypeVersion.TryParse(machineType, out int major, out int minor))
             return new MultifdDialect(SyncOnEachSection: false, ZeroPagesInPackets: true);
         return new MultifdDialect(
             SyncOnEachSection: major < 8 || (major == 8 && minor == 0),
             ZeroPagesInPackets: major >= 9);
-    }
-
-    private static bool TryParseVersion(string machineType, out int major, out int minor)
-    {
-        major = 0;
-        minor = 0;
-        int dash = machineType.LastIndexOf('-');
-        if (dash < 0)
-            return false;
-        ReadOnlySpan<char> version = machineType.AsSpan(dash + 1);
-        int dot = version.IndexOf('.');
-        return dot > 0
-            && int.TryParse(version[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out major)
-            && int.TryParse(version[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out minor);
     }
 }

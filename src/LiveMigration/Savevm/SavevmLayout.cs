@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace LiveMigration.Savevm;
 
 /// <summary>
@@ -47,7 +45,7 @@ internal readonly record struct SavevmLayout
     public static SavevmLayout ForMachine(string machineType)
     {
         ArgumentNullException.ThrowIfNull(machineType);
-        if (!TryParseVersionSuffix(machineType, out int major, out int minor))
+        if (!Streams.MachineTypeVersion.TryParse(machineType, out int major, out int minor))
             return Version24;
         if (major < 2 || (major == 2 && minor <= 2))
             return Version20;
@@ -59,18 +57,4 @@ internal readonly record struct SavevmLayout
         => Name is null ? "default layout" : $"{Name} layout (configuration: {Yes(HasConfiguration)}, footers: {Yes(HasFooters)}, trailer: {Yes(HasVmDescription)})";
 
     private static string Yes(bool value) => value ? "yes" : "no";
-
-    private static bool TryParseVersionSuffix(string machineType, out int major, out int minor)
-    {
-        major = 0;
-        minor = 0;
-        int dash = machineType.LastIndexOf('-');
-        if (dash < 0)
-            return false;
-        ReadOnlySpan<char> version = machineType.AsSpan(dash + 1);
-        int dot = version.IndexOf('.');
-        return dot > 0
-            && int.TryParse(version[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out major)
-            && int.TryParse(version[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out minor);
-    }
 }
