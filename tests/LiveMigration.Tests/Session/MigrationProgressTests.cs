@@ -136,14 +136,23 @@ public sealed class MigrationProgressTests
         using var pair = new MigrationPair(seed: 44, ("pc.ram", 64L << 20));
         pair.Source.FillRandom(0.5);
         var guest = new ClockedGuest(pair.Source, dirtyBytesPerSecond: 1_000_000, seed: 44);
-        await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate,
-            session => session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan);
-
-        var watched = new List<MigrationInfo>();
         using var deadline = new CancellationTokenSource(TestTimeouts.Migration);
-        await foreach (MigrationInfo info in migration.Session.WatchProgressAsync(deadline.Token))
-            watched.Add(info);
+        // The watch opens as the migration turns active, on the migration's own task (where StatusChanged
+        // is raised), so a fast machine cannot run the migration past its intervals before the test watches.
+        Task<List<MigrationInfo>>? watching = null;
+        await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
+        {
+            session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
+            session.StatusChanged += (_, e) =>
+            {
+                if (e.NewStatus == MigrationStatus.Active)
+                    watching ??= CollectAsync(session.WatchProgressAsync(deadline.Token));
+            };
+        });
+
         (MigrationInfo final, _) = await migration.CompletionAsync();
+        Assert.That(watching, Is.Not.Null, "the migration turned active");
+        List<MigrationInfo> watched = await watching!.WaitAsync(TestTimeouts.Short);
         var afterwards = new List<MigrationInfo>();
         await foreach (MigrationInfo info in migration.Session.WatchProgressAsync(deadline.Token))
             afterwards.Add(info);
@@ -312,5 +321,13 @@ public sealed class MigrationProgressTests
             open.SetResult();
             return open;
         }
+    }
+
+    private static async Task<List<MigrationInfo>> CollectAsync(IAsyncEnumerable<MigrationInfo> snapshots)
+    {
+        var collected = new List<MigrationInfo>();
+        await foreach (MigrationInfo info in snapshots)
+            collected.Add(info);
+        return collected;
     }
 }
