@@ -139,14 +139,23 @@ public sealed class MigrationProgressTests
         using var deadline = new CancellationTokenSource(TestTimeouts.Migration);
         // The watch opens as the migration turns active, on the migration's own task (where StatusChanged
         // is raised), so a fast machine cannot run the migration past its intervals before the test watches.
+        // A watch keeps only the latest snapshot, so a reader the machine schedules late would see only the
+        // final one: once two intervals have passed, the migration waits for the reader to take one.
         Task<List<MigrationInfo>>? watching = null;
+        var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using SimulatedMigration migration = await SimulatedMigration.StartAsync(guest, pair.Destination, LinkRate, session =>
         {
             session.Options.HandoverTimeout = Timeout.InfiniteTimeSpan;
             session.StatusChanged += (_, e) =>
             {
                 if (e.NewStatus == MigrationStatus.Active)
-                    watching ??= CollectAsync(session.WatchProgressAsync(deadline.Token));
+                    watching ??= CollectAsync(session.WatchProgressAsync(deadline.Token), firstRead);
+            };
+            guest.Ran = () =>
+            {
+                if (watching is not null && !firstRead.Task.IsCompleted
+                    && session.GetInfo().TotalTime >= 2 * MigrationSessionOptions.DefaultProgressInterval)
+                    firstRead.Task.Wait(TestTimeouts.Migration);
             };
         });
 
@@ -323,11 +332,15 @@ public sealed class MigrationProgressTests
         }
     }
 
-    private static async Task<List<MigrationInfo>> CollectAsync(IAsyncEnumerable<MigrationInfo> snapshots)
+    private static async Task<List<MigrationInfo>> CollectAsync(IAsyncEnumerable<MigrationInfo> snapshots, TaskCompletionSource? firstRead = null)
     {
         var collected = new List<MigrationInfo>();
         await foreach (MigrationInfo info in snapshots)
+        {
             collected.Add(info);
+            firstRead?.TrySetResult();
+        }
+
         return collected;
     }
 }
