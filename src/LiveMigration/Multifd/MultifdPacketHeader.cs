@@ -74,6 +74,44 @@ internal readonly ref struct MultifdPacketHeader
         }
     }
 
+    /// <summary>
+    /// Writes a header: <paramref name="normalOffsets"/> are pages whose bytes follow it in that order,
+    /// <paramref name="zeroOffsets"/> zero pages (9.0+ machine types only), all of the block named
+    /// <paramref name="blockName"/>; a packet without pages names no block.
+    /// </summary>
+    public static void Write(Span<byte> header, uint flags, ulong packetNumber, ReadOnlySpan<byte> blockName,
+        ReadOnlySpan<ulong> normalOffsets, ReadOnlySpan<ulong> zeroOffsets)
+    {
+        if (normalOffsets.Length + zeroOffsets.Length > MultifdFormat.PagesPerPacket)
+            throw new ArgumentException($"A packet holds at most {MultifdFormat.PagesPerPacket} pages.", nameof(normalOffsets));
+        if (blockName.Length >= MultifdFormat.RamBlockNameLength)
+            throw new ArgumentException($"A packet's block name holds at most {MultifdFormat.RamBlockNameLength - 1} bytes.", nameof(blockName));
+        header = header[..MultifdFormat.PacketHeaderLength];
+        header.Clear();
+        BinaryPrimitives.WriteUInt32BigEndian(header, MultifdFormat.Magic);
+        BinaryPrimitives.WriteUInt32BigEndian(header[4..], MultifdFormat.Version);
+        BinaryPrimitives.WriteUInt32BigEndian(header[FlagsOffset..], flags);
+        BinaryPrimitives.WriteUInt32BigEndian(header[PagesAllocOffset..], MultifdFormat.PagesPerPacket);
+        BinaryPrimitives.WriteUInt32BigEndian(header[NormalPagesOffset..], (uint)normalOffsets.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(header[NextPacketSizeOffset..], (uint)(normalOffsets.Length * MultifdFormat.PageSize));
+        BinaryPrimitives.WriteUInt64BigEndian(header[PacketNumOffset..], packetNumber);
+        BinaryPrimitives.WriteUInt32BigEndian(header[ZeroPagesOffset..], (uint)zeroOffsets.Length);
+        if (normalOffsets.Length + zeroOffsets.Length > 0)
+            blockName.CopyTo(header[MultifdFormat.PacketFixedLength..]);
+        Span<byte> offsets = header[(MultifdFormat.PacketFixedLength + MultifdFormat.RamBlockNameLength)..];
+        foreach (ulong offset in normalOffsets)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(offsets, offset);
+            offsets = offsets[8..];
+        }
+
+        foreach (ulong offset in zeroOffsets)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(offsets, offset);
+            offsets = offsets[8..];
+        }
+    }
+
     /// <summary>The block offset of page <paramref name="index"/> (normal pages first, then zero pages).</summary>
     public ulong Offset(int index)
         => BinaryPrimitives.ReadUInt64BigEndian(_bytes[(MultifdFormat.PacketFixedLength + MultifdFormat.RamBlockNameLength + 8 * index)..]);

@@ -34,6 +34,7 @@ internal sealed partial class RamSaveHandler
 
         Statistics.DirtySyncCount++;
         Statistics.RemainingPages = _dirtyPages;
+        MultifdDirtySynced();
 
         long now = _time.GetTimestamp();
         TimeSpan elapsed = _time.GetElapsedTime(_periodStart, now);

@@ -10,6 +10,12 @@ internal sealed partial class RamSaveHandler
     {
         RamBlock block = _blocks[blockIndex];
         ReadOnlySpan<byte> bytes = block.GetPage(page);
+        if (_multifd is not null)
+        {
+            SendPageMultifd(writer, blockIndex, page, bytes);
+            return;
+        }
+
         ulong offset = (ulong)page * Savevm.SavevmFormat.PageSize;
         if (_xbzrle is not null && _firstRoundDone)
         {

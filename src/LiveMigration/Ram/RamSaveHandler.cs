@@ -101,8 +101,10 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
             writer.WriteBE64((ulong)block.Length);
         }
 
+        if (_multifd is not null)
+            await BeforeMultifdEosAsync(writer, setupOrComplete: true, cancellationToken).ConfigureAwait(false);
         writer.WriteBE64((ulong)RamRecordFlags.Eos);
-        Statistics.AddSent(writer.BytesWritten - before, whilePaused: false);
+        Statistics.AddSent(writer.BytesWritten - before + TakeMultifdCount(), whilePaused: false);
 
         // The first round sends every page; the guest's log is cleared so that only writes from now on
         // count as dirtied again.
@@ -111,7 +113,9 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         _dirtyPages = _blocks.Sum(b => b.PageCount);
         StartDirtyRatePeriod();
         SyncDirtyLog();
-        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        // The setup's own sync point covers the first pages; none is due before them.
+        _multifdSyncDue = false;
+        await FlushAfterEosAsync(writer, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> SaveIterateAsync(MigrationWriter writer, CancellationToken cancellationToken)
@@ -124,6 +128,8 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         {
             while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
             {
+                if (_multifd is not null)
+                    await BeforeMultifdPageAsync(writer, blockIndex, cancellationToken).ConfigureAwait(false);
                 SendPage(writer, blockIndex, page);
                 await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
                 if ((++sent & 63) == 0 && _time.GetElapsedTime(started) >= IterationTimeBudget)
@@ -132,6 +138,8 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
                     before = CountSent(writer, before, whilePaused: false);
             }
 
+            if (_multifd is not null)
+                await BeforeMultifdEosAsync(writer, setupOrComplete: false, cancellationToken).ConfigureAwait(false);
             writer.WriteBE64((ulong)RamRecordFlags.Eos);
         }
         finally
@@ -140,7 +148,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
             CountSent(writer, before, whilePaused: false);
         }
 
-        await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
+        await FlushAfterEosAsync(writer, cancellationToken).ConfigureAwait(false);
         return _dirtyPages == 0;
     }
 
@@ -159,18 +167,24 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         {
             while (!writer.HasFailed && TryTakeNextDirty(out int blockIndex, out long page))
             {
+                if (_multifd is not null)
+                    await BeforeMultifdPageAsync(writer, blockIndex, cancellationToken).ConfigureAwait(false);
                 SendPage(writer, blockIndex, page);
                 await writer.FlushIfNeededAsync(cancellationToken).ConfigureAwait(false);
                 if ((++sent & 63) == 0)
                     before = CountSent(writer, before, whilePaused: true);
             }
 
+            if (_multifd is not null)
+                await BeforeMultifdEosAsync(writer, setupOrComplete: true, cancellationToken).ConfigureAwait(false);
             writer.WriteBE64((ulong)RamRecordFlags.Eos);
         }
         finally
         {
             CountSent(writer, before, whilePaused: true);
         }
+
+        await FlushAfterEosAsync(writer, cancellationToken).ConfigureAwait(false);
 
         _xbzrle?.EndPeriod();
     }
@@ -184,12 +198,19 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
     private long CountSent(MigrationWriter writer, long before, bool whilePaused)
     {
         long now = writer.BytesWritten;
-        Statistics.AddSent(now - before, whilePaused);
+        Statistics.AddSent(now - before + TakeMultifdCount(), whilePaused);
         Statistics.RemainingPages = _dirtyPages;
         return now;
     }
 
     public void Dispose() => _xbzrle?.Dispose();
+
+    /// <summary>
+    /// After a section's EOS: with multifd the marker must reach the destination now, since its channels
+    /// may be waiting there (see <see cref="MultifdSender"/>); otherwise only a full buffer is flushed.
+    /// </summary>
+    private ValueTask FlushAfterEosAsync(MigrationWriter writer, CancellationToken cancellationToken)
+        => _multifd is not null ? writer.FlushAsync(cancellationToken) : writer.FlushIfNeededAsync(cancellationToken);
 
     /// <summary>Finds the next page still to send, from the cursor on, wrapping once; clears its bit.</summary>
     private bool TryTakeNextDirty(out int blockIndex, out long page)

@@ -132,6 +132,24 @@ public sealed class MigrationOptions
     public TimeSpan MinimumRateWindow { get; set; } = DefaultMinimumRateWindow;
 
     /// <summary>
+    /// QEMU's <c>multifd</c> capability: RAM pages travel over <see cref="MultifdChannels"/> further
+    /// connections to the destination's address beside the main channel, each written by its own task, so
+    /// the copy and the send of pages run on several cores. Needs a <c>tcp:</c> or <c>unix:</c> URI (the
+    /// start fails otherwise), and the destination set to the same channel count: a QEMU destination with
+    /// <c>-incoming defer</c>, the capability and <c>multifd-channels</c> set, then <c>migrate-incoming</c>; an
+    /// <see cref="IncomingMigration"/> with <see cref="IncomingMigrationOptions.Multifd"/>. Cannot be
+    /// combined with <see cref="Xbzrle"/>, as in QEMU. Default off.
+    /// </summary>
+    public bool Multifd { get; set; }
+
+    /// <summary>
+    /// How many multifd channels the source opens when <see cref="Multifd"/> is on (QEMU's
+    /// <c>multifd-channels</c>); the destination must take the same number. From 1 to 255. Default:
+    /// <see cref="IncomingMigrationOptions.DefaultMultifdChannels"/> (2, as QEMU).
+    /// </summary>
+    public int MultifdChannels { get; set; } = IncomingMigrationOptions.DefaultMultifdChannels;
+
+    /// <summary>
     /// A copy of every value, taken at the start, so the running migration never sees a later change.
     /// A memberwise copy, so a property added later is copied without being listed here.
     /// </summary>
@@ -151,6 +169,14 @@ public sealed class MigrationOptions
         if (MinimumRateBytesPerSecond < 0)
             throw new ArgumentOutOfRangeException(nameof(MinimumRateBytesPerSecond), MinimumRateBytesPerSecond, "The minimum rate cannot be negative.");
         CheckTimeout(MinimumRateWindow, nameof(MinimumRateWindow));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MultifdChannels, 1, nameof(MultifdChannels));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MultifdChannels, LiveMigration.Multifd.MultifdFormat.MaxChannels, nameof(MultifdChannels));
+        if (Multifd && Xbzrle)
+        {
+            throw new ArgumentException(
+                "Multifd cannot be combined with XBZRLE (QEMU refuses the pair too): the pages go whole over the multifd channels. Turn one of them off.",
+                nameof(Multifd));
+        }
     }
 
     /// <summary>The cache size a guest of <paramref name="guestRamBytes"/> gets: the option, capped to what fits.</summary>

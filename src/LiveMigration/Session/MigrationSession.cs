@@ -236,7 +236,9 @@ public sealed partial class MigrationSession : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(uri);
         MigrationUri parsed = MigrationUri.Parse(uri);
         MigrationTransport.EnsureWrapperCarried(parsed, _transport);
-        return StartCore(ct => MigrationTransport.ConnectAsync(parsed, _transport, _logger, ct), uri, cancellationToken);
+        Func<CancellationToken, ValueTask<MigrationChannel>> connect = ct => MigrationTransport.ConnectAsync(parsed, _transport, _logger, ct);
+        bool reconnectable = parsed.Kind is MigrationTransportKind.Tcp or MigrationTransportKind.Unix;
+        return StartCore(connect, uri, cancellationToken, reconnectable ? connect : null);
     }
 
     private PrecopyMigration StartCore(Stream stream, bool leaveOpen, CancellationToken cancellationToken)
@@ -246,7 +248,8 @@ public sealed partial class MigrationSession : IAsyncDisposable
         return StartCore(_ => ValueTask.FromResult(MigrationTransport.FromStream(stream, leaveOpen)), "stream", cancellationToken);
     }
 
-    private PrecopyMigration StartCore(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken)
+    private PrecopyMigration StartCore(Func<CancellationToken, ValueTask<MigrationChannel>> connect, string target, CancellationToken cancellationToken,
+        Func<CancellationToken, ValueTask<MigrationChannel>>? connectFurther = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         PrecopyMigration run;
@@ -265,9 +268,16 @@ public sealed partial class MigrationSession : IAsyncDisposable
                 throw new MigrationException("The guest has no RAM blocks to migrate.");
             MigrationOptions options = _options.Snapshot();
             options.Validate();
+            if (options.Multifd && connectFurther is null)
+            {
+                throw new MigrationTransportException(
+                    $"Multifd opens {options.MultifdChannels} further connections to the destination's address, which only a tcp: or unix: URI gives; " +
+                    $"{target} has none. Migrate to a tcp: or unix: URI, or turn MigrationOptions.Multifd off.");
+            }
+
             var settings = new PrecopySettings(_source, Parameters, options,
                 _additionalSections, _machineType, target, connect, _time, _logger, _progress, _progressInterval, _unconfirmedHandover,
-                _instruments, _tags);
+                _instruments, _tags, connectFurther);
             run = new PrecopyMigration(this, settings);
             _run = run;
             old = _status;

@@ -51,6 +51,8 @@ internal sealed partial class PrecopyMigration
             }
         }
 
+        if (_multifd is { } multifd)
+            await multifd.DisposeAsync().ConfigureAwait(false);
         if (_returnPath is not null)
             await _returnPath.DisposeAsync().ConfigureAwait(false);
 

@@ -49,6 +49,7 @@ internal sealed partial class PrecopyMigration
                 Mbps = rates.BytesPerMs * 8 / 1000,
                 DirtySyncCount = ram.DirtySyncCount,
                 PagesPerSecond = rates.PagesPerSecond,
+                MultifdBytes = _ram.MultifdBytes,
             },
         };
     }
@@ -68,7 +69,7 @@ internal sealed partial class PrecopyMigration
             TimeSpan open = _time.GetElapsedTime(periodStart);
             if (open >= 2 * MeasurePeriod)
             {
-                bytesPerMs = (writer.BytesWritten - Volatile.Read(ref _periodBytes)) / open.TotalMilliseconds;
+                bytesPerMs = (SentBytes(writer) - Volatile.Read(ref _periodBytes)) / open.TotalMilliseconds;
                 pagesPerSecond = (PagesSent() - Volatile.Read(ref _periodPages)) / open.TotalSeconds;
             }
         }

@@ -63,7 +63,7 @@ internal sealed partial class PrecopyMigration
     /// </summary>
     private double Measure(TimeSpan spent)
     {
-        long bytes = _writer!.BytesWritten - Volatile.Read(ref _periodBytes);
+        long bytes = SentBytes(_writer!) - Volatile.Read(ref _periodBytes);
         double measured = bytes / spent.TotalMilliseconds;
         Volatile.Write(ref _measuredBytesPerMs, measured);
         Volatile.Write(ref _pagesPerSecond, (PagesSent() - Volatile.Read(ref _periodPages)) / spent.TotalSeconds);
@@ -74,7 +74,7 @@ internal sealed partial class PrecopyMigration
     /// <summary>Opens a measurement period now; <see cref="GetInfo"/> reads it from other threads.</summary>
     private void StartPeriod(MigrationWriter writer)
     {
-        Volatile.Write(ref _periodBytes, writer.BytesWritten);
+        Volatile.Write(ref _periodBytes, SentBytes(writer));
         Volatile.Write(ref _periodPages, PagesSent());
         Volatile.Write(ref _periodStart, _time.GetTimestamp());
     }

@@ -30,6 +30,8 @@ internal sealed partial class PrecopyMigration
         };
         _writer = writer;
         if (ct.IsCancellationRequested) writer.Shutdown();
+        if (_settings.Options.Multifd)
+            StartMultifd(ct);
 
         bool returnPath = UseReturnPath(channel);
         if (returnPath)

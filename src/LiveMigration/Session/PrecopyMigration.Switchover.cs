@@ -25,8 +25,11 @@ internal sealed partial class PrecopyMigration
         _pausedAt = _time.GetTimestamp();
         await WaitBeforeSwitchoverAsync(ct).ConfigureAwait(false);
         writer.RateLimit = null;
+        _multifd?.Unthrottle();
         await saver.CompleteAsync(ct).ConfigureAwait(false);
         await writer.FlushAsync(ct).ConfigureAwait(false);
+        if (_multifd is not null)
+            await _multifd.DrainAsync(ct).ConfigureAwait(false);
         await _channel!.CompleteOutputAsync(ct).ConfigureAwait(false);
         _streamSent = true;
     }

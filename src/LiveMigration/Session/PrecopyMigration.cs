@@ -89,6 +89,7 @@ internal sealed partial class PrecopyMigration
         _cancel.Cancel();
         _writer?.Shutdown();
         _channel?.Abort();
+        _multifd?.Shutdown();
     }
 
     private async Task RunAsync()

@@ -20,6 +20,7 @@ namespace LiveMigration;
 /// <param name="UnconfirmedHandover">What to do when the destination never confirms.</param>
 /// <param name="Instruments">Where metrics go: the host's meter factory's meter, or the process-wide one.</param>
 /// <param name="Tags">The host's tags on every measurement and on the activity.</param>
+/// <param name="ConnectFurther">Opens one more connection to the same address (a multifd channel); null where the channel has no address to connect to again.</param>
 internal sealed record PrecopySettings(
     IMigrationSource Source,
     MigrationParameters Parameters,
@@ -34,4 +35,5 @@ internal sealed record PrecopySettings(
     TimeSpan ProgressInterval,
     UnconfirmedHandoverAction UnconfirmedHandover,
     Observability.MigrationInstruments? Instruments = null,
-    IReadOnlyList<KeyValuePair<string, object?>>? Tags = null);
+    IReadOnlyList<KeyValuePair<string, object?>>? Tags = null,
+    Func<CancellationToken, ValueTask<MigrationChannel>>? ConnectFurther = null);

@@ -56,4 +56,10 @@ public sealed record RamMigrationInfo
 
     /// <summary>Pages sent per second over the last 100 ms period.</summary>
     public double PagesPerSecond { get; init; }
+
+    /// <summary>
+    /// Bytes sent on the multifd channels (QEMU's <c>multifd-bytes</c>): init packets, packet headers and
+    /// pages; part of <see cref="Transferred"/>. 0 without multifd.
+    /// </summary>
+    public long MultifdBytes { get; init; }
 }
