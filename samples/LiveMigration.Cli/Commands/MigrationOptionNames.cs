@@ -12,6 +12,8 @@ internal static class MigrationOptionNames
         [nameof(MigrationOptions.HandoverTimeout)] = "--handover-timeout",
         [nameof(MigrationOptions.StallTimeout)] = "--stall-timeout",
         [nameof(MigrationOptions.MinimumRateBytesPerSecond)] = "--min-rate",
+        [nameof(MigrationOptions.Multifd)] = "--multifd-channels",
+        [nameof(MigrationOptions.MultifdChannels)] = "--multifd-channels",
     };
 
     /// <summary>The command-line option behind the property <paramref name="property"/>, if one sets it.</summary>

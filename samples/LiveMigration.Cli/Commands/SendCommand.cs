@@ -36,6 +36,9 @@ internal sealed class SendCommand : LivemigCommand
     private readonly Option<int?> _maxPasses = CliOption.Whole("--max-passes", "N", "the same when a pass over RAM after the Nth would begin", 1);
     private readonly Option<string?> _onDeadline = CliOption.Choice("--on-deadline",
         "cancel (default: the guest runs on, exit 1) or switchover (pause now, accepting a downtime over the limit)", "cancel", "switchover");
+    private readonly Option<int?> _multifdChannels = CliOption.Whole("--multifd-channels", "N",
+        "send RAM pages over N further connections to the same address (QEMU's multifd capability and multifd-channels parameter, 1 to 255; tcp: and unix: only, not with --xbzrle); the destination takes the same N",
+        1);
     private readonly TlsFiles _tls = new(outgoing: true);
     private readonly Option<bool> _json = CliOption.Flag("--json", "print the final info as one JSON object");
     private readonly ProgressOptions _progress = new();
@@ -52,7 +55,7 @@ internal sealed class SendCommand : LivemigCommand
         _ram.Required = true;
         Add(_ram, _machine, _dirtyRate);
         Add([.. _tuning.Options]);
-        Add(_dumpFinal, _disk, _diskWriteRate, _inc, _verify, _noReturnPath, _handoverTimeout, _minRate, _deadline, _maxPasses, _onDeadline);
+        Add(_dumpFinal, _disk, _diskWriteRate, _inc, _verify, _noReturnPath, _handoverTimeout, _minRate, _deadline, _maxPasses, _onDeadline, _multifdChannels);
         Add([.. _tls.Options]);
         Add(_json);
         Add([.. _progress.Options]);
@@ -157,6 +160,12 @@ internal sealed class SendCommand : LivemigCommand
             session.Options.Verify = true;
         if (parsed.GetValue(_noReturnPath))
             session.Options.ReturnPath = false;
+        if (parsed.GetValue(_multifdChannels) is { } channels)
+        {
+            session.Options.Multifd = true;
+            session.Options.MultifdChannels = channels;
+        }
+
         if (parsed.GetValue(_handoverTimeout) is { } handover)
             session.Options.HandoverTimeout = handover;
         if (parsed.GetValue(_minRate) is { } rate)

@@ -32,6 +32,7 @@ public static class InfoJson
             json.WriteNumber("page-size", info.Ram.PageSize);
             json.WriteNumber("precopy-bytes", info.Ram.PrecopyBytes);
             json.WriteNumber("downtime-bytes", info.Ram.DowntimeBytes);
+            json.WriteNumber("multifd-bytes", info.Ram.MultifdBytes);
             json.WriteEndObject();
             if (info.Disk is { } disk)
             {

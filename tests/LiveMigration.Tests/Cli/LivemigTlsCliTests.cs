@@ -7,9 +7,12 @@ namespace LiveMigration.Tests.Cli;
 [NonParallelizable]
 public sealed class LivemigTlsCliTests
 {
-    [Test]
-    public async Task Send_and_receive_over_mutual_tls_with_verify_leave_identical_dumps()
+    // 0: one channel; 3: multifd, each of the three further channels with its own handshake.
+    [TestCase(0)]
+    [TestCase(3)]
+    public async Task Send_and_receive_over_mutual_tls_with_verify_leave_identical_dumps(int multifdChannels)
     {
+        string[] multifd = multifdChannels > 0 ? ["--multifd-channels", multifdChannels.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
         using var temp = new TempDirectory();
         using var ca = new TestCertificates();
         (string serverCert, string serverKey) = TestCertificates.WritePem(ca.Issue("destination"), temp.Path, "server");
@@ -17,12 +20,12 @@ public sealed class LivemigTlsCliTests
         string caFile = temp.File("ca.crt");
         await File.WriteAllTextAsync(caFile, ca.Authority.ExportCertificatePem());
 
-        await using Livemig receive = Livemig.Start("receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:8M", "--verify",
-            "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", caFile, "--dump", temp.File("received"));
+        await using Livemig receive = Livemig.Start(["receive", "tcp:127.0.0.1:0", "--ram", "pc.ram:8M", "--verify",
+            "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", caFile, "--dump", temp.File("received"), .. multifd]);
         string uri = await receive.ListeningUri.WaitAsync(TestTimeouts.Short);
-        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, "send", uri, "--ram", "pc.ram:8M", "--verify",
+        await using Livemig send = await Livemig.RunAsync(TestTimeouts.Migration, ["send", uri, "--ram", "pc.ram:8M", "--verify",
             "--dirty-rate", "5MB/s", "--max-bandwidth", "0", "--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", caFile,
-            "--dump-final", temp.File("sent"));
+            "--dump-final", temp.File("sent"), "--json", .. multifd]);
         await receive.WaitAsync(TestTimeouts.Short);
 
         Assert.That(send.ExitCode, Is.Zero, send.StandardError);
@@ -30,6 +33,9 @@ public sealed class LivemigTlsCliTests
         byte[] sent = await File.ReadAllBytesAsync(Path.Combine(temp.File("sent"), "pc.ram"));
         byte[] received = await File.ReadAllBytesAsync(Path.Combine(temp.File("received"), "pc.ram"));
         Assert.That(received, Is.EqualTo(sent));
+        using var info = System.Text.Json.JsonDocument.Parse(send.StandardOutput);
+        long multifdBytes = info.RootElement.GetProperty("ram").GetProperty("multifd-bytes").GetInt64();
+        Assert.That(multifdBytes, multifdChannels > 0 ? Is.GreaterThan(1_000_000) : Is.Zero, "the pages went over the multifd channels when there were some");
     }
 
     [Test]

@@ -49,14 +49,25 @@ internal static class QemuGuest
 
     /// <summary>
     /// QEMU waiting for a migration on a loopback port it picks itself, with <paramref name="memoryMiB"/>
-    /// of RAM; paused after the load (<c>-S</c>) unless <paramref name="autostart"/>.
+    /// of RAM; paused after the load (<c>-S</c>) unless <paramref name="autostart"/>. With
+    /// <paramref name="multifdChannels"/>, the multifd capability and channel count are set before
+    /// <c>migrate-incoming</c>, as a multifd destination needs.
     /// </summary>
-    public static async Task<QemuProcess> StartDestinationAsync(TempDirectory temp, string machine, int memoryMiB = 128, bool autostart = false)
+    public static async Task<QemuProcess> StartDestinationAsync(TempDirectory temp, string machine, int memoryMiB = 128, bool autostart = false, int multifdChannels = 0)
     {
         string[] args = ["-M", machine, "-m", memoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture), "-incoming", "defer"];
         QemuProcess qemu = await QemuProcess.StartAsync(temp, autostart ? args : [.. args, "-S"]);
         try
         {
+            if (multifdChannels > 0)
+            {
+                await qemu.Qmp.ExecuteAsync("migrate-set-capabilities", new JsonObject
+                {
+                    ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "multifd", ["state"] = true }),
+                });
+                await qemu.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = multifdChannels });
+            }
+
             await qemu.Qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "tcp:127.0.0.1:0" });
             return qemu;
         }

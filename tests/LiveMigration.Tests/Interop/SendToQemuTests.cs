@@ -66,6 +66,39 @@ public sealed class SendToQemuTests
         }
     }
 
+    [TestCase(2)]
+    [TestCase(4)]
+    public async Task Send_with_multifd_and_a_dirtying_guest_into_a_qemu_multifd_destination_matches_the_final_dump(int channels)
+    {
+        using var temp = new TempDirectory();
+        string initial = QemuGuest.WriteInitialRam(temp);
+        await using QemuProcess qemu = await QemuGuest.StartDestinationAsync(temp, QemuGuest.Machine, multifdChannels: channels);
+
+        // 40 MB/s makes the first pass over 128 MiB take seconds while the guest dirties; a 100 ms downtime
+        // limit then needs passes after it, each ending at a multifd sync point.
+        (JsonObject info, Livemig send) = await SendAsync(qemu, temp, QemuGuest.Machine, initial,
+            "--dirty-rate", "20MB/s", "--multifd-channels", channels.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--max-bandwidth", "40MB/s", "--downtime-limit", "100");
+        await using (send)
+        {
+            Assert.That(info["status"]?.GetValue<string>(), Is.EqualTo("completed"), $"{send.StandardError}\n{qemu.Output}");
+            PageComparer.Comparison comparison = await CompareWithDumpAsync(qemu, temp);
+            using JsonDocument sent = JsonDocument.Parse(send.StandardOutput);
+            JsonElement ram = sent.RootElement.GetProperty("ram");
+            long syncs = ram.GetProperty("dirty-sync-count").GetInt64();
+            long multifdBytes = ram.GetProperty("multifd-bytes").GetInt64();
+            TestContext.Out.WriteLine($"multifd x{channels}: pages compared: {comparison.PagesCompared}, differing: {comparison.DifferingPages.Count}, " +
+                $"dirty syncs: {syncs}, multifd bytes sent: {multifdBytes}, qemu's ram.normal: {QemuGuest.Number(info, "ram", "normal")}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(comparison.DifferingPages, Is.Empty, "pages whose contents differ (addresses)");
+                Assert.That(comparison.PagesCompared, Is.EqualTo((QemuGuest.RamSize - 0x60000) / PageComparer.PageSize));
+                Assert.That(syncs, Is.GreaterThanOrEqualTo(2), "the guest dirtied pages after the first pass");
+                Assert.That(multifdBytes, Is.GreaterThan(ram.GetProperty("normal-bytes").GetInt64()), "the pages went over the multifd channels");
+            });
+        }
+    }
+
     private static async Task<(JsonObject Info, Livemig Send)> SendAsync(QemuProcess qemu, TempDirectory temp, string machine, string initial, params string[] options)
     {
         string uri = await QemuGuest.IncomingUriAsync(qemu);
