@@ -19,6 +19,9 @@ public sealed class MigrationOptionsTests
         yield return Case(nameof(MigrationOptions.MinimumRateBytesPerSecond), o => o.MinimumRateBytesPerSecond = -1);
         yield return Case(nameof(MigrationOptions.MinimumRateWindow), o => o.MinimumRateWindow = TimeSpan.Zero);
         yield return Case(nameof(MigrationOptions.BlockMode), o => o.BlockMode = (MigrationBlockMode)42);
+        yield return Case(nameof(MigrationOptions.MultifdChannels), o => o.MultifdChannels = 0);
+        yield return Case(nameof(MigrationOptions.MultifdChannels), o => o.MultifdChannels = 256);
+        yield return Case(nameof(MigrationOptions.Multifd), o => (o.Multifd, o.Xbzrle) = (true, true));
 
         static TestCaseData Case(string property, Action<MigrationOptions> breakIt) =>
             new TestCaseData(property, breakIt).SetArgDisplayNames(property);
