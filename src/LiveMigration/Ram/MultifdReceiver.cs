@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
@@ -96,6 +97,7 @@ internal sealed class MultifdReceiver : IAsyncDisposable
     /// The main channel's sync point: waits until every channel has received its next SYNC packet (and
     /// applied every page before it), then lets them all go on.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SyncAsync(CancellationToken cancellationToken)
     {
         for (int id = 0; id < _channels.Length; id++)
@@ -296,6 +298,8 @@ internal sealed class MultifdReceiver : IAsyncDisposable
 
         return -1;
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     private async ValueTask LoadPagesAsync(MigrationReader reader, RamBlock block, int blockIndex, ulong[] offsets, int normal, int zero, CancellationToken stop)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using LiveMigration.Errors;
@@ -126,6 +127,7 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// A sync point: the current packet goes out, then a SYNC packet on every channel behind what it already
     /// has. The caller then writes the main channel's marker and flushes it.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SyncAsync(CancellationToken cancellationToken)
     {
         await SubmitCurrentAsync(cancellationToken).ConfigureAwait(false);
@@ -188,6 +190,8 @@ internal sealed class MultifdSender : IAsyncDisposable
         _stop.Dispose();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+
     private async ValueTask ReadySlowAsync(int block, CancellationToken cancellationToken)
     {
         ThrowIfFailed();
@@ -200,6 +204,8 @@ internal sealed class MultifdSender : IAsyncDisposable
             _current = packet;
         }
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     private async ValueTask SubmitCurrentAsync(CancellationToken cancellationToken)
     {
@@ -231,6 +237,8 @@ internal sealed class MultifdSender : IAsyncDisposable
         return best;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+
     private async ValueTask SubmitAsync(Packet packet, Lane lane, uint flags, CancellationToken cancellationToken)
     {
         ReadOnlySpan<byte> name = packet.Block >= 0 ? _names[packet.Block] : [];
@@ -248,17 +256,19 @@ internal sealed class MultifdSender : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+
     private async ValueTask<Packet> TakeFreeAsync(CancellationToken cancellationToken)
     {
         if (_free.Reader.TryRead(out Packet? packet))
             return packet;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         try
         {
-            return await _free.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            return await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (ChannelClosedException)
         {
+            // A failed channel closes the pool, so a wait for a buffer no channel will return ends at once.
             ThrowIfFailed();
             throw;
         }
@@ -301,6 +311,7 @@ internal sealed class MultifdSender : IAsyncDisposable
     {
         if (Interlocked.CompareExchange(ref _error, error, null) is not null)
             return;
+        _free.Writer.TryComplete();
         try
         {
             _stop.Cancel();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
@@ -14,6 +15,7 @@ internal sealed partial class RamLoadHandler
     /// Applies an XBZRLE delta to the page the destination already holds. Accepted whether or not the
     /// destination enabled the capability, as QEMU's destination does.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask LoadXbzrlePageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);

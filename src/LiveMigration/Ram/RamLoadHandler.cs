@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Multifd;
@@ -69,6 +70,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
     public long XbzrlePages { get; private set; }
 
     private bool _ended;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
     {
@@ -151,6 +154,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         _sawBlockList = true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+
     private async ValueTask<RamBlock> ReadBlockAsync(MigrationReader reader, RamRecordFlags flags, long recordOffset, CancellationToken cancellationToken)
     {
         if ((flags & RamRecordFlags.Continue) != 0)
@@ -170,6 +175,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             throw new MigrationStreamException($"Page offset 0x{address:x} is beyond RAM block '{block.Name}' of {block.Length} bytes", recordOffset);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+
     private async ValueTask LoadZeroPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);
@@ -186,6 +193,8 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             else digests.Record(_lastBlockIndex, (long)(address / SavevmFormat.PageSize), page);
         }
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     private async ValueTask LoadRawPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
 
@@ -31,6 +32,7 @@ internal interface IRamRecordHandler
 /// </summary>
 internal static class RamRecordReader
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask ReadSectionAsync<THandler>(MigrationReader reader, THandler handler, CancellationToken cancellationToken)
         where THandler : IRamRecordHandler
     {

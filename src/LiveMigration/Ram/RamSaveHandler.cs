@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
@@ -117,6 +118,8 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         _multifdSyncDue = false;
         await FlushAfterEosAsync(writer, cancellationToken).ConfigureAwait(false);
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
 
     public async ValueTask<bool> SaveIterateAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {

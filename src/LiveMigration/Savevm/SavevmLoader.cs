@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
 
@@ -173,6 +174,8 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
     void ISavevmStreamVisitor.OnDeviceDecoded(DecodedDeviceState device) => _unappliedDevices.Add(device);
 
     void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size) => _result!.SectionCount++;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     private static async ValueTask LoadPayloadAsync(MigrationReader reader, ISectionLoader loader, SavevmSectionHeader section, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using LiveMigration.Errors;
@@ -125,6 +126,7 @@ internal sealed class SavevmSaver
     /// <returns>True when every live handler reported that nothing was left to send.</returns>
     /// <exception cref="InvalidOperationException">Called before setup or after completion.</exception>
     /// <exception cref="MigrationException">The stream failed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> IterateAsync(CancellationToken cancellationToken = default)
     {
         if (_phase != Phase.SetUp)

@@ -112,6 +112,7 @@ public sealed class MigrationReader : IDisposable
         => _buffer.Length >= count ? ValueTask.CompletedTask : EnsureSlowAsync(count, cancellationToken);
 
     /// <summary>True when the stream has ended and every byte of it has been read.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> IsAtEndAsync(CancellationToken cancellationToken = default)
     {
         if (_buffer.Length > 0) return false;
@@ -127,6 +128,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads one byte.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<byte> ReadU8Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(1, cancellationToken).ConfigureAwait(false);
@@ -134,6 +136,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 16-bit value.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ushort> ReadBE16Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
@@ -141,6 +144,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 32-bit value.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<uint> ReadBE32Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(4, cancellationToken).ConfigureAwait(false);
@@ -148,6 +152,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 64-bit value.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ulong> ReadBE64Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(8, cancellationToken).ConfigureAwait(false);
@@ -171,6 +176,7 @@ public sealed class MigrationReader : IDisposable
     /// Reads exactly <paramref name="destination"/>.Length bytes of any size, consuming the pipe as it
     /// goes (for payloads larger than <see cref="MaxEnsureBytes"/>).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadBytesAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         while (!destination.IsEmpty)
@@ -185,6 +191,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Skips <paramref name="count"/> bytes.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -287,6 +294,8 @@ public sealed class MigrationReader : IDisposable
         _buffer = _buffer.Slice(count);
         _consumed += count;
     }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
     private async ValueTask EnsureSlowAsync(int count, CancellationToken cancellationToken)
     {

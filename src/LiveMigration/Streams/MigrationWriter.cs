@@ -190,6 +190,7 @@ public sealed class MigrationWriter : IDisposable
     /// Sends everything buffered, first waiting for the rate limit. Throws the error that breaks the
     /// stream the first time; after that it does nothing.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         if (_error is not null) return;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace LiveMigration.Streams;
 
 /// <summary>
@@ -40,6 +41,7 @@ internal sealed class StallWatchdog : IDisposable
     /// <paramref name="floor"/> allows after <paramref name="progress"/> bytes, and charges the wait to the floor.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The watchdog was disposed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T> WatchAsync<T>(ValueTask<T> operation, TimeSpan timeout, TimeProvider time, ProgressFloor? floor = null, long progress = 0)
     {
         TimeSpan due = timeout;
