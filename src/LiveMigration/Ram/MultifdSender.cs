@@ -262,9 +262,12 @@ internal sealed class MultifdSender : IAsyncDisposable
     {
         if (_free.Reader.TryRead(out Packet? packet))
             return packet;
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            return await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            // Without a token the channel waits with the reader it keeps, not one allocated per wait; a
+            // cancel reaches this wait through Shutdown, which closes the pool.
+            return await _free.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -289,10 +292,17 @@ internal sealed class MultifdSender : IAsyncDisposable
             Interlocked.Add(ref _bytesSubmitted, MultifdFormat.InitPacketLength);
             await writer.FlushAsync(_stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytesWritten, MultifdFormat.InitPacketLength);
-            await foreach (Packet packet in lane.Queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            // Waits without a token, as the pool's does: Fail completes every queue.
+            ChannelReader<Packet> queue = lane.Queue.Reader;
+            while (await queue.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                if (_stop.IsCancellationRequested)
+                    break;
+                if (!queue.TryRead(out Packet? packet))
+                    continue;
                 writer.WriteBytes(packet.Buffer.AsSpan(0, packet.Length));
-                await writer.FlushAsync(_stop.Token).ConfigureAwait(false);
+                // Shutdown breaks a pending flush through the writer itself; a token here would register per packet.
+                await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Add(ref _bytesWritten, packet.Length);
                 Interlocked.Decrement(ref lane.Queued);
                 packet.Reset();
@@ -312,6 +322,8 @@ internal sealed class MultifdSender : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _error, error, null) is not null)
             return;
         _free.Writer.TryComplete();
+        foreach (Lane lane in _lanes)
+            lane.Queue.Writer.TryComplete();
         try
         {
             _stop.Cancel();
