@@ -19,8 +19,11 @@ public class XbzrleEncodeBenchmarks
     [ParamsAllValues]
     public XbzrleWorkload Workload { get; set; }
 
-    /// <summary>64 pairs (512 KiB) stay in L2; 4096 pairs (32 MiB) stream from L3 and memory.</summary>
-    [Params(64, 4096)]
+    /// <summary>
+    /// 64 pairs (512 KiB) stay in L2; 4096 pairs (32 MiB) stream from L3; 131072 pairs (1 GiB, each pair
+    /// visited again only after the other 1 GiB) stream from memory on any L3, this machine's 480 MiB too.
+    /// </summary>
+    [Params(64, 4096, 131072)]
     public int Pairs { get; set; }
 
     [GlobalSetup]

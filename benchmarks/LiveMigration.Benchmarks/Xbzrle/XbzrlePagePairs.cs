@@ -17,9 +17,12 @@ internal sealed class XbzrlePagePairs
     private readonly byte[] _new;
     private readonly int _oldStart;
     private readonly int _newStart;
+    private int _cursor;
 
     public XbzrlePagePairs(XbzrleWorkload workload, int count, int seed = 12345)
     {
+        if (count > PagesPerRound && count % PagesPerRound != 0)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A set larger than a round is a whole number of rounds of {PagesPerRound} pairs.");
         Count = count;
 
         // Page-aligned, like guest RAM and the page cache, so vector loads do not straddle cache lines.
@@ -39,10 +42,26 @@ internal sealed class XbzrlePagePairs
 
     public int Count { get; }
 
-    /// <summary>Encodes <see cref="PagesPerRound"/> pairs, going round the set as often as that takes; returns the summed results.</summary>
+    /// <summary>
+    /// Encodes <see cref="PagesPerRound"/> pairs, going round the set as often as that takes; a set larger
+    /// than a round goes on where the last round stopped, so each pair comes back only after the whole set
+    /// has been walked. Returns the summed results.
+    /// </summary>
     public long EncodeRound(Span<byte> destination)
     {
         long total = 0;
+        if (Count > PagesPerRound)
+        {
+            for (int i = 0; i < PagesPerRound; i++)
+            {
+                int pair = _cursor + i;
+                total += XbzrleCodec.Encode(OldPage(pair), NewPage(pair), destination);
+            }
+
+            _cursor = (_cursor + PagesPerRound) % Count;
+            return total;
+        }
+
         for (int round = 0; round < PagesPerRound / Count; round++)
         {
             for (int pair = 0; pair < Count; pair++)
