@@ -24,7 +24,7 @@ public sealed class DirtyMarkStressTests
     [Test]
     public void Marks_racing_syncs_never_lose_a_write([Values(20261202)] int seed)
     {
-        int rounds = int.TryParse(Environment.GetEnvironmentVariable("LIVEMIG_MARK_ROUNDS"), out int r) ? r : 200_000;
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("LIVEMIG_MARK_ROUNDS"), out int r) ? r : 1_000_000;
         int guests = Math.Max(2, Environment.ProcessorCount - 1);
         TestContext.Out.WriteLine($"seed {seed}, {rounds} rounds, {guests} guest threads and one syncing thread");
         using var ram = new RamBlock("pc.ram", Pages * RamBlock.PageSize);
