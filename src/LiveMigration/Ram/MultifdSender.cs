@@ -44,7 +44,6 @@ internal sealed class MultifdSender : IAsyncDisposable
     private int _nextLane;
     private Exception? _error;
     private long _bytesSubmitted;
-    private long _bytesWritten;
     private bool _drained;
 
     /// <param name="blocks">The guest's RAM blocks, whose indexes the RAM thread passes.</param>
@@ -75,14 +74,8 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// <summary>Whether zero pages go in packets (9.0+) instead of as ZERO records on the main channel.</summary>
     public bool ZeroPagesInPackets { get; }
 
-    /// <summary>The channels.</summary>
-    public int Channels => _lanes.Length;
-
     /// <summary>Bytes handed to the channels (init packets, headers and pages), as the RAM thread counts them.</summary>
     public long BytesSubmitted => Interlocked.Read(ref _bytesSubmitted);
-
-    /// <summary>Bytes the channels have written to their transports.</summary>
-    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     /// <summary>The error that ended a channel, or null.</summary>
     public Exception? Error => Volatile.Read(ref _error);
@@ -291,7 +284,6 @@ internal sealed class MultifdSender : IAsyncDisposable
             writer.WriteBytes(init);
             Interlocked.Add(ref _bytesSubmitted, MultifdFormat.InitPacketLength);
             await writer.FlushAsync(_stop.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesWritten, MultifdFormat.InitPacketLength);
             // Waits without a token, as the pool's does: Fail completes every queue.
             ChannelReader<Packet> queue = lane.Queue.Reader;
             while (await queue.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
@@ -303,7 +295,6 @@ internal sealed class MultifdSender : IAsyncDisposable
                 writer.WriteBytes(packet.Buffer.AsSpan(0, packet.Length));
                 // Shutdown breaks a pending flush through the writer itself; a token here would register per packet.
                 await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesWritten, packet.Length);
                 Interlocked.Decrement(ref lane.Queued);
                 packet.Reset();
                 _free.Writer.TryWrite(packet);
