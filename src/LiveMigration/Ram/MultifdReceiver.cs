@@ -75,9 +75,9 @@ internal sealed class MultifdReceiver : IAsyncDisposable
     /// Takes a connection whose first bytes are the multifd magic (still unread) and starts reading it in
     /// the background; <paramref name="owner"/> is disposed when the receiver is.
     /// </summary>
-    public void Adopt(System.IO.Pipelines.PipeReader input, string description, IAsyncDisposable owner)
+    public void Adopt(System.IO.Pipelines.PipeReader input, Stream? directInput, string description, IAsyncDisposable owner)
     {
-        var pending = new Adopted(input, description, owner);
+        var pending = new Adopted(input, directInput, description, owner);
         lock (_gate)
         {
             if (_ended || _error is not null)
@@ -185,7 +185,8 @@ internal sealed class MultifdReceiver : IAsyncDisposable
 
     private async Task RunChannelAsync(Adopted adopted)
     {
-        using var reader = new MigrationReader(adopted.Input);
+        using var reader = new MigrationReader(adopted.Input) { DirectInput = adopted.DirectInput };
+        var window = new NativeWindow();
         CancellationToken stop = _stop.Token;
         try
         {
@@ -210,7 +211,7 @@ internal sealed class MultifdReceiver : IAsyncDisposable
                 (bool sync, int normal, int zero, int block) = Check(header, id, offsets);
                 if (normal + zero > 0)
                     Interlocked.Add(ref channel.Unsynced, normal + zero);
-                await LoadPagesAsync(reader, _blocks[Math.Max(block, 0)], Math.Max(block, 0), offsets, normal, zero, stop).ConfigureAwait(false);
+                await LoadPagesAsync(reader, window, _blocks[Math.Max(block, 0)], Math.Max(block, 0), offsets, normal, zero, stop).ConfigureAwait(false);
                 Interlocked.Add(ref _bytesLoaded, MultifdFormat.PacketHeaderLength + (long)normal * MultifdFormat.PageSize);
                 if (!sync) continue;
 
@@ -301,14 +302,32 @@ internal sealed class MultifdReceiver : IAsyncDisposable
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
 
-    private async ValueTask LoadPagesAsync(MigrationReader reader, RamBlock block, int blockIndex, ulong[] offsets, int normal, int zero, CancellationToken stop)
+    private async ValueTask LoadPagesAsync(MigrationReader reader, NativeWindow window, RamBlock block, int blockIndex, ulong[] offsets, int normal, int zero, CancellationToken stop)
     {
-        for (int i = 0; i < normal; i++)
+        for (int first = 0; first < normal;)
         {
-            await reader.EnsureAsync(MultifdFormat.PageSize, stop).ConfigureAwait(false);
-            Span<byte> page = block.GetSpan((long)offsets[i], MultifdFormat.PageSize);
-            reader.ReadBytes(page);
-            _digests?.Record(blockIndex, (long)(offsets[i] / MultifdFormat.PageSize), page);
+            int end = first + 1;
+            while (end < normal && offsets[end] == offsets[end - 1] + MultifdFormat.PageSize)
+                end++;
+            if (end - first >= MultifdSender.DirectRunPages)
+            {
+                // A run of pages goes from the transport straight into guest memory.
+                int bytes = (end - first) * MultifdFormat.PageSize;
+                _ = block.GetSpan((long)offsets[first], bytes);
+                await reader.ReadDirectAsync(window.Set(block.BaseAddress + (nint)offsets[first], bytes), stop).ConfigureAwait(false);
+            }
+            else
+            {
+                for (int i = first; i < end; i++)
+                {
+                    await reader.EnsureAsync(MultifdFormat.PageSize, stop).ConfigureAwait(false);
+                    reader.ReadBytes(block.GetSpan((long)offsets[i], MultifdFormat.PageSize));
+                }
+            }
+
+            for (int i = first; _digests is not null && i < end; i++)
+                _digests.Record(blockIndex, (long)(offsets[i] / MultifdFormat.PageSize), block.GetSpan((long)offsets[i], MultifdFormat.PageSize));
+            first = end;
         }
 
         for (int i = normal; i < normal + zero; i++)
@@ -340,9 +359,11 @@ internal sealed class MultifdReceiver : IAsyncDisposable
         public long Unsynced;
     }
 
-    private sealed class Adopted(System.IO.Pipelines.PipeReader input, string description, IAsyncDisposable owner)
+    private sealed class Adopted(System.IO.Pipelines.PipeReader input, Stream? directInput, string description, IAsyncDisposable owner)
     {
         public System.IO.Pipelines.PipeReader Input { get; } = input;
+
+        public Stream? DirectInput { get; } = directInput;
 
         public string Description { get; } = description;
 

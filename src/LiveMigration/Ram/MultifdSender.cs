@@ -16,11 +16,13 @@ namespace LiveMigration.Ram;
 /// marker (EOS or MULTIFD_FLUSH) that follows tells the destination to wait for all of them.
 /// </summary>
 /// <remarks>
-/// <para>A fixed pool of packet buffers (two per channel, and one more per channel for syncs) is all the
-/// memory the channels use, however fast the RAM thread is: when none is free, the RAM thread waits for a
-/// channel to finish one. Nothing is allocated per page or per packet.</para>
-/// <para>A page is copied into its packet on the RAM thread, so the bytes sent (and hashed, with verify)
-/// are those of one instant, however the guest goes on writing.</para>
+/// <para>A fixed pool of packets (three per channel: their headers and page lists) is all the memory the
+/// channels keep, however fast the RAM thread is: when none is free, the RAM thread waits for a channel to
+/// finish one. Nothing is allocated per page or per packet.</para>
+/// <para>A packet names its pages; their bytes stay in guest memory until the channel's task sends them,
+/// straight from there to the transport where a run of pages is long enough (no copy in this process), through
+/// the channel's buffer otherwise. A page the guest writes after its dirty bit was taken is sent again after
+/// the next dirty sync, so bytes that change while queued only ever go out ahead of their newer copy.</para>
 /// <para>Each channel connects on its own task once the sender exists, after the main channel: the main
 /// channel's first bytes go out meanwhile, and a destination that looks at them before it takes further
 /// connections (or makes their TLS handshakes) is not kept waiting for channels that wait for it.</para>
@@ -30,15 +32,17 @@ namespace LiveMigration.Ram;
 /// </remarks>
 internal sealed class MultifdSender : IAsyncDisposable
 {
-    private const int PacketBytes = MultifdFormat.PacketHeaderLength + MultifdFormat.PagesPerPacket * MultifdFormat.PageSize;
+    /// <summary>Contiguous pages from which a run is sent straight from guest memory: shorter runs cost more in system calls than in copying.</summary>
+    internal const int DirectRunPages = 8;
 
+    private readonly RamBlock[] _blocks;
     private readonly byte[][] _names;
     private readonly Lane[] _lanes;
     private readonly Channel<Packet> _free;
     private TokenBucket? _rateLimit;
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<CancellationToken, ValueTask<MigrationChannel>> _connect;
-    private readonly Func<System.IO.Pipelines.PipeWriter, MigrationWriter> _createWriter;
+    private readonly Func<MigrationChannel, MigrationWriter> _createWriter;
     private Packet? _current;
     private ulong _packetNumber;
     private int _nextLane;
@@ -49,14 +53,15 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// <param name="blocks">The guest's RAM blocks, whose indexes the RAM thread passes.</param>
     /// <param name="channels">How many channels to open (ids 0 to channels - 1).</param>
     /// <param name="connect">Opens one channel to the destination's address.</param>
-    /// <param name="createWriter">The writer of a channel's output, with the migration's stall timeout and minimum rate.</param>
+    /// <param name="createWriter">The writer of a channel's output (and its direct output), with the migration's stall timeout and minimum rate.</param>
     /// <param name="zeroPagesInPackets">The 9.0+ dialect: zero pages are listed in packets rather than sent on the main channel.</param>
     /// <param name="rateLimit">The migration's bandwidth limit, spent by the RAM thread for each packet it hands over; null for none.</param>
     public MultifdSender(IReadOnlyList<RamBlock> blocks, int channels, Func<CancellationToken, ValueTask<MigrationChannel>> connect,
-        Func<System.IO.Pipelines.PipeWriter, MigrationWriter> createWriter, bool zeroPagesInPackets, TokenBucket? rateLimit)
+        Func<MigrationChannel, MigrationWriter> createWriter, bool zeroPagesInPackets, TokenBucket? rateLimit)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, MultifdFormat.MaxChannels);
+        _blocks = [.. blocks];
         _names = [.. blocks.Select(b => Encoding.UTF8.GetBytes(b.Name))];
         ZeroPagesInPackets = zeroPagesInPackets;
         _rateLimit = rateLimit;
@@ -95,21 +100,14 @@ internal sealed class MultifdSender : IAsyncDisposable
         return ReadySlowAsync(block, cancellationToken);
     }
 
-    /// <summary>The bytes of the next page slot of the current packet (after <see cref="ReadyForPageAsync"/>): copy the page there, then commit it.</summary>
-    public Span<byte> NextPageSlot()
-    {
-        Packet packet = _current!;
-        return packet.Buffer.AsSpan(MultifdFormat.PacketHeaderLength + packet.NormalCount * MultifdFormat.PageSize, MultifdFormat.PageSize);
-    }
-
-    /// <summary>Keeps the page copied into <see cref="NextPageSlot"/> at <paramref name="offset"/> of the packet's block.</summary>
+    /// <summary>Adds the page at <paramref name="offset"/> of the packet's block; its bytes are read when the packet is sent.</summary>
     public void CommitNormal(ulong offset)
     {
         Packet packet = _current!;
         packet.Normal[packet.NormalCount++] = offset;
     }
 
-    /// <summary>Lists <paramref name="offset"/> of the packet's block as a zero page (9.0+ dialect); its slot is reused.</summary>
+    /// <summary>Lists <paramref name="offset"/> of the packet's block as a zero page (9.0+ dialect).</summary>
     public void CommitZero(ulong offset)
     {
         Packet packet = _current!;
@@ -237,10 +235,10 @@ internal sealed class MultifdSender : IAsyncDisposable
         ReadOnlySpan<byte> name = packet.Block >= 0 ? _names[packet.Block] : [];
         MultifdPacketHeader.Write(packet.Buffer, flags, _packetNumber++, name,
             packet.Normal.AsSpan(0, packet.NormalCount), packet.Zero.AsSpan(0, packet.ZeroCount));
-        packet.Length = MultifdFormat.PacketHeaderLength + packet.NormalCount * MultifdFormat.PageSize;
-        Interlocked.Add(ref _bytesSubmitted, packet.Length);
+        int length = MultifdFormat.PacketHeaderLength + packet.NormalCount * MultifdFormat.PageSize;
+        Interlocked.Add(ref _bytesSubmitted, length);
         if (_rateLimit is { } limit)
-            await limit.WaitAsync(packet.Length, cancellationToken).ConfigureAwait(false);
+            await limit.WaitAsync(length, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref lane.Queued);
         if (!lane.Queue.Writer.TryWrite(packet))
         {
@@ -275,7 +273,7 @@ internal sealed class MultifdSender : IAsyncDisposable
         try
         {
             MigrationChannel channel = await _connect(_stop.Token).ConfigureAwait(false);
-            MigrationWriter writer = _createWriter(channel.Output);
+            MigrationWriter writer = _createWriter(channel);
             lane.Open(channel, writer);
             if (_stop.IsCancellationRequested)
                 lane.Break();
@@ -286,15 +284,15 @@ internal sealed class MultifdSender : IAsyncDisposable
             await writer.FlushAsync(_stop.Token).ConfigureAwait(false);
             // Waits without a token, as the pool's does: Fail completes every queue.
             ChannelReader<Packet> queue = lane.Queue.Reader;
+            var window = new NativeWindow();
             while (await queue.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 if (_stop.IsCancellationRequested)
                     break;
                 if (!queue.TryRead(out Packet? packet))
                     continue;
-                writer.WriteBytes(packet.Buffer.AsSpan(0, packet.Length));
-                // Shutdown breaks a pending flush through the writer itself; a token here would register per packet.
-                await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                // Shutdown breaks a pending flush or write through the writer itself; a token here would register per packet.
+                await SendPacketAsync(writer, packet, window).ConfigureAwait(false);
                 Interlocked.Decrement(ref lane.Queued);
                 packet.Reset();
                 _free.Writer.TryWrite(packet);
@@ -306,6 +304,36 @@ internal sealed class MultifdSender : IAsyncDisposable
                 ? new MigrationTransportException("The multifd channels were shut down.")
                 : ex is MigrationException ? ex : new MigrationTransportException($"Multifd channel {lane.Id} failed: {ex.Message}", ex));
         }
+    }
+
+    /// <summary>
+    /// The packet's header, then its pages in order: each run of at least <see cref="DirectRunPages"/>
+    /// contiguous pages straight from guest memory, shorter ones through the writer's buffer.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendPacketAsync(MigrationWriter writer, Packet packet, NativeWindow window)
+    {
+        writer.WriteBytes(packet.Buffer);
+        if (packet.NormalCount > 0)
+        {
+            RamBlock block = _blocks[packet.Block];
+            ulong[] offsets = packet.Normal;
+            int count = packet.NormalCount;
+            for (int first = 0; first < count;)
+            {
+                int end = first + 1;
+                while (end < count && offsets[end] == offsets[end - 1] + MultifdFormat.PageSize)
+                    end++;
+                int bytes = (end - first) * MultifdFormat.PageSize;
+                if (end - first >= DirectRunPages)
+                    await writer.WriteDirectAsync(window.Set(block.BaseAddress + (nint)offsets[first], bytes), CancellationToken.None).ConfigureAwait(false);
+                else
+                    writer.WriteBytes(block.GetSpan((long)offsets[first], bytes));
+                first = end;
+            }
+        }
+
+        await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private void Fail(Exception error)
@@ -330,16 +358,15 @@ internal sealed class MultifdSender : IAsyncDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
     }
 
-    /// <summary>A packet buffer: the header, then the bytes of up to 128 pages; its offsets until it is written.</summary>
+    /// <summary>A packet: its header and the offsets of up to 128 pages of one block, until it is written.</summary>
     private sealed class Packet
     {
-        public readonly byte[] Buffer = GC.AllocateUninitializedArray<byte>(PacketBytes, pinned: true);
+        public readonly byte[] Buffer = new byte[MultifdFormat.PacketHeaderLength];
         public readonly ulong[] Normal = new ulong[MultifdFormat.PagesPerPacket];
         public readonly ulong[] Zero = new ulong[MultifdFormat.PagesPerPacket];
         public int NormalCount;
         public int ZeroCount;
         public int Block = -1;
-        public int Length;
 
         public int Pages => NormalCount + ZeroCount;
 
@@ -348,7 +375,6 @@ internal sealed class MultifdSender : IAsyncDisposable
             NormalCount = 0;
             ZeroCount = 0;
             Block = -1;
-            Length = 0;
         }
     }
 

@@ -72,36 +72,35 @@ internal sealed partial class RamSaveHandler
     }
 
     /// <summary>
-    /// One page into the current packet, copied there first so that what is checked for zero, sent and
-    /// hashed is one instant's bytes. Zero pages go on the main channel as ZERO records up to 8.2 machine
-    /// types, into the packet's zero list from 9.0.
+    /// One page into the current packet, by its offset: the channel sends its bytes from guest memory. Zero
+    /// pages go on the main channel as ZERO records up to 8.2 machine types, into the packet's zero list from 9.0.
     /// </summary>
+    /// <remarks>
+    /// The digest (with verify) is of the bytes as checked here; should the guest change them before the
+    /// channel sends them, it marks the page dirty after its write, so the page goes again, with a new digest.
+    /// </remarks>
     private void SendPageMultifd(MigrationWriter writer, int blockIndex, long page, ReadOnlySpan<byte> live)
     {
         MultifdSender sender = _multifd!;
         ulong offset = (ulong)page * Savevm.SavevmFormat.PageSize;
-        if (!sender.ZeroPagesInPackets && !live.ContainsAnyExcept((byte)0))
+        if (!live.ContainsAnyExcept((byte)0))
         {
+            Statistics.ZeroPages++;
+            _digests?.RecordZero(blockIndex, page);
+            if (sender.ZeroPagesInPackets)
+            {
+                sender.CommitZero(offset);
+                return;
+            }
+
             WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Zero);
             writer.WriteU8(0);
-            Statistics.ZeroPages++;
-            _digests?.RecordZero(blockIndex, page);
-            return;
-        }
-
-        Span<byte> slot = sender.NextPageSlot();
-        live.CopyTo(slot);
-        if (sender.ZeroPagesInPackets && !slot.ContainsAnyExcept((byte)0))
-        {
-            sender.CommitZero(offset);
-            Statistics.ZeroPages++;
-            _digests?.RecordZero(blockIndex, page);
             return;
         }
 
         sender.CommitNormal(offset);
         Statistics.NormalPages++;
-        _digests?.Record(blockIndex, page, slot);
+        _digests?.Record(blockIndex, page, live);
     }
 
     /// <summary>What the multifd channels took since the last count, to add to the RAM figures.</summary>

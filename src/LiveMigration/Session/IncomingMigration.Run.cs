@@ -298,7 +298,7 @@ public sealed partial class IncomingMigration
     }
 
     /// <summary>Hands a connection that opened with the multifd magic to the multifd channels.</summary>
-    private void AdoptMultifdChannel(MigrationChannel channel) => _multifd!.Adopt(channel.Input, channel.Description, channel);
+    private void AdoptMultifdChannel(MigrationChannel channel) => _multifd!.Adopt(channel.Input, channel.DirectInput, channel.Description, channel);
 
     /// <summary>A multifd channel failed: the main channel is cut, so the load fails with that channel's error.</summary>
     private void OnMultifdFault(Exception error)

@@ -16,8 +16,9 @@ internal sealed partial class PrecopyMigration
     {
         MigrationOptions options = _settings.Options;
         MultifdDialect dialect = MultifdDialect.For(_settings.MachineType);
-        var sender = new MultifdSender(_ram.Blocks, options.MultifdChannels, _settings.ConnectFurther!, output => new MigrationWriter(output)
+        var sender = new MultifdSender(_ram.Blocks, options.MultifdChannels, _settings.ConnectFurther!, channel => new MigrationWriter(channel.Output)
         {
+            DirectOutput = channel.DirectOutput,
             StallTimeout = options.StallTimeout,
             MinimumRateBytesPerSecond = options.MinimumRateBytesPerSecond,
             MinimumRateWindow = options.MinimumRateWindow,

@@ -40,13 +40,16 @@ public sealed class MigrationReader : IDisposable
     private bool _floorCreated;
     private long _rateBytesPerSecond;
     private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
+    private volatile CancellationTokenSource? _directCancel;
+    private CancellationToken _directCallerToken;
+    private volatile bool _shutdown;
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
     internal MigrationReader(PipeReader pipe)
     {
         ArgumentNullException.ThrowIfNull(pipe);
         _pipe = pipe;
-        _watchdog = new StallWatchdog(pipe.CancelPendingRead);
+        _watchdog = new StallWatchdog(CancelPending);
     }
 
     /// <summary>Creates a reader over <paramref name="pipe"/> whose first byte is at stream offset <paramref name="startOffset"/>.</summary>
@@ -98,6 +101,14 @@ public sealed class MigrationReader : IDisposable
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
     internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The stream the pipe reads from, which <see cref="ReadDirectAsync"/> reads itself once the pipe holds
+    /// nothing unread, so a large payload goes from the transport straight into its destination; null when
+    /// the pipe has no such stream (every read then goes through the pipe).
+    /// </summary>
+    /// <remarks>The pipe must read this stream only when asked to (a stream pipe reader does), or bytes would be taken out of order.</remarks>
+    internal Stream? DirectInput { get; init; }
 
     /// <summary>Bytes taken from the stream so far: the offset of the next byte.</summary>
     public long BytesRead => _consumed;
@@ -190,6 +201,84 @@ public sealed class MigrationReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads exactly <paramref name="destination"/>.Length bytes into <paramref name="destination"/>: those
+    /// already buffered are copied, the rest are read from <see cref="DirectInput"/> straight into the
+    /// destination, with no buffer between (through the pipe when there is no direct input).
+    /// </summary>
+    /// <exception cref="MigrationStreamTruncatedException">The stream ended first.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask ReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            int buffered = (int)Math.Min(_buffer.Length, destination.Length);
+            if (buffered > 0)
+            {
+                ReadBytes(destination.Span[..buffered]);
+                destination = destination[buffered..];
+            }
+
+            if (destination.IsEmpty)
+                return;
+            if (DirectInput is null || _pipeCompleted)
+            {
+                await ReadBytesAsync(destination, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (_holdingBuffer)
+            {
+                // Every byte the pipe had is taken: handing its buffer back makes its next read start
+                // after the bytes read here.
+                _pipe.AdvanceTo(_buffer.End);
+                _holdingBuffer = false;
+                _buffer = default;
+                break;
+            }
+
+            // Without a buffer in hand the pipe may hold bytes no read here has seen (a peek's): they come first.
+            if (!_pipe.TryRead(out ReadResult result))
+                break;
+            _buffer = result.Buffer;
+            _holdingBuffer = true;
+            if (result.IsCanceled)
+                ThrowCanceled();
+            _pipeCompleted = result.IsCompleted;
+        }
+
+        Stream stream = DirectInput;
+        CancellationToken token = DirectToken(cancellationToken);
+        while (!destination.IsEmpty)
+        {
+            int read;
+            try
+            {
+                ValueTask<int> pending = stream.ReadAsync(destination, token);
+                read = pending.IsCompleted ? pending.Result : await _watchdog.WatchAsync(pending, StallTimeout, TimeProvider, Floor(), _consumed).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                ThrowCanceled();
+                throw;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not MigrationException)
+            {
+                throw new MigrationTransportException($"Reading the migration stream failed: {ex.Message}", ex);
+            }
+
+            if (read == 0)
+            {
+                _pipeCompleted = true;
+                throw new MigrationStreamTruncatedException(
+                    $"The migration stream ended early: {destination.Length} more bytes were needed", _consumed);
+            }
+
+            destination = destination[read..];
+            _consumed += read;
+        }
+    }
+
     /// <summary>Skips <paramref name="count"/> bytes.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
@@ -257,10 +346,73 @@ public sealed class MigrationReader : IDisposable
     /// Shuts the reader down from any thread: a pending wait for bytes returns promptly with a
     /// <see cref="MigrationTransportException"/>.
     /// </summary>
-    internal void Shutdown() => _pipe.CancelPendingRead();
+    internal void Shutdown()
+    {
+        _shutdown = true;
+        CancelPending();
+    }
 
     /// <summary>Releases the stall timer. The pipe is left as it is: it belongs to the caller.</summary>
-    public void Dispose() => _watchdog.Dispose();
+    public void Dispose()
+    {
+        _watchdog.Dispose();
+        _directCancel?.Dispose();
+    }
+
+    /// <summary>Cancels a pending read, through the pipe or straight from <see cref="DirectInput"/>; from any thread.</summary>
+    private void CancelPending()
+    {
+        _pipe.CancelPendingRead();
+        try
+        {
+            _directCancel?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The token of direct reads: one source per reader (and caller token), not one per read, which the
+    /// watchdog and <see cref="Shutdown"/> cancel.
+    /// </summary>
+    private CancellationToken DirectToken(CancellationToken callerToken)
+    {
+        CancellationTokenSource? source = _directCancel;
+        if (source is null || callerToken != _directCallerToken)
+        {
+            source?.Dispose();
+            source = callerToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(callerToken) : new CancellationTokenSource();
+            _directCallerToken = callerToken;
+            _directCancel = source;
+        }
+
+        if (_shutdown)
+            source.Cancel();
+        return source.Token;
+    }
+
+    /// <summary>After a read came back canceled: the stall, the minimum rate or a shutdown, as the error it is.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowCanceled()
+    {
+        if (_watchdog.StalledOnRate)
+            throw new MigrationStallException(_floor!.Describe("the peer sent", MinimumRateSetting), _consumed);
+        if (_watchdog.HasStalled)
+            throw new MigrationStallException($"The migration stream stalled: no data arrived for {StallTimeout.TotalSeconds:0.###} s", _consumed);
+        throw new MigrationTransportException("The migration stream was shut down.");
+    }
+
+    private ProgressFloor? Floor()
+    {
+        if (!_floorCreated)
+        {
+            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
+            _floorCreated = true;
+        }
+
+        return _floor;
+    }
 
     private ReadOnlySpan<byte> Fixed(Span<byte> scratch)
     {
@@ -326,12 +478,8 @@ public sealed class MigrationReader : IDisposable
 
             _buffer = result.Buffer;
             _holdingBuffer = true;
-            if (result.IsCanceled && _watchdog.StalledOnRate)
-                throw new MigrationStallException(_floor!.Describe("the peer sent", MinimumRateSetting), _consumed);
-            if (result.IsCanceled && _watchdog.HasStalled)
-                throw new MigrationStallException($"The migration stream stalled: no data arrived for {StallTimeout.TotalSeconds:0.###} s", _consumed);
             if (result.IsCanceled)
-                throw new MigrationTransportException("The migration stream was shut down.");
+                ThrowCanceled();
             _pipeCompleted = result.IsCompleted;
         }
     }
@@ -341,15 +489,7 @@ public sealed class MigrationReader : IDisposable
     /// buffered has been looked at, so the bytes read and buffered are all the peer has sent.
     /// </summary>
     private ValueTask<ReadResult> WaitForBytesAsync(ValueTask<ReadResult> read)
-    {
-        if (!_floorCreated)
-        {
-            _floor = ProgressFloor.Create(_rateBytesPerSecond, _rateWindow);
-            _floorCreated = true;
-        }
-
-        return _watchdog.WatchAsync(read, StallTimeout, TimeProvider, _floor, _consumed + _buffer.Length);
-    }
+        => _watchdog.WatchAsync(read, StallTimeout, TimeProvider, Floor(), _consumed + _buffer.Length);
 
     private void ThrowNotBuffered(int count) => throw new InvalidOperationException(
         $"{count} bytes were read but only {_buffer.Length} are buffered; call EnsureAsync first.");

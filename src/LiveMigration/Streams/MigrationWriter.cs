@@ -35,6 +35,7 @@ public sealed class MigrationWriter : IDisposable
     private bool _floorCreated;
     private long _rateBytesPerSecond;
     private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
+    private volatile CancellationTokenSource? _directCancel;
 
     /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
     /// <param name="pipe">Where the bytes go.</param>
@@ -96,6 +97,14 @@ public sealed class MigrationWriter : IDisposable
 
     /// <summary>The clock for <see cref="StallTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
     internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The stream the pipe writes to, which <see cref="WriteDirectAsync"/> writes itself once the pipe is
+    /// flushed, so a large payload goes from its memory straight to the transport; null when the pipe has no
+    /// such stream (every write then goes through the pipe).
+    /// </summary>
+    /// <remarks>The pipe must write this stream only when flushed (a stream pipe writer does), or bytes would go out of order.</remarks>
+    internal Stream? DirectOutput { get; init; }
 
     /// <summary>Every byte written so far, flushed or still buffered.</summary>
     public long BytesWritten => _flushed + _unflushed;
@@ -181,6 +190,67 @@ public sealed class MigrationWriter : IDisposable
     /// <summary>Writes a whole page (any length) as raw bytes.</summary>
     public void WritePage(ReadOnlySpan<byte> page) => WriteBytes(page);
 
+    /// <summary>
+    /// Writes <paramref name="source"/> after everything buffered: the buffer is flushed, then the bytes go
+    /// from <paramref name="source"/> to <see cref="DirectOutput"/> with no copy between (through the pipe
+    /// when there is no direct output). The rate limit and stall timeout apply as to a flush. Completes once
+    /// the transport has taken the bytes, so the memory may change afterwards.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask WriteDirectAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        if (DirectOutput is not { } stream)
+        {
+            WriteBytes(source.Span);
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (_error is not null || source.IsEmpty) return;
+        try
+        {
+            if (RateLimit is { } limit)
+            {
+                TimeSpan delay = limit.Consume(source.Length);
+                if (delay > TimeSpan.Zero)
+                    await WaitOutWindowAsync(limit.TimeProvider, delay, cancellationToken).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            // One source for every direct write, linked to the shutdown; the watchdog cancels it on a stall.
+            _directCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+            ValueTask write = stream.WriteAsync(source, _directCancel.Token);
+            if (write.IsCompleted)
+                write.GetAwaiter().GetResult();
+            else
+                await _watchdog.WatchAsync(Completion(write), StallTimeout, TimeProvider, Floor(), _flushed).ConfigureAwait(false);
+            _flushed += source.Length;
+        }
+        catch (OperationCanceledException) when (_watchdog.StalledOnRate && !cancellationToken.IsCancellationRequested)
+        {
+            throw Latch(new MigrationStallException(_floor!.Describe("the receiving side took", MinimumRateSetting)), cancellationToken);
+        }
+        catch (OperationCanceledException) when (_watchdog.HasStalled && !cancellationToken.IsCancellationRequested)
+        {
+            throw Latch(new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s"), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Exception latched = Latch(ex, cancellationToken);
+            if (ReferenceEquals(latched, ex))
+                throw;
+            throw latched;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> Completion(ValueTask write)
+    {
+        await write.ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Flushes when at least the flush threshold of bytes is buffered; otherwise completes at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken = default)
@@ -230,6 +300,9 @@ public sealed class MigrationWriter : IDisposable
 
     /// <summary>Waits for a pending flush within the stall timeout and what the minimum rate still allows.</summary>
     private ValueTask<FlushResult> WaitForTransportAsync(ValueTask<FlushResult> flush)
+        => _watchdog.WatchAsync(flush, StallTimeout, TimeProvider, Floor(), _flushed); // every earlier flush has been taken
+
+    private ProgressFloor? Floor()
     {
         if (!_floorCreated)
         {
@@ -237,8 +310,7 @@ public sealed class MigrationWriter : IDisposable
             _floorCreated = true;
         }
 
-        // Every earlier flush has been taken; this batch is what the wait is for.
-        return _watchdog.WatchAsync(flush, StallTimeout, TimeProvider, _floor, _flushed);
+        return _floor;
     }
 
     private async Task WaitOutWindowAsync(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
@@ -273,7 +345,11 @@ public sealed class MigrationWriter : IDisposable
     /// The shutdown token source is not disposed: it never has a timer, so it holds nothing, and a late
     /// <see cref="Shutdown"/> from another thread must still find it usable.
     /// </remarks>
-    public void Dispose() => _watchdog.Dispose();
+    public void Dispose()
+    {
+        _watchdog.Dispose();
+        _directCancel?.Dispose();
+    }
 
     private void CancelPendingFlush()
     {
@@ -284,6 +360,14 @@ public sealed class MigrationWriter : IDisposable
         catch (InvalidOperationException)
         {
             // The pipe was already completed: nothing can be blocked on it.
+        }
+
+        try
+        {
+            _directCancel?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 

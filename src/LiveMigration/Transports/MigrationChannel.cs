@@ -44,6 +44,18 @@ internal abstract class MigrationChannel : IAsyncDisposable
     /// </summary>
     internal virtual bool IsConversation => false;
 
+    /// <summary>
+    /// The stream <see cref="Input"/> reads, for reading large payloads straight into their destination once
+    /// the pipe holds nothing unread; null when the channel has none.
+    /// </summary>
+    internal virtual Stream? DirectInput => null;
+
+    /// <summary>
+    /// The stream <see cref="Output"/> writes, for writing large payloads straight from their memory once the
+    /// pipe is flushed; null when the channel has none.
+    /// </summary>
+    internal virtual Stream? DirectOutput => null;
+
     /// <summary>The bytes arriving from the peer.</summary>
     /// <exception cref="InvalidOperationException">The channel cannot be read (see <see cref="HasInput"/>).</exception>
     public PipeReader Input => _input ?? throw new InvalidOperationException($"The migration channel {Description} is write-only; it has no Input.");

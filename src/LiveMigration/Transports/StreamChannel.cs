@@ -47,6 +47,11 @@ internal sealed class StreamChannel : MigrationChannel
         return new(description, stream.CanRead ? stream : null, stream.CanWrite ? stream : null, socket, leaveOpen, bufferSize);
     }
 
+    // The stream pipes read and write only when asked to, so the streams can be used directly in between.
+    internal override Stream? DirectInput => _readStream;
+
+    internal override Stream? DirectOutput => _writeStream;
+
     private protected override ValueTask CloseOutputAsync(Exception? error, CancellationToken cancellationToken)
     {
         if (error is not null)
