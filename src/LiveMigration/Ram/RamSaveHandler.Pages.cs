@@ -37,8 +37,10 @@ internal sealed partial class RamSaveHandler
             return;
         }
 
+        // Sent from guest memory where the writer gathers: a write that lands before the send goes out with
+        // it, and its dirty mark (after the write) sends the page again.
         WritePageHeader(writer, blockIndex, offset | (ulong)RamRecordFlags.Page);
-        writer.WritePage(bytes);
+        writer.WriteGuestPage(block.BaseAddress + (nint)offset, Savevm.SavevmFormat.PageSize);
         Statistics.NormalPages++;
     }
 

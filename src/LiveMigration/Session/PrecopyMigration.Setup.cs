@@ -27,6 +27,8 @@ internal sealed partial class PrecopyMigration
             MinimumRateWindow = _settings.Options.MinimumRateWindow,
             MinimumRateSetting = $"{nameof(MigrationOptions)}.{nameof(MigrationOptions.MinimumRateBytesPerSecond)}",
             TimeProvider = _time,
+            DirectOutput = channel.DirectOutput,
+            GatherSocket = channel.GatherSocket,
         };
         _writer = writer;
         if (ct.IsCancellationRequested) writer.Shutdown();

@@ -24,6 +24,9 @@ public sealed class MigrationWriter : IDisposable
     /// <summary>The default number of unflushed bytes after which <see cref="FlushIfNeededAsync"/> flushes: 64 KiB.</summary>
     internal const int DefaultFlushThreshold = 64 * 1024;
 
+    /// <summary>Unflushed bytes after which a gathering writer flushes: one send takes this many, in up to 1024 pieces.</summary>
+    private const int GatherFlushThreshold = 256 * 1024;
+
     private readonly PipeWriter _pipe;
     private readonly int _flushThreshold;
     private readonly CancellationTokenSource _shutdown = new();
@@ -36,6 +39,8 @@ public sealed class MigrationWriter : IDisposable
     private long _rateBytesPerSecond;
     private TimeSpan _rateWindow = TimeSpan.FromSeconds(30);
     private volatile CancellationTokenSource? _directCancel;
+    private readonly SocketGather? _gather;
+    private NativeWindow? _window;
 
     /// <summary>Creates a writer over <paramref name="pipe"/>.</summary>
     /// <param name="pipe">Where the bytes go.</param>
@@ -106,6 +111,17 @@ public sealed class MigrationWriter : IDisposable
     /// <remarks>The pipe must write this stream only when flushed (a stream pipe writer does), or bytes would go out of order.</remarks>
     internal Stream? DirectOutput { get; init; }
 
+    /// <summary>
+    /// The connected socket under <see cref="DirectOutput"/>, for gathering sends: fields are then buffered
+    /// here and pages written with <see cref="WriteGuestPage"/> go from guest memory to the kernel in one
+    /// <c>sendmsg</c> per batch, with no copy in this process. Ignored where gathering sends are not supported
+    /// or without a direct output; set it only when <see cref="DirectOutput"/> writes this socket unchanged (no TLS).
+    /// </summary>
+    internal System.Net.Sockets.Socket? GatherSocket
+    {
+        init => _gather = value is not null && SocketGather.IsSupported ? new SocketGather(value) : null;
+    }
+
     /// <summary>Every byte written so far, flushed or still buffered.</summary>
     public long BytesWritten => _flushed + _unflushed;
 
@@ -122,7 +138,7 @@ public sealed class MigrationWriter : IDisposable
     public void WriteU8(byte value)
     {
         if (_error is not null) return;
-        _pipe.GetSpan(1)[0] = value;
+        GetSpan(1)[0] = value;
         Advance(1);
     }
 
@@ -130,7 +146,7 @@ public sealed class MigrationWriter : IDisposable
     public void WriteBE16(ushort value)
     {
         if (_error is not null) return;
-        BinaryPrimitives.WriteUInt16BigEndian(_pipe.GetSpan(2), value);
+        BinaryPrimitives.WriteUInt16BigEndian(GetSpan(2), value);
         Advance(2);
     }
 
@@ -138,7 +154,7 @@ public sealed class MigrationWriter : IDisposable
     public void WriteBE32(uint value)
     {
         if (_error is not null) return;
-        BinaryPrimitives.WriteUInt32BigEndian(_pipe.GetSpan(4), value);
+        BinaryPrimitives.WriteUInt32BigEndian(GetSpan(4), value);
         Advance(4);
     }
 
@@ -146,7 +162,7 @@ public sealed class MigrationWriter : IDisposable
     public void WriteBE64(ulong value)
     {
         if (_error is not null) return;
-        BinaryPrimitives.WriteUInt64BigEndian(_pipe.GetSpan(8), value);
+        BinaryPrimitives.WriteUInt64BigEndian(GetSpan(8), value);
         Advance(8);
     }
 
@@ -157,7 +173,7 @@ public sealed class MigrationWriter : IDisposable
         if (value.Length > byte.MaxValue)
             throw new ArgumentException($"A str8 holds at most 255 bytes; this one has {value.Length}.", nameof(value));
         if (_error is not null) return;
-        Span<byte> span = _pipe.GetSpan(1 + value.Length);
+        Span<byte> span = GetSpan(1 + value.Length);
         span[0] = (byte)value.Length;
         value.CopyTo(span[1..]);
         Advance(1 + value.Length);
@@ -179,7 +195,7 @@ public sealed class MigrationWriter : IDisposable
     {
         while (!value.IsEmpty && _error is null)
         {
-            Span<byte> span = _pipe.GetSpan(1);
+            Span<byte> span = GetSpan(1);
             int n = Math.Min(span.Length, value.Length);
             value[..n].CopyTo(span);
             Advance(n);
@@ -189,6 +205,24 @@ public sealed class MigrationWriter : IDisposable
 
     /// <summary>Writes a whole page (any length) as raw bytes.</summary>
     public void WritePage(ReadOnlySpan<byte> page) => WriteBytes(page);
+
+    /// <summary>
+    /// Writes <paramref name="length"/> bytes of guest memory at <paramref name="address"/>: a gathering writer
+    /// sends them from there at the next flush (so the memory must stay allocated until then, and the bytes
+    /// sent are those it holds at that flush); any other copies them now.
+    /// </summary>
+    internal unsafe void WriteGuestPage(IntPtr address, int length)
+    {
+        if (_error is not null) return;
+        if (_gather is null)
+        {
+            WriteBytes(new ReadOnlySpan<byte>((void*)address, length));
+            return;
+        }
+
+        _gather.AddReference(address, length);
+        _unflushed += length;
+    }
 
     /// <summary>
     /// Writes <paramref name="source"/> after everything buffered: the buffer is flushed, then the bytes go
@@ -218,22 +252,8 @@ public sealed class MigrationWriter : IDisposable
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            // One source for every direct write, linked to the shutdown; the watchdog cancels it on a stall.
-            _directCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
-            ValueTask write = stream.WriteAsync(source, _directCancel.Token);
-            if (write.IsCompleted)
-                write.GetAwaiter().GetResult();
-            else
-                await _watchdog.WatchAsync(Completion(write), StallTimeout, TimeProvider, Floor(), _flushed).ConfigureAwait(false);
+            await WriteStreamAsync(stream, source).ConfigureAwait(false);
             _flushed += source.Length;
-        }
-        catch (OperationCanceledException) when (_watchdog.StalledOnRate && !cancellationToken.IsCancellationRequested)
-        {
-            throw Latch(new MigrationStallException(_floor!.Describe("the receiving side took", MinimumRateSetting)), cancellationToken);
-        }
-        catch (OperationCanceledException) when (_watchdog.HasStalled && !cancellationToken.IsCancellationRequested)
-        {
-            throw Latch(new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s"), cancellationToken);
         }
         catch (Exception ex)
         {
@@ -241,6 +261,53 @@ public sealed class MigrationWriter : IDisposable
             if (ReferenceEquals(latched, ex))
                 throw;
             throw latched;
+        }
+    }
+
+    /// <summary>
+    /// The gathered batch, in as few sends as the socket allows; when its buffer is full, an ordinary send of
+    /// the next piece waits for room (with the stall timeout), then gathering goes on.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendGatheredAsync(CancellationToken cancellationToken)
+    {
+        SocketGather gather = _gather!;
+        Stream stream = DirectOutput ?? throw new InvalidOperationException("A gathering writer needs its direct output.");
+        while (!gather.IsEmpty)
+        {
+            if (_shutdown.IsCancellationRequested)
+                throw new MigrationTransportException("The migration stream was shut down.");
+            cancellationToken.ThrowIfCancellationRequested();
+            if (gather.TrySend() > 0)
+                continue;
+            (IntPtr start, int length) = gather.Current;
+            _window ??= new NativeWindow();
+            await WriteStreamAsync(stream, _window.Set(start, length)).ConfigureAwait(false);
+            gather.Consume(length);
+        }
+    }
+
+    /// <summary>Writes <paramref name="source"/> to <paramref name="stream"/> within the stall timeout and minimum rate.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteStreamAsync(Stream stream, ReadOnlyMemory<byte> source)
+    {
+        // One source for every direct write, linked to the shutdown; the watchdog cancels it on a stall.
+        _directCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        try
+        {
+            ValueTask write = stream.WriteAsync(source, _directCancel.Token);
+            if (write.IsCompleted)
+                write.GetAwaiter().GetResult();
+            else
+                await _watchdog.WatchAsync(Completion(write), StallTimeout, TimeProvider, Floor(), _flushed).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_watchdog.StalledOnRate)
+        {
+            throw new MigrationStallException(_floor!.Describe("the receiving side took", MinimumRateSetting));
+        }
+        catch (OperationCanceledException) when (_watchdog.HasStalled)
+        {
+            throw new MigrationStallException($"The migration stream stalled: the receiving side took no data for {StallTimeout.TotalSeconds:0.###} s");
         }
     }
 
@@ -254,7 +321,7 @@ public sealed class MigrationWriter : IDisposable
     /// <summary>Flushes when at least the flush threshold of bytes is buffered; otherwise completes at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ValueTask FlushIfNeededAsync(CancellationToken cancellationToken = default)
-        => _unflushed >= _flushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+        => _unflushed >= (_gather is null ? _flushThreshold : GatherFlushThreshold) ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>
     /// Sends everything buffered, first waiting for the rate limit. Throws the error that breaks the
@@ -272,6 +339,14 @@ public sealed class MigrationWriter : IDisposable
                 TimeSpan delay = limit.Consume(batch);
                 if (delay > TimeSpan.Zero)
                     await WaitOutWindowAsync(limit.TimeProvider, delay, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_gather is not null)
+            {
+                await SendGatheredAsync(cancellationToken).ConfigureAwait(false);
+                _flushed += batch;
+                _unflushed = 0;
+                return;
             }
 
             // Shutdown cancels a pending (or the next) flush through the pipe itself, so the common
@@ -384,9 +459,15 @@ public sealed class MigrationWriter : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<byte> GetSpan(int sizeHint) => _gather is null ? _pipe.GetSpan(sizeHint) : _gather.GetSpan(sizeHint);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Advance(int count)
     {
-        _pipe.Advance(count);
+        if (_gather is null)
+            _pipe.Advance(count);
+        else
+            _gather.Advance(count);
         _unflushed += count;
     }
 }

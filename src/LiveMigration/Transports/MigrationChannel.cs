@@ -56,6 +56,12 @@ internal abstract class MigrationChannel : IAsyncDisposable
     /// </summary>
     internal virtual Stream? DirectOutput => null;
 
+    /// <summary>
+    /// The connected socket <see cref="DirectOutput"/> writes unchanged (plain tcp or unix, no TLS), for
+    /// gathering sends of pages from guest memory; null otherwise.
+    /// </summary>
+    internal virtual System.Net.Sockets.Socket? GatherSocket => null;
+
     /// <summary>The bytes arriving from the peer.</summary>
     /// <exception cref="InvalidOperationException">The channel cannot be read (see <see cref="HasInput"/>).</exception>
     public PipeReader Input => _input ?? throw new InvalidOperationException($"The migration channel {Description} is write-only; it has no Input.");

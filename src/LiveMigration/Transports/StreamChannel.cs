@@ -52,6 +52,9 @@ internal sealed class StreamChannel : MigrationChannel
 
     internal override Stream? DirectOutput => _writeStream;
 
+    // A socket's own stream writes the socket unchanged; a wrapper (TLS) does not.
+    internal override Socket? GatherSocket => _writeStream is NetworkStream network && ReferenceEquals(network.Socket, _socket) ? _socket : null;
+
     private protected override ValueTask CloseOutputAsync(Exception? error, CancellationToken cancellationToken)
     {
         if (error is not null)
