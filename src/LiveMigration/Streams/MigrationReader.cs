@@ -237,14 +237,9 @@ public sealed class MigrationReader : IDisposable
                 break;
             }
 
-            // Without a buffer in hand the pipe may hold bytes no read here has seen (a peek's): they come first.
-            if (!_pipe.TryRead(out ReadResult result))
-                break;
-            _buffer = result.Buffer;
-            _holdingBuffer = true;
-            if (result.IsCanceled)
-                ThrowCanceled();
-            _pipeCompleted = result.IsCompleted;
+            // Without a buffer in hand the pipe may hold bytes no read here has taken (a peek's), which a
+            // pipe need not offer without a read: one read through it returns all it holds, and they come first.
+            await EnsureSlowAsync(1, cancellationToken).ConfigureAwait(false);
         }
 
         Stream stream = DirectInput;

@@ -103,9 +103,18 @@ public sealed class MultifdSourceDetectionTests
         byte[] stream = MainChannel();
         using TcpClient main = await ConnectAsync(uri, stream[..16]);
         var multifd = new List<TcpClient>();
-        for (int id = 0; id < channels; id++)
-            multifd.Add(await ConnectAsync(uri, InitPacket((byte)id)));
-        await main.GetStream().WriteAsync(stream.AsMemory(16)).AsTask().WaitAsync(TestTimeouts.Short);
+        try
+        {
+            for (int id = 0; id < channels; id++)
+                multifd.Add(await ConnectAsync(uri, InitPacket((byte)id)));
+            await main.GetStream().WriteAsync(stream.AsMemory(16)).AsTask().WaitAsync(TestTimeouts.Short);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            // The destination may refuse at the first multifd channel and close before the rest are sent.
+            TestContext.Out.WriteLine($"the source was cut off: {ex.Message}");
+        }
+
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
         multifd.ForEach(c => c.Dispose());
 
