@@ -16,14 +16,17 @@
 #        whose `send --help` lists --multifd-channels, and print n/a otherwise.
 # Ratios: /QEMU is livemig over QEMU with the same channels and temperature (race beside cold, QEMU's
 # default); /raw is over the raw tcp ceiling.
+# livemig is published ReadyToRun (precompiled, as a host would publish its app; QEMU is native code
+# too), so a process that lives for one migration does not spend it compiling; --jit takes the plain
+# build instead, whose code is compiled as it first runs.
 #
 # usage: benchmarks/e2e/compare-qemu.sh [--sizes 1G,4G] [--runs 3] [--channels 1,2,4]
-#                                       [--rows raw,qemu,livemig] [--no-build] [--keep DIR]
+#                                       [--rows raw,qemu,livemig] [--no-build] [--jit] [--keep DIR]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-sizes="1G,4G"; runs=3; channels="1,2,4"; rows="raw,qemu,livemig"; build=1; keep=""
+sizes="1G,4G"; runs=3; channels="1,2,4"; rows="raw,qemu,livemig"; build=1; keep=""; jit=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
@@ -31,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --channels) channels="$2"; shift 2 ;;
     --rows) rows="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --jit) jit=1; shift ;;
     --keep) keep="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare-qemu.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -46,13 +50,23 @@ mkdir -p "$work"
 results="$work/results.jsonl"
 : > "$results"
 
-cli="$root/samples/LiveMigration.Cli/bin/Release/net10.0/livemig"
+case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid="" ;; esac
+if [[ $jit == 1 || -z "$rid" ]]; then
+  cli="$root/samples/LiveMigration.Cli/bin/Release/net10.0/livemig"
+else
+  cli="$root/samples/LiveMigration.Cli/bin/Release/net10.0/$rid/ready-to-run/livemig"
+fi
 if has livemig; then
-  if [[ $build == 1 ]]; then
+  if [[ $build == 1 && "$cli" == */ready-to-run/* ]]; then
+    echo "publishing livemig (Release, ReadyToRun, $rid)..." >&2
+    dotnet publish "$root/samples/LiveMigration.Cli" -c Release -r "$rid" --self-contained false \
+      -p:PublishReadyToRun=true -o "$(dirname "$cli")" -nologo -v quiet >&2
+  elif [[ $build == 1 ]]; then
     echo "building livemig (Release)..." >&2
     dotnet build "$root/samples/LiveMigration.Cli" -c Release -nologo -v quiet >&2
   fi
-  [[ -x "$cli" ]] || { echo "compare-qemu.sh: no $cli; build samples/LiveMigration.Cli -c Release" >&2; exit 1; }
+  [[ -x "$cli" ]] || { echo "compare-qemu.sh: no $cli; run without --no-build once" >&2; exit 1; }
+  echo "livemig: $cli" >&2
 fi
 livemig_multifd=0
 if has livemig && "$cli" send --help 2>&1 | grep -q -- '--multifd-channels'; then livemig_multifd=1; fi
