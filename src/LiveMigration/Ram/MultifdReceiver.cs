@@ -196,7 +196,9 @@ internal sealed class MultifdReceiver : IAsyncDisposable
             ulong[] offsets = new ulong[MultifdFormat.PagesPerPacket];
             while (true)
             {
-                if (await reader.IsAtEndAsync(stop).ConfigureAwait(false))
+                // The header is read as exactly its bytes, so the pages after it are left in the socket
+                // for the direct reads into guest memory rather than read ahead into the pipe.
+                if (!await reader.TryReadDirectAsync(header, stop).ConfigureAwait(false))
                 {
                     // A source closes its channels once the main channel is past its last sync, which can be
                     // before this side has read that far; every page before the channel's last SYNC is in.
@@ -206,8 +208,6 @@ internal sealed class MultifdReceiver : IAsyncDisposable
                     return;
                 }
 
-                await reader.EnsureAsync(MultifdFormat.PacketHeaderLength, stop).ConfigureAwait(false);
-                reader.ReadBytes(header);
                 (bool sync, int normal, int zero, int block) = Check(header, id, offsets);
                 if (normal + zero > 0)
                     Interlocked.Add(ref channel.Unsynced, normal + zero);

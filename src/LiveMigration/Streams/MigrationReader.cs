@@ -43,6 +43,7 @@ public sealed class MigrationReader : IDisposable
     private volatile CancellationTokenSource? _directCancel;
     private CancellationToken _directCallerToken;
     private volatile bool _shutdown;
+    private bool _pipeDrained;
 
     /// <summary>Creates a reader over <paramref name="pipe"/>.</summary>
     internal MigrationReader(PipeReader pipe)
@@ -210,6 +211,21 @@ public sealed class MigrationReader : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask ReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
+        if (!await TryReadDirectAsync(destination, cancellationToken).ConfigureAwait(false) && !destination.IsEmpty)
+            throw new MigrationStreamTruncatedException($"The migration stream ended early: {destination.Length} bytes were needed", _consumed);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadDirectAsync"/>, but a stream that ends cleanly before the first byte returns false
+    /// instead of failing: the way to read a record that may be the last.
+    /// </summary>
+    /// <exception cref="MigrationStreamTruncatedException">The stream ended inside the bytes asked for.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<bool> TryReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        if (destination.IsEmpty)
+            return true;
+        bool started = false;
         while (true)
         {
             int buffered = (int)Math.Min(_buffer.Length, destination.Length);
@@ -217,29 +233,38 @@ public sealed class MigrationReader : IDisposable
             {
                 ReadBytes(destination.Span[..buffered]);
                 destination = destination[buffered..];
+                started = true;
             }
 
             if (destination.IsEmpty)
-                return;
+                return true;
             if (DirectInput is null || _pipeCompleted)
             {
+                if (!started && await IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+                    return false;
                 await ReadBytesAsync(destination, cancellationToken).ConfigureAwait(false);
-                return;
+                return true;
             }
 
             if (_holdingBuffer)
             {
                 // Every byte the pipe had is taken: handing its buffer back makes its next read start
-                // after the bytes read here.
+                // after the bytes read here, and until the pipe is read again it holds nothing.
                 _pipe.AdvanceTo(_buffer.End);
                 _holdingBuffer = false;
                 _buffer = default;
-                break;
+                _pipeDrained = true;
             }
 
-            // Without a buffer in hand the pipe may hold bytes no read here has taken (a peek's), which a
-            // pipe need not offer without a read: one read through it returns all it holds, and they come first.
-            await EnsureSlowAsync(1, cancellationToken).ConfigureAwait(false);
+            if (_pipeDrained)
+                break;
+
+            // The pipe may hold bytes no read here has taken (a peek's before this reader existed), which
+            // a pipe need not offer without a read: one read through it returns all it holds, first.
+            if (!started && await IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+                return false;
+            if (_buffer.Length == 0)
+                await EnsureSlowAsync(1, cancellationToken).ConfigureAwait(false);
         }
 
         Stream stream = DirectInput;
@@ -265,13 +290,18 @@ public sealed class MigrationReader : IDisposable
             if (read == 0)
             {
                 _pipeCompleted = true;
+                if (!started)
+                    return false;
                 throw new MigrationStreamTruncatedException(
                     $"The migration stream ended early: {destination.Length} more bytes were needed", _consumed);
             }
 
+            started = true;
             destination = destination[read..];
             _consumed += read;
         }
+
+        return true;
     }
 
     /// <summary>Skips <paramref name="count"/> bytes.</summary>
@@ -473,6 +503,7 @@ public sealed class MigrationReader : IDisposable
 
             _buffer = result.Buffer;
             _holdingBuffer = true;
+            _pipeDrained = false;
             if (result.IsCanceled)
                 ThrowCanceled();
             _pipeCompleted = result.IsCompleted;

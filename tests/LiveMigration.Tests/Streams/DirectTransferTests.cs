@@ -86,6 +86,55 @@ public sealed class DirectTransferTests
     }
 
     [Test]
+    public async Task Records_read_direct_end_cleanly_at_a_record_boundary_and_fail_inside_one()
+    {
+        using var source = new NativeGuestMemory(16, new Random(9));
+        using var destination = new NativeGuestMemory(16, new Random(10));
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
+        byte[] header = new byte[100];
+        new Random(11).NextBytes(header);
+        byte[] record = [.. header, .. source.Bytes(0, 16).ToArray()];
+        byte[] sent = [.. record, .. record, .. header.AsSpan(0, 40).ToArray()];
+        await connection.Client.WriteAsync(sent);
+        connection.Client.Socket.Shutdown(SocketShutdown.Send);
+        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
+        {
+            DirectInput = connection.Server,
+        };
+        var window = new NativeWindow();
+
+        byte[] headerRead = new byte[header.Length];
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.That(await reader.TryReadDirectAsync(headerRead).AsTask().WaitAsync(TestTimeouts.Short), Is.True, $"record {i}");
+            Assert.That(headerRead, Is.EqualTo(header));
+            await reader.ReadDirectAsync(window.Set(destination.PageAddress(0), 16 * Page)).AsTask().WaitAsync(TestTimeouts.Short);
+            Assert.That(destination.Bytes(0, 16).SequenceEqual(source.Bytes(0, 16)), Is.True);
+            destination.Bytes(0, 16).Clear();
+        }
+
+        Assert.ThrowsAsync<MigrationStreamTruncatedException>(async () =>
+            await reader.TryReadDirectAsync(headerRead).AsTask().WaitAsync(TestTimeouts.Short), "a header cut short is not a clean end");
+        Assert.That(reader.BytesRead, Is.EqualTo(sent.Length));
+    }
+
+    [Test]
+    public async Task A_direct_read_at_the_end_of_the_stream_returns_false()
+    {
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
+        await connection.Client.WriteAsync(new byte[300]);
+        connection.Client.Socket.Shutdown(SocketShutdown.Send);
+        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
+        {
+            DirectInput = connection.Server,
+        };
+
+        Assert.That(await reader.TryReadDirectAsync(new byte[300]).AsTask().WaitAsync(TestTimeouts.Short), Is.True);
+        Assert.That(await reader.TryReadDirectAsync(new byte[300]).AsTask().WaitAsync(TestTimeouts.Short), Is.False);
+        Assert.That(await reader.IsAtEndAsync().AsTask().WaitAsync(TestTimeouts.Short), Is.True);
+    }
+
+    [Test]
     public async Task A_direct_read_from_a_silent_peer_fails_as_stalled()
     {
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
