@@ -307,8 +307,10 @@ internal sealed class MultifdSender : IAsyncDisposable
     }
 
     /// <summary>
-    /// The packet's header, then its pages in order: each run of at least <see cref="DirectRunPages"/>
-    /// contiguous pages straight from guest memory, shorter ones through the writer's buffer.
+    /// The packet's header, then its pages in order. A gathering writer (a plain socket) sends all of it in
+    /// one gathering send, every page from guest memory; otherwise each run of at least
+    /// <see cref="DirectRunPages"/> contiguous pages goes straight from guest memory, shorter ones through
+    /// the writer's buffer.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPacketAsync(MigrationWriter writer, Packet packet, NativeWindow window)
@@ -325,7 +327,9 @@ internal sealed class MultifdSender : IAsyncDisposable
                 while (end < count && offsets[end] == offsets[end - 1] + MultifdFormat.PageSize)
                     end++;
                 int bytes = (end - first) * MultifdFormat.PageSize;
-                if (end - first >= DirectRunPages)
+                if (writer.IsGathering)
+                    writer.WriteGuestPage(block.BaseAddress + (nint)offsets[first], bytes);
+                else if (end - first >= DirectRunPages)
                     await writer.WriteDirectAsync(window.Set(block.BaseAddress + (nint)offsets[first], bytes), CancellationToken.None).ConfigureAwait(false);
                 else
                     writer.WriteBytes(block.GetSpan((long)offsets[first], bytes));

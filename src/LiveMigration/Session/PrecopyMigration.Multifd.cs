@@ -19,6 +19,7 @@ internal sealed partial class PrecopyMigration
         var sender = new MultifdSender(_ram.Blocks, options.MultifdChannels, _settings.ConnectFurther!, channel => new MigrationWriter(channel.Output)
         {
             DirectOutput = channel.DirectOutput,
+            GatherSocket = channel.GatherSocket,
             StallTimeout = options.StallTimeout,
             MinimumRateBytesPerSecond = options.MinimumRateBytesPerSecond,
             MinimumRateWindow = options.MinimumRateWindow,

@@ -122,6 +122,9 @@ public sealed class MigrationWriter : IDisposable
         init => _gather = value is not null && SocketGather.IsSupported ? new SocketGather(value) : null;
     }
 
+    /// <summary>Whether this writer sends with gathering sends (see <see cref="GatherSocket"/>).</summary>
+    internal bool IsGathering => _gather is not null;
+
     /// <summary>Every byte written so far, flushed or still buffered.</summary>
     public long BytesWritten => _flushed + _unflushed;
 
