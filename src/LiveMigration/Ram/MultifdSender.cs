@@ -19,9 +19,9 @@ namespace LiveMigration.Ram;
 /// <para>A fixed pool of packets (three per channel: their headers and page lists) is all the memory the
 /// channels keep, however fast the RAM thread is: when none is free, the RAM thread waits for a channel to
 /// finish one. Nothing is allocated per page or per packet.</para>
-/// <para>A packet names its pages; their bytes stay in guest memory until the channel's task sends them,
-/// straight from there to the transport where a run of pages is long enough (no copy in this process), through
-/// the channel's buffer otherwise. A page the guest writes after its dirty bit was taken is sent again after
+/// <para>A packet names its pages; their bytes stay in guest memory until the channel's task sends them:
+/// on a plain socket the whole packet in one gathering send from there, otherwise runs of pages long enough
+/// straight from there into the transport's stream and shorter ones through the channel's buffer. A page the guest writes after its dirty bit was taken is sent again after
 /// the next dirty sync, so bytes that change while queued only ever go out ahead of their newer copy.</para>
 /// <para>Each channel connects on its own task once the sender exists, after the main channel: the main
 /// channel's first bytes go out meanwhile, and a destination that looks at them before it takes further
