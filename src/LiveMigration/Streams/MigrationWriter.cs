@@ -255,7 +255,7 @@ public sealed class MigrationWriter : IDisposable
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            await WriteStreamAsync(stream, source).ConfigureAwait(false);
+            await WriteStreamAsync(stream, source, _flushed).ConfigureAwait(false);
             _flushed += source.Length;
         }
         catch (Exception ex)
@@ -276,23 +276,31 @@ public sealed class MigrationWriter : IDisposable
     {
         SocketGather gather = _gather!;
         Stream stream = DirectOutput ?? throw new InvalidOperationException("A gathering writer needs its direct output.");
+        long sent = 0;
         while (!gather.IsEmpty)
         {
             if (_shutdown.IsCancellationRequested)
                 throw new MigrationTransportException("The migration stream was shut down.");
             cancellationToken.ThrowIfCancellationRequested();
-            if (gather.TrySend() > 0)
+            long taken = gather.TrySend();
+            sent += taken;
+            if (taken > 0)
                 continue;
             (IntPtr start, int length) = gather.Current;
             _window ??= new NativeWindow();
-            await WriteStreamAsync(stream, _window.Set(start, length)).ConfigureAwait(false);
+            // The minimum rate counts what this batch already got across, not only the batches before it.
+            await WriteStreamAsync(stream, _window.Set(start, length), _flushed + sent).ConfigureAwait(false);
             gather.Consume(length);
+            sent += length;
         }
     }
 
-    /// <summary>Writes <paramref name="source"/> to <paramref name="stream"/> within the stall timeout and minimum rate.</summary>
+    /// <summary>
+    /// Writes <paramref name="source"/> to <paramref name="stream"/> within the stall timeout and the minimum
+    /// rate, <paramref name="progress"/> being the bytes the transport has taken before it.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteStreamAsync(Stream stream, ReadOnlyMemory<byte> source)
+    private async ValueTask WriteStreamAsync(Stream stream, ReadOnlyMemory<byte> source, long progress)
     {
         // One source for every direct write, linked to the shutdown; the watchdog cancels it on a stall.
         _directCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
@@ -302,7 +310,7 @@ public sealed class MigrationWriter : IDisposable
             if (write.IsCompleted)
                 write.GetAwaiter().GetResult();
             else
-                await _watchdog.WatchAsync(Completion(write), StallTimeout, TimeProvider, Floor(), _flushed).ConfigureAwait(false);
+                await _watchdog.WatchAsync(Completion(write), StallTimeout, TimeProvider, Floor(), progress).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_watchdog.StalledOnRate)
         {
