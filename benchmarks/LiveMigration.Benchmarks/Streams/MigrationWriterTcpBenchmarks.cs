@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
@@ -17,9 +16,8 @@ public class MigrationWriterTcpBenchmarks
     private const int PageSize = 4096;
 
     private readonly byte[] _page = new byte[PageSize];
-    private MigrationListener _listener = null!;
+    private LoopbackChannels _channels = null!;
     private MigrationChannel _sender = null!;
-    private MigrationChannel _receiver = null!;
     private Task _draining = null!;
     private TokenBucket? _rateLimit;
 
@@ -35,11 +33,9 @@ public class MigrationWriterTcpBenchmarks
     {
         // Random bytes, so nothing along the way can profit from zeros.
         new Random(42).NextBytes(_page);
-        _listener = MigrationTransport.ListenAsync("tcp:127.0.0.1:0").AsTask().GetAwaiter().GetResult();
-        Task<MigrationChannel> accepting = _listener.AcceptAsync().AsTask();
-        _sender = MigrationTransport.ConnectAsync(_listener.Uri).AsTask().GetAwaiter().GetResult();
-        _receiver = accepting.GetAwaiter().GetResult();
-        _draining = Task.Run(() => DrainAsync(_receiver.Input));
+        _channels = new LoopbackChannels();
+        _sender = _channels.Sender;
+        _draining = Task.Run(() => LoopbackChannels.DrainAsync(_channels.Receiver.Input));
 
         // One bucket for the whole run, as a migration has: steady state, not a fresh budget per operation.
         _rateLimit = BytesPerSecond == 0 ? null : new TokenBucket(BytesPerSecond);
@@ -50,9 +46,7 @@ public class MigrationWriterTcpBenchmarks
     {
         _sender.CompleteOutputAsync().AsTask().GetAwaiter().GetResult();
         _draining.GetAwaiter().GetResult();
-        _sender.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _receiver.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _channels.Dispose();
     }
 
     [Benchmark(Description = "Writer over tcp")]
@@ -67,16 +61,5 @@ public class MigrationWriterTcpBenchmarks
         }
 
         await writer.FlushAsync();
-    }
-
-    private static async Task DrainAsync(PipeReader input)
-    {
-        while (true)
-        {
-            ReadResult result = await input.ReadAsync();
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-                return;
-        }
     }
 }

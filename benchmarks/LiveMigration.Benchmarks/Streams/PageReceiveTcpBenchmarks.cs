@@ -21,9 +21,8 @@ public class PageReceiveTcpBenchmarks
 
     private IntPtr _guest;
     private byte[] _records = null!;
-    private MigrationListener _listener = null!;
+    private LoopbackChannels _channels = null!;
     private MigrationChannel _sender = null!;
-    private MigrationChannel _receiver = null!;
     private MigrationReader _reader = null!;
     private readonly NativeWindow _window = new();
 
@@ -43,20 +42,16 @@ public class PageReceiveTcpBenchmarks
             random.NextBytes(_records.AsSpan((i * RecordBytes) + 8, PageSize));
         }
 
-        _listener = MigrationTransport.ListenAsync("tcp:127.0.0.1:0").AsTask().GetAwaiter().GetResult();
-        Task<MigrationChannel> accepting = _listener.AcceptAsync().AsTask();
-        _sender = MigrationTransport.ConnectAsync(_listener.Uri).AsTask().GetAwaiter().GetResult();
-        _receiver = accepting.GetAwaiter().GetResult();
-        _reader = new MigrationReader(_receiver.Input) { DirectInput = _receiver.DirectInput };
+        _channels = new LoopbackChannels();
+        _sender = _channels.Sender;
+        _reader = new MigrationReader(_channels.Receiver.Input) { DirectInput = _channels.Receiver.DirectInput };
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _reader.Dispose();
-        _sender.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _receiver.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _channels.Dispose();
         Native.Free(_guest);
     }
 

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using LiveMigration.Streams;
 using LiveMigration.Transports;
@@ -19,9 +18,8 @@ public class PageSendTcpBenchmarks
     private const int Pages = 16384;
 
     private IntPtr _guest;
-    private MigrationListener _listener = null!;
+    private LoopbackChannels _channels = null!;
     private MigrationChannel _sender = null!;
-    private MigrationChannel _receiver = null!;
     private Task _draining = null!;
     private MigrationWriter _writer = null!;
 
@@ -34,11 +32,9 @@ public class PageSendTcpBenchmarks
     {
         _guest = Native.Alloc(Pages * PageSize, zeroed: false);
         new Random(42).NextBytes(Native.Span(_guest, Pages * PageSize));
-        _listener = MigrationTransport.ListenAsync("tcp:127.0.0.1:0").AsTask().GetAwaiter().GetResult();
-        Task<MigrationChannel> accepting = _listener.AcceptAsync().AsTask();
-        _sender = MigrationTransport.ConnectAsync(_listener.Uri).AsTask().GetAwaiter().GetResult();
-        _receiver = accepting.GetAwaiter().GetResult();
-        _draining = Task.Run(() => DrainAsync(_receiver.Input));
+        _channels = new LoopbackChannels();
+        _sender = _channels.Sender;
+        _draining = Task.Run(() => LoopbackChannels.DrainAsync(_channels.Receiver.Input));
         _writer = Path == "Gather"
             ? new MigrationWriter(_sender.Output) { DirectOutput = _sender.DirectOutput, GatherSocket = _sender.GatherSocket }
             : new MigrationWriter(_sender.Output);
@@ -52,9 +48,7 @@ public class PageSendTcpBenchmarks
         _writer.Dispose();
         _sender.CompleteOutputAsync().AsTask().GetAwaiter().GetResult();
         _draining.GetAwaiter().GetResult();
-        _sender.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _receiver.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _channels.Dispose();
         Native.Free(_guest);
     }
 
@@ -75,16 +69,5 @@ public class PageSendTcpBenchmarks
         }
 
         await writer.FlushAsync();
-    }
-
-    private static async Task DrainAsync(PipeReader input)
-    {
-        while (true)
-        {
-            ReadResult result = await input.ReadAsync();
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-                return;
-        }
     }
 }

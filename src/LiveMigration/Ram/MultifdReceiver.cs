@@ -306,12 +306,11 @@ internal sealed class MultifdReceiver : IAsyncDisposable
     {
         for (int first = 0; first < normal;)
         {
-            int end = first + 1;
-            while (end < normal && offsets[end] == offsets[end - 1] + MultifdFormat.PageSize)
-                end++;
-            if (end - first >= MultifdSender.DirectRunPages)
+            int end = PageRuns.End(offsets.AsSpan(0, normal), first);
+            if (end - first >= PageRuns.DirectRunPages)
             {
-                // A run of pages goes from the transport straight into guest memory.
+                // A run of pages goes from the transport straight into guest memory. The span is taken for
+                // its checks only (inside the block, the block not disposed) before the raw address is used.
                 int bytes = (end - first) * MultifdFormat.PageSize;
                 _ = block.GetSpan((long)offsets[first], bytes);
                 await reader.ReadDirectAsync(window.Set(block.BaseAddress + (nint)offsets[first], bytes), stop).ConfigureAwait(false);

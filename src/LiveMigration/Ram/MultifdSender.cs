@@ -20,9 +20,10 @@ namespace LiveMigration.Ram;
 /// channels keep, however fast the RAM thread is: when none is free, the RAM thread waits for a channel to
 /// finish one. Nothing is allocated per page or per packet.</para>
 /// <para>A packet names its pages; their bytes stay in guest memory until the channel's task sends them:
-/// on a plain socket the whole packet in one gathering send from there, otherwise runs of pages long enough
-/// straight from there into the transport's stream and shorter ones through the channel's buffer. A page the guest writes after its dirty bit was taken is sent again after
-/// the next dirty sync, so bytes that change while queued only ever go out ahead of their newer copy.</para>
+/// on a plain socket the whole packet in one gathering send from there, otherwise runs of pages long
+/// enough straight from there into the transport's stream and shorter ones through the channel's buffer.
+/// A page the guest writes after its dirty bit was taken is sent again after the next dirty sync, so
+/// bytes that change while queued only ever go out ahead of their newer copy.</para>
 /// <para>Each channel connects on its own task once the sender exists, after the main channel: the main
 /// channel's first bytes go out meanwhile, and a destination that looks at them before it takes further
 /// connections (or makes their TLS handshakes) is not kept waiting for channels that wait for it.</para>
@@ -32,9 +33,6 @@ namespace LiveMigration.Ram;
 /// </remarks>
 internal sealed class MultifdSender : IAsyncDisposable
 {
-    /// <summary>Contiguous pages from which a run is sent straight from guest memory: shorter runs cost more in system calls than in copying.</summary>
-    internal const int DirectRunPages = 8;
-
     private readonly RamBlock[] _blocks;
     private readonly byte[][] _names;
     private readonly Lane[] _lanes;
@@ -309,7 +307,7 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// <summary>
     /// The packet's header, then its pages in order. A gathering writer (a plain socket) sends all of it in
     /// one gathering send, every page from guest memory; otherwise each run of at least
-    /// <see cref="DirectRunPages"/> contiguous pages goes straight from guest memory, shorter ones through
+    /// <see cref="PageRuns.DirectRunPages"/> contiguous pages goes straight from guest memory, shorter ones through
     /// the writer's buffer.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -323,13 +321,11 @@ internal sealed class MultifdSender : IAsyncDisposable
             int count = packet.NormalCount;
             for (int first = 0; first < count;)
             {
-                int end = first + 1;
-                while (end < count && offsets[end] == offsets[end - 1] + MultifdFormat.PageSize)
-                    end++;
+                int end = PageRuns.End(offsets.AsSpan(0, count), first);
                 int bytes = (end - first) * MultifdFormat.PageSize;
                 if (writer.IsGathering)
                     writer.WriteGuestPage(block.BaseAddress + (nint)offsets[first], bytes);
-                else if (end - first >= DirectRunPages)
+                else if (end - first >= PageRuns.DirectRunPages)
                     await writer.WriteDirectAsync(window.Set(block.BaseAddress + (nint)offsets[first], bytes), CancellationToken.None).ConfigureAwait(false);
                 else
                     writer.WriteBytes(block.GetSpan((long)offsets[first], bytes));

@@ -211,7 +211,7 @@ public sealed class MigrationReader : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask ReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        if (!await TryReadDirectAsync(destination, cancellationToken).ConfigureAwait(false) && !destination.IsEmpty)
+        if (!await TryReadDirectAsync(destination, cancellationToken).ConfigureAwait(false))
             throw new MigrationStreamTruncatedException($"The migration stream ended early: {destination.Length} bytes were needed", _consumed);
     }
 
@@ -259,12 +259,11 @@ public sealed class MigrationReader : IDisposable
             if (_pipeDrained)
                 break;
 
-            // The pipe may hold bytes no read here has taken (a peek's before this reader existed), which
-            // a pipe need not offer without a read: one read through it returns all it holds, first.
-            if (!started && await IsAtEndAsync(cancellationToken).ConfigureAwait(false))
+            // Not holding a buffer, so nothing was taken yet. The pipe may hold bytes no read here has
+            // taken (a peek's before this reader existed), which a pipe need not offer without a read: one
+            // read through it returns all it holds, and they come first.
+            if (await IsAtEndAsync(cancellationToken).ConfigureAwait(false))
                 return false;
-            if (_buffer.Length == 0)
-                await EnsureSlowAsync(1, cancellationToken).ConfigureAwait(false);
         }
 
         Stream stream = DirectInput;

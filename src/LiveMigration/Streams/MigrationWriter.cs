@@ -114,8 +114,9 @@ public sealed class MigrationWriter : IDisposable
     /// <summary>
     /// The connected socket under <see cref="DirectOutput"/>, for gathering sends: fields are then buffered
     /// here and pages written with <see cref="WriteGuestPage"/> go from guest memory to the kernel in one
-    /// <c>sendmsg</c> per batch, with no copy in this process. Ignored where gathering sends are not supported
-    /// or without a direct output; set it only when <see cref="DirectOutput"/> writes this socket unchanged (no TLS).
+    /// <c>sendmsg</c> per batch, with no copy in this process. Ignored where gathering sends are not supported.
+    /// Set it only with <see cref="DirectOutput"/> (a full socket is waited on through it), and only when that
+    /// stream writes this socket unchanged (no TLS).
     /// </summary>
     internal System.Net.Sockets.Socket? GatherSocket
     {

@@ -18,7 +18,8 @@ internal sealed class LoopbackConnection : IDisposable
     /// <summary>The accepting end (the destination reads here).</summary>
     public NetworkStream Server { get; }
 
-    public static async Task<LoopbackConnection> OpenAsync()
+    /// <summary>Connects a pair; with <paramref name="socketBufferBytes"/>, its send and receive buffers are that small.</summary>
+    public static async Task<LoopbackConnection> OpenAsync(int? socketBufferBytes = null)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -27,6 +28,12 @@ internal sealed class LoopbackConnection : IDisposable
         Task<Socket> accept = listener.AcceptAsync();
         await client.ConnectAsync(listener.LocalEndPoint!);
         Socket server = await accept;
+        if (socketBufferBytes is { } bytes)
+        {
+            client.SendBufferSize = bytes;
+            server.ReceiveBufferSize = bytes;
+        }
+
         return new LoopbackConnection(new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true));
     }
 

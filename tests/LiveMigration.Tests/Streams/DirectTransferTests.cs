@@ -28,10 +28,7 @@ public sealed class DirectTransferTests
             await connection.Client.WriteAsync(sent);
             connection.Client.Socket.Shutdown(SocketShutdown.Send);
         });
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-        };
+        using MigrationReader reader = DirectReader(connection.Server, bufferSize: 16 * 1024);
 
         ulong head = await reader.ReadBE64Async().AsTask().WaitAsync(TestTimeouts.Short);
         var window = new NativeWindow();
@@ -74,10 +71,7 @@ public sealed class DirectTransferTests
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
         await connection.Client.WriteAsync(new byte[10_000]);
         connection.Client.Socket.Shutdown(SocketShutdown.Send);
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-        };
+        using MigrationReader reader = DirectReader(connection.Server);
 
         Assert.ThrowsAsync<MigrationStreamTruncatedException>(async () =>
             await reader.ReadDirectAsync(new byte[64 * 1024]).AsTask().WaitAsync(TestTimeouts.Short));
@@ -97,10 +91,7 @@ public sealed class DirectTransferTests
         byte[] sent = [.. record, .. record, .. header.AsSpan(0, 40).ToArray()];
         await connection.Client.WriteAsync(sent);
         connection.Client.Socket.Shutdown(SocketShutdown.Send);
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-        };
+        using MigrationReader reader = DirectReader(connection.Server);
         var window = new NativeWindow();
 
         byte[] headerRead = new byte[header.Length];
@@ -124,10 +115,7 @@ public sealed class DirectTransferTests
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
         await connection.Client.WriteAsync(new byte[300]);
         connection.Client.Socket.Shutdown(SocketShutdown.Send);
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-        };
+        using MigrationReader reader = DirectReader(connection.Server);
 
         Assert.That(await reader.TryReadDirectAsync(new byte[300]).AsTask().WaitAsync(TestTimeouts.Short), Is.True);
         Assert.That(await reader.TryReadDirectAsync(new byte[300]).AsTask().WaitAsync(TestTimeouts.Short), Is.False);
@@ -139,12 +127,7 @@ public sealed class DirectTransferTests
     {
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
         var time = new SteppingTimeProvider();
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-            StallTimeout = TimeSpan.FromMilliseconds(200),
-            TimeProvider = time,
-        };
+        using MigrationReader reader = DirectReader(connection.Server, time, TimeSpan.FromMilliseconds(200));
 
         Task read = reader.ReadDirectAsync(new byte[64 * 1024]).AsTask();
         TimeSpan armed = await time.NextArmedAsync();
@@ -158,10 +141,7 @@ public sealed class DirectTransferTests
     public async Task A_shut_down_reader_fails_a_direct_read_at_once()
     {
         using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        using var reader = new MigrationReader(PipeReader.Create(connection.Server, new StreamPipeReaderOptions(leaveOpen: true)))
-        {
-            DirectInput = connection.Server,
-        };
+        using MigrationReader reader = DirectReader(connection.Server);
 
         Task read = reader.ReadDirectAsync(new byte[64 * 1024]).AsTask();
         await Task.Delay(50);
@@ -205,9 +185,7 @@ public sealed class DirectTransferTests
     public async Task A_direct_write_to_a_peer_that_stops_reading_fails_as_stalled_and_latches()
     {
         using var source = new NativeGuestMemory(2048, new Random(8));
-        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        connection.Client.Socket.SendBufferSize = 16 * 1024;
-        connection.Server.Socket.ReceiveBufferSize = 16 * 1024;
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync(socketBufferBytes: 16 * 1024);
         var time = new SteppingTimeProvider();
         using var writer = new MigrationWriter(PipeWriter.Create(connection.Client, new StreamPipeWriterOptions(leaveOpen: true)))
         {
@@ -223,6 +201,14 @@ public sealed class DirectTransferTests
         MigrationStallException? error = Assert.ThrowsAsync<MigrationStallException>(async () => await write.WaitAsync(TestTimeouts.Short));
         Assert.That(writer.Error, Is.SameAs(error));
     }
+
+    private static MigrationReader DirectReader(NetworkStream stream, TimeProvider? time = null, TimeSpan? stallTimeout = null, int bufferSize = 4096) =>
+        new(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: bufferSize, leaveOpen: true)))
+        {
+            DirectInput = stream,
+            StallTimeout = stallTimeout ?? Timeout.InfiniteTimeSpan,
+            TimeProvider = time ?? TimeProvider.System,
+        };
 
     private static byte[] BigEndian(ulong value)
     {

@@ -15,6 +15,9 @@ public sealed class GatheringWriterTests
 {
     private const int Page = 4096;
 
+    /// <summary>Socket buffers of a few tens of KiB in all: megabytes cannot fit, so a flush must wait for the peer.</summary>
+    private const int SmallSocketBuffers = 16 * 1024;
+
     [SetUp]
     public void RequireGatheringSends()
     {
@@ -77,9 +80,7 @@ public sealed class GatheringWriterTests
     public async Task A_flush_larger_than_the_socket_buffers_waits_for_the_peer_and_then_completes()
     {
         using var guest = new NativeGuestMemory(2048, new Random(7));
-        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        connection.Client.Socket.SendBufferSize = 16 * 1024;
-        connection.Server.Socket.ReceiveBufferSize = 16 * 1024;
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync(SmallSocketBuffers);
         using MigrationWriter writer = GatheringWriter(connection.Client);
         for (int page = 0; page < guest.Pages; page++)
         {
@@ -110,17 +111,9 @@ public sealed class GatheringWriterTests
     public async Task A_gathering_flush_to_a_peer_that_stops_reading_fails_as_stalled_and_latches()
     {
         using var guest = new NativeGuestMemory(2048, new Random(11));
-        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        connection.Client.Socket.SendBufferSize = 16 * 1024;
-        connection.Server.Socket.ReceiveBufferSize = 16 * 1024;
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync(SmallSocketBuffers);
         var time = new SteppingTimeProvider();
-        using var writer = new MigrationWriter(PipeWriter.Create(connection.Client, new StreamPipeWriterOptions(leaveOpen: true)))
-        {
-            DirectOutput = connection.Client,
-            GatherSocket = connection.Client.Socket,
-            StallTimeout = TimeSpan.FromMilliseconds(200),
-            TimeProvider = time,
-        };
+        using MigrationWriter writer = GatheringWriter(connection.Client, time, TimeSpan.FromMilliseconds(200));
         for (int page = 0; page < guest.Pages; page++)
             writer.WriteGuestPage(guest.PageAddress(page), Page);
 
@@ -141,9 +134,7 @@ public sealed class GatheringWriterTests
     public async Task Shutdown_breaks_a_gathering_flush_blocked_on_a_full_socket()
     {
         using var guest = new NativeGuestMemory(2048, new Random(13));
-        using LoopbackConnection connection = await LoopbackConnection.OpenAsync();
-        connection.Client.Socket.SendBufferSize = 16 * 1024;
-        connection.Server.Socket.ReceiveBufferSize = 16 * 1024;
+        using LoopbackConnection connection = await LoopbackConnection.OpenAsync(SmallSocketBuffers);
         using MigrationWriter writer = GatheringWriter(connection.Client);
         for (int page = 0; page < guest.Pages; page++)
             writer.WriteGuestPage(guest.PageAddress(page), Page);
@@ -156,11 +147,13 @@ public sealed class GatheringWriterTests
         Assert.That(error!.Message, Does.Contain("shut down"));
     }
 
-    private static MigrationWriter GatheringWriter(NetworkStream stream) =>
+    private static MigrationWriter GatheringWriter(NetworkStream stream, TimeProvider? time = null, TimeSpan? stallTimeout = null) =>
         new(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true)))
         {
             DirectOutput = stream,
             GatherSocket = stream.Socket,
+            StallTimeout = stallTimeout ?? Timeout.InfiniteTimeSpan,
+            TimeProvider = time ?? TimeProvider.System,
         };
 
     private static async Task<byte[]> ReadToEndAsync(Stream stream)
