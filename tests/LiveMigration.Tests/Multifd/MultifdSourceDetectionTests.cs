@@ -132,11 +132,22 @@ public sealed class MultifdSourceDetectionTests
         // The multifd channels are connected and have sent their init packets before the main channel's
         // last byte is written, as a QEMU source's sync guarantees; the destination may not have looked at them yet.
         using TcpClient main = await ConnectAsync(uri, stream[..^1]);
-        using TcpClient first = await ConnectAsync(uri, InitPacket(0));
-        using TcpClient second = await ConnectAsync(uri, InitPacket(1));
-        await main.GetStream().WriteAsync(stream.AsMemory(stream.Length - 1)).AsTask().WaitAsync(TestTimeouts.Short);
-        main.Client.Shutdown(SocketShutdown.Send);
+        var multifd = new List<TcpClient>();
+        try
+        {
+            multifd.Add(await ConnectAsync(uri, InitPacket(0)));
+            multifd.Add(await ConnectAsync(uri, InitPacket(1)));
+            await main.GetStream().WriteAsync(stream.AsMemory(stream.Length - 1)).AsTask().WaitAsync(TestTimeouts.Short);
+            main.Client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            // The destination may see the first channel and refuse before the rest is sent.
+            TestContext.Out.WriteLine($"the source was cut off: {ex.Message}");
+        }
+
         IncomingMigrationResult result = await incoming.Completion.WaitAsync(TestTimeouts.Short);
+        multifd.ForEach(c => c.Dispose());
 
         AssertRefused(result, guest);
     }
