@@ -4,6 +4,7 @@ using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Multifd;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Ram;
 
@@ -97,7 +98,7 @@ internal sealed class MultifdReceiver : IAsyncDisposable
     /// The main channel's sync point: waits until every channel has received its next SYNC packet (and
     /// applied every page before it), then lets them all go on.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public async ValueTask SyncAsync(CancellationToken cancellationToken)
     {
         for (int id = 0; id < _channels.Length; id++)
@@ -300,7 +301,7 @@ internal sealed class MultifdReceiver : IAsyncDisposable
         return -1;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask LoadPagesAsync(MigrationReader reader, NativeWindow window, RamBlock block, int blockIndex, ulong[] offsets, int normal, int zero, CancellationToken stop)
     {

@@ -5,6 +5,7 @@ using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Multifd;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 using LiveMigration.Transports;
 
 namespace LiveMigration.Ram;
@@ -116,7 +117,7 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// A sync point: the current packet goes out, then a SYNC packet on every channel behind what it already
     /// has. The caller then writes the main channel's marker and flushes it.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public async ValueTask SyncAsync(CancellationToken cancellationToken)
     {
         await SubmitCurrentAsync(cancellationToken).ConfigureAwait(false);
@@ -179,7 +180,7 @@ internal sealed class MultifdSender : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask ReadySlowAsync(int block, CancellationToken cancellationToken)
     {
@@ -194,7 +195,7 @@ internal sealed class MultifdSender : IAsyncDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask SubmitCurrentAsync(CancellationToken cancellationToken)
     {
@@ -226,7 +227,7 @@ internal sealed class MultifdSender : IAsyncDisposable
         return best;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask SubmitAsync(Packet packet, Lane lane, uint flags, CancellationToken cancellationToken)
     {
@@ -245,7 +246,7 @@ internal sealed class MultifdSender : IAsyncDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
 
     private async ValueTask<Packet> TakeFreeAsync(CancellationToken cancellationToken)
     {
@@ -310,7 +311,7 @@ internal sealed class MultifdSender : IAsyncDisposable
     /// <see cref="PageRuns.DirectRunPages"/> contiguous pages goes straight from guest memory, shorter ones through
     /// the writer's buffer.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask SendPacketAsync(MigrationWriter writer, Packet packet, NativeWindow window)
     {
         writer.WriteBytes(packet.Buffer);

@@ -3,6 +3,7 @@ using LiveMigration.Errors;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 using LiveMigration.Xbzrle;
 
 namespace LiveMigration.Ram;
@@ -15,7 +16,7 @@ internal sealed partial class RamLoadHandler
     /// Applies an XBZRLE delta to the page the destination already holds. Accepted whether or not the
     /// destination enabled the capability, as QEMU's destination does.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask LoadXbzrlePageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
         RamBlock block = await ReadBlockAsync(reader, flags, recordOffset, cancellationToken).ConfigureAwait(false);

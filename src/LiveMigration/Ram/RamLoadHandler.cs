@@ -4,6 +4,7 @@ using LiveMigration.Hosting;
 using LiveMigration.Multifd;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Ram;
 
@@ -71,7 +72,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
 
     private bool _ended;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     public async ValueTask LoadAsync(MigrationReader reader, SectionType sectionType, uint versionId, CancellationToken cancellationToken)
     {
@@ -154,7 +155,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         _sawBlockList = true;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
 
     private async ValueTask<RamBlock> ReadBlockAsync(MigrationReader reader, RamRecordFlags flags, long recordOffset, CancellationToken cancellationToken)
     {
@@ -175,7 +176,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
             throw new MigrationStreamException($"Page offset 0x{address:x} is beyond RAM block '{block.Name}' of {block.Length} bytes", recordOffset);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask LoadZeroPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {
@@ -194,7 +195,7 @@ internal sealed partial class RamLoadHandler : ISectionLoader, IRamRecordHandler
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask LoadRawPageAsync(MigrationReader reader, RamRecordFlags flags, ulong address, long recordOffset, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Ram;
 
@@ -32,7 +33,7 @@ internal interface IRamRecordHandler
 /// </summary>
 internal static class RamRecordReader
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public static async ValueTask ReadSectionAsync<THandler>(MigrationReader reader, THandler handler, CancellationToken cancellationToken)
         where THandler : IRamRecordHandler
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LiveMigration.Multifd;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Ram;
 
@@ -30,7 +31,7 @@ internal sealed partial class RamSaveHandler
     /// Before a page: the sync point a dirty sync made due (8.1+ dialect: a page sent again must not reach
     /// the destination before its older copy), then room in the current packet.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask BeforeMultifdPageAsync(MigrationWriter writer, int blockIndex, CancellationToken cancellationToken)
     {
         MultifdSender sender = _multifd!;
@@ -54,7 +55,7 @@ internal sealed partial class RamSaveHandler
     /// A sync point: SYNC on every channel behind its pages, then (8.1+) the MULTIFD_FLUSH record, flushed
     /// at once so the destination's main channel can reach it while its channels wait there.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask MultifdSyncPointAsync(MigrationWriter writer, bool flushRecord, CancellationToken cancellationToken)
     {
         _multifdSyncDue = false;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using LiveMigration.Hosting;
 using LiveMigration.Savevm;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Ram;
 
@@ -21,7 +22,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
     private static readonly TimeSpan IterationTimeBudget = TimeSpan.FromMilliseconds(50);
 
     private readonly RamBlock[] _blocks;
-    private readonly ulong[][] _toSend;
+    private readonly MigrationBitmaps _toSend;
     private readonly byte[][] _blockNames;
     private readonly TimeProvider _time;
     private readonly ulong[] _blockBase;
@@ -58,7 +59,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         }
 
         _blockNames = [.. _blocks.Select(b => System.Text.Encoding.UTF8.GetBytes(b.Name))];
-        _toSend = [.. _blocks.Select(b => new ulong[(b.PageCount + 63) / 64])];
+        _toSend = new MigrationBitmaps(_blocks);
         _time = time;
         Statistics.TotalBytes = _blocks.Sum(b => b.Length);
         _blockBase = new ulong[_blocks.Length];
@@ -119,7 +120,7 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         await FlushAfterEosAsync(writer, cancellationToken).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
 
     public async ValueTask<bool> SaveIterateAsync(MigrationWriter writer, CancellationToken cancellationToken)
     {
@@ -206,7 +207,11 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         return now;
     }
 
-    public void Dispose() => _xbzrle?.Dispose();
+    public void Dispose()
+    {
+        _xbzrle?.Dispose();
+        _toSend.Dispose();
+    }
 
     /// <summary>
     /// After a section's EOS: with multifd the marker must reach the destination now, since its channels
@@ -222,11 +227,11 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         {
             for (int visited = 0; visited <= _blocks.Length; visited++)
             {
-                ulong[] bits = _toSend[_cursorBlock];
+                Span<ulong> bits = _toSend[_cursorBlock];
                 long found = FindSetBit(bits, _cursorPage);
                 if (found >= 0)
                 {
-                    bits[found >> 6] &= ~(1UL << (int)(found & 63));
+                    bits[(int)(found >> 6)] &= ~(1UL << (int)(found & 63));
                     _dirtyPages--;
                     blockIndex = _cursorBlock;
                     page = found;
@@ -246,23 +251,23 @@ internal sealed partial class RamSaveHandler : ISectionSaver, IDisposable
         return false;
     }
 
-    private static long FindSetBit(ulong[] bits, long from)
+    private static long FindSetBit(ReadOnlySpan<ulong> bits, long from)
     {
-        long wordIndex = from >> 6;
-        if (wordIndex >= bits.Length) return -1;
+        if ((from >> 6) >= bits.Length) return -1;
+        int wordIndex = (int)(from >> 6);
         ulong word = bits[wordIndex] & (ulong.MaxValue << (int)(from & 63));
         while (true)
         {
             if (word != 0)
-                return (wordIndex << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+                return ((long)wordIndex << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
             if (++wordIndex >= bits.Length) return -1;
             word = bits[wordIndex];
         }
     }
 
-    private static void SetAll(ulong[] bits, long pageCount)
+    private static void SetAll(Span<ulong> bits, long pageCount)
     {
-        Array.Fill(bits, ulong.MaxValue);
+        bits.Fill(ulong.MaxValue);
         int tail = (int)(pageCount & 63);
         if (tail != 0)
             bits[^1] = (1UL << tail) - 1;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Savevm;
 
@@ -175,7 +176,7 @@ internal sealed partial class SavevmLoader : ISavevmStreamVisitor
 
     void ISavevmStreamVisitor.OnSectionEnded(SavevmSectionHeader section, long size) => _result!.SectionCount++;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private static async ValueTask LoadPayloadAsync(MigrationReader reader, ISectionLoader loader, SavevmSectionHeader section, CancellationToken cancellationToken)
     {

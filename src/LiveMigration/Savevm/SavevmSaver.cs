@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Text;
 using LiveMigration.Errors;
 using LiveMigration.Streams;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Savevm;
 
@@ -126,7 +127,7 @@ internal sealed class SavevmSaver
     /// <returns>True when every live handler reported that nothing was left to send.</returns>
     /// <exception cref="InvalidOperationException">Called before setup or after completion.</exception>
     /// <exception cref="MigrationException">The stream failed.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<bool> IterateAsync(CancellationToken cancellationToken = default)
     {
         if (_phase != Phase.SetUp)

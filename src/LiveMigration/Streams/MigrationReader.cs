@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
 using LiveMigration.Errors;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Streams;
 
@@ -124,7 +125,7 @@ public sealed class MigrationReader : IDisposable
         => _buffer.Length >= count ? ValueTask.CompletedTask : EnsureSlowAsync(count, cancellationToken);
 
     /// <summary>True when the stream has ended and every byte of it has been read.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<bool> IsAtEndAsync(CancellationToken cancellationToken = default)
     {
         if (_buffer.Length > 0) return false;
@@ -140,7 +141,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads one byte.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<byte> ReadU8Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(1, cancellationToken).ConfigureAwait(false);
@@ -148,7 +149,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 16-bit value.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<ushort> ReadBE16Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
@@ -156,7 +157,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 32-bit value.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<uint> ReadBE32Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(4, cancellationToken).ConfigureAwait(false);
@@ -164,7 +165,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Reads a big-endian 64-bit value.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<ulong> ReadBE64Async(CancellationToken cancellationToken = default)
     {
         await EnsureAsync(8, cancellationToken).ConfigureAwait(false);
@@ -188,7 +189,7 @@ public sealed class MigrationReader : IDisposable
     /// Reads exactly <paramref name="destination"/>.Length bytes of any size, consuming the pipe as it
     /// goes (for payloads larger than <see cref="MaxEnsureBytes"/>).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public async ValueTask ReadBytesAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         while (!destination.IsEmpty)
@@ -208,7 +209,7 @@ public sealed class MigrationReader : IDisposable
     /// destination, with no buffer between (through the pipe when there is no direct input).
     /// </summary>
     /// <exception cref="MigrationStreamTruncatedException">The stream ended first.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     internal async ValueTask ReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         if (!await TryReadDirectAsync(destination, cancellationToken).ConfigureAwait(false))
@@ -220,7 +221,7 @@ public sealed class MigrationReader : IDisposable
     /// instead of failing: the way to read a record that may be the last.
     /// </summary>
     /// <exception cref="MigrationStreamTruncatedException">The stream ended inside the bytes asked for.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     internal async ValueTask<bool> TryReadDirectAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         if (destination.IsEmpty)
@@ -304,7 +305,7 @@ public sealed class MigrationReader : IDisposable
     }
 
     /// <summary>Skips <paramref name="count"/> bytes.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public async ValueTask SkipAsync(long count, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -471,7 +472,7 @@ public sealed class MigrationReader : IDisposable
         _consumed += count;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
 
     private async ValueTask EnsureSlowAsync(int count, CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
 using LiveMigration.Errors;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Streams;
 
@@ -234,7 +235,7 @@ public sealed class MigrationWriter : IDisposable
     /// when there is no direct output). The rate limit and stall timeout apply as to a flush. Completes once
     /// the transport has taken the bytes, so the memory may change afterwards.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     internal async ValueTask WriteDirectAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         if (DirectOutput is not { } stream)
@@ -272,7 +273,7 @@ public sealed class MigrationWriter : IDisposable
     /// The gathered batch, in as few sends as the socket allows; when its buffer is full, an ordinary send of
     /// the next piece waits for room (with the stall timeout), then gathering goes on.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask SendGatheredAsync(CancellationToken cancellationToken)
     {
         SocketGather gather = _gather!;
@@ -300,7 +301,7 @@ public sealed class MigrationWriter : IDisposable
     /// Writes <paramref name="source"/> to <paramref name="stream"/> within the stall timeout and the minimum
     /// rate, <paramref name="progress"/> being the bytes the transport has taken before it.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     private async ValueTask WriteStreamAsync(Stream stream, ReadOnlyMemory<byte> source, long progress)
     {
         // One source for every direct write, linked to the shutdown; the watchdog cancels it on a stall.
@@ -323,7 +324,7 @@ public sealed class MigrationWriter : IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<bool> Completion(ValueTask write)
     {
         await write.ConfigureAwait(false);
@@ -339,7 +340,7 @@ public sealed class MigrationWriter : IDisposable
     /// Sends everything buffered, first waiting for the rate limit. Throws the error that breaks the
     /// stream the first time; after that it does nothing.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder))]
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         if (_error is not null) return;

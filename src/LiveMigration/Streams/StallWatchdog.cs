@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LiveMigration.Threading;
 namespace LiveMigration.Streams;
 
 /// <summary>
@@ -41,7 +42,7 @@ internal sealed class StallWatchdog : IDisposable
     /// <paramref name="floor"/> allows after <paramref name="progress"/> bytes, and charges the wait to the floor.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The watchdog was disposed.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<T> WatchAsync<T>(ValueTask<T> operation, TimeSpan timeout, TimeProvider time, ProgressFloor? floor = null, long progress = 0)
     {
         TimeSpan due = timeout;

@@ -12,6 +12,7 @@ public sealed class LayeringTests
     internal static readonly IReadOnlyDictionary<string, int> Layers = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         ["Errors"] = 0,
+        ["Threading"] = 0,
         ["Streams"] = 1,
         ["Transports"] = 1,
         ["Xbzrle"] = 1,
