@@ -25,8 +25,8 @@ internal sealed class ExecChannel : MigrationChannel
         : base(
             $"exec:{command}",
             PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(
-                bufferSize: bufferSize, minimumReadSize: Math.Max(bufferSize / 4, MigrationTransportOptions.MinBufferSize), leaveOpen: true)),
-            PipeWriter.Create(process.StandardInput.BaseStream, new StreamPipeWriterOptions(minimumBufferSize: bufferSize, leaveOpen: true)))
+                bufferSize: bufferSize, minimumReadSize: Math.Max(bufferSize / 4, MigrationTransportOptions.MinBufferSize), pool: ChannelBufferPool.Shared, leaveOpen: true)),
+            PipeWriter.Create(process.StandardInput.BaseStream, new StreamPipeWriterOptions(pool: ChannelBufferPool.Shared, minimumBufferSize: bufferSize, leaveOpen: true)))
     {
         _process = process;
         _command = command;

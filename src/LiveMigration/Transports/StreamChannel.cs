@@ -138,8 +138,8 @@ internal sealed class StreamChannel : MigrationChannel
         => stream is null
             ? null
             : PipeReader.Create(stream, new StreamPipeReaderOptions(
-                bufferSize: bufferSize, minimumReadSize: Math.Max(bufferSize / 4, MigrationTransportOptions.MinBufferSize), leaveOpen: true));
+                bufferSize: bufferSize, minimumReadSize: Math.Max(bufferSize / 4, MigrationTransportOptions.MinBufferSize), pool: ChannelBufferPool.Shared, leaveOpen: true));
 
     private static PipeWriter? CreateWriter(Stream? stream, int bufferSize)
-        => stream is null ? null : PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: bufferSize, leaveOpen: true));
+        => stream is null ? null : PipeWriter.Create(stream, new StreamPipeWriterOptions(pool: ChannelBufferPool.Shared, minimumBufferSize: bufferSize, leaveOpen: true));
 }
