@@ -19,8 +19,9 @@
 # livemig is published self-contained and ReadyToRun in composite mode (the runtime and the app
 # precompiled together, as a host would publish its app; QEMU is native code too), so a process that
 # lives for one migration does not spend it compiling: a plain ReadyToRun image still leaves the
-# runtime's generic code over the library's types to the JIT. --jit takes the plain build instead,
-# whose code is compiled as it first runs.
+# runtime's generic code over the library's types to the JIT. Tiered compilation is off in it: the
+# precompiled code is kept rather than compiled again, mid-migration, once it turns out to be hot.
+# --jit takes the plain build instead, whose code is compiled as it first runs.
 #
 # usage: benchmarks/e2e/compare-qemu.sh [--sizes 1G,4G] [--runs 3] [--channels 1,2,4]
 #                                       [--rows raw,qemu,livemig] [--no-build] [--jit] [--keep DIR]
@@ -62,7 +63,8 @@ if has livemig; then
   if [[ $build == 1 && "$cli" == */ready-to-run/* ]]; then
     echo "publishing livemig (Release, self-contained, composite ReadyToRun, $rid)..." >&2
     dotnet publish "$root/samples/LiveMigration.Cli" -c Release -r "$rid" --self-contained true \
-      -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$(dirname "$cli")" -nologo -v quiet >&2
+      -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -p:TieredCompilation=false \
+      -o "$(dirname "$cli")" -nologo -v quiet >&2
   elif [[ $build == 1 ]]; then
     echo "building livemig (Release)..." >&2
     dotnet build "$root/samples/LiveMigration.Cli" -c Release -nologo -v quiet >&2
