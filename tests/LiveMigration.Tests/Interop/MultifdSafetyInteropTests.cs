@@ -29,7 +29,9 @@ public sealed class MultifdSafetyInteropTests
         {
             ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "multifd", ["state"] = true }),
         });
-        await qemu.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = 2 });
+        // A source without a return path finishes on its own once its bytes fit in the sockets' buffers;
+        // throttled, it is still sending when the destination refuses, so it must learn of the refusal.
+        await qemu.Qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = 2, ["max-bandwidth"] = 4L << 20 });
         await qemu.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri });
 
         await receive.WaitAsync(TestTimeouts.Migration);
