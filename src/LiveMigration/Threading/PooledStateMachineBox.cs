@@ -54,7 +54,7 @@ internal sealed class PooledStateMachineBox<TStateMachine, TResult> : PooledStat
     // it a box is simply left to the collector.
     private const int PoolSize = 64;
 
-    private static readonly PooledStateMachineBox<TStateMachine, TResult>?[] Pool = new PooledStateMachineBox<TStateMachine, TResult>?[PoolSize];
+    private static readonly SlotPool<PooledStateMachineBox<TStateMachine, TResult>> Pool = new(PoolSize);
 
     private static readonly ContextCallback RunInContext = static box => ((PooledStateMachineBox<TStateMachine, TResult>)box!).StateMachine.MoveNext();
 
@@ -74,27 +74,13 @@ internal sealed class PooledStateMachineBox<TStateMachine, TResult> : PooledStat
 
     /// <summary>A free box of this method, or a new one.</summary>
     public static PooledStateMachineBox<TStateMachine, TResult> Rent()
-    {
-        PooledStateMachineBox<TStateMachine, TResult>?[] pool = Pool;
-        for (int i = 0; i < pool.Length; i++)
-        {
-            if (Volatile.Read(ref pool[i]) is { } box && ReferenceEquals(Interlocked.CompareExchange(ref pool[i], null, box), box))
-                return box;
-        }
-
-        return new PooledStateMachineBox<TStateMachine, TResult>();
-    }
+        => Pool.TryTake(0, static (_, _) => true) ?? new PooledStateMachineBox<TStateMachine, TResult>();
 
     protected override void Recycle()
     {
         StateMachine = default!;
         Context = null;
-        PooledStateMachineBox<TStateMachine, TResult>?[] pool = Pool;
-        for (int i = 0; i < pool.Length; i++)
-        {
-            if (Volatile.Read(ref pool[i]) is null && Interlocked.CompareExchange(ref pool[i], this, null) is null)
-                return;
-        }
+        Pool.Give(this);
     }
 
     private void MoveNext()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using LiveMigration.Threading;
 
 namespace LiveMigration.Transports;
 
@@ -19,7 +20,7 @@ internal sealed class ChannelBufferPool : MemoryPool<byte>
     /// <summary>Enough for the pipes of both ends of a migration with several multifd channels in one process.</summary>
     private const int Slots = 32;
 
-    private readonly Buffer?[] _free = new Buffer?[Slots];
+    private readonly SlotPool<Buffer> _free = new(Slots);
 
     /// <summary>The pool the transports' pipes share.</summary>
     public static new ChannelBufferPool Shared { get; } = new();
@@ -35,35 +36,15 @@ internal sealed class ChannelBufferPool : MemoryPool<byte>
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, MaxBufferSize);
         int size = minBufferSize < 0 ? MigrationTransportOptions.MinBufferSize : minBufferSize;
-        Buffer?[] free = _free;
-        for (int i = 0; i < free.Length; i++)
-        {
-            if (Volatile.Read(ref free[i]) is { } buffer && buffer.Length >= size
-                && ReferenceEquals(Interlocked.CompareExchange(ref free[i], null, buffer), buffer))
-            {
-                buffer.Lease();
-                return buffer;
-            }
-        }
-
-        var created = new Buffer(this, GC.AllocateUninitializedArray<byte>(size));
-        created.Lease();
-        return created;
+        Buffer buffer = _free.TryTake(size, static (free, needed) => free.Length >= needed)
+            ?? new Buffer(this, GC.AllocateUninitializedArray<byte>(size));
+        buffer.Lease();
+        return buffer;
     }
 
     protected override void Dispose(bool disposing)
     {
         // Shared for the process: nothing to release.
-    }
-
-    private void Return(Buffer buffer)
-    {
-        Buffer?[] free = _free;
-        for (int i = 0; i < free.Length; i++)
-        {
-            if (Volatile.Read(ref free[i]) is null && Interlocked.CompareExchange(ref free[i], buffer, null) is null)
-                return;
-        }
     }
 
     private sealed class Buffer(ChannelBufferPool pool, byte[] array) : IMemoryOwner<byte>
@@ -82,7 +63,7 @@ internal sealed class ChannelBufferPool : MemoryPool<byte>
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _leased, 0) == 1)
-                pool.Return(this);
+                pool._free.Give(this);
         }
     }
 }
