@@ -16,20 +16,20 @@
 #        whose `send --help` lists --multifd-channels, and print n/a otherwise.
 # Ratios: /QEMU is livemig over QEMU with the same channels and temperature (race beside cold, QEMU's
 # default); /raw is over the raw tcp ceiling.
-# livemig is published self-contained and ReadyToRun in composite mode (the runtime and the app
-# precompiled together, as a host would publish its app; QEMU is native code too), so a process that
-# lives for one migration does not spend it compiling: a plain ReadyToRun image still leaves the
-# runtime's generic code over the library's types to the JIT. Tiered compilation is off in it: the
-# precompiled code is kept rather than compiled again, mid-migration, once it turns out to be hot.
-# --jit takes the plain build instead, whose code is compiled as it first runs.
+# livemig is published as a host that lives for one migration would publish it: as native code ahead
+# of time (Native AOT, for this machine's instruction set; QEMU is native code too), so the process does
+# not spend its migration compiling or loading types. Without a C toolchain (gcc or clang) for the
+# native link, it falls back to self-contained composite ReadyToRun with tiered compilation off (the
+# runtime and the app precompiled together; the JIT still compiles what the image lacks). --r2r takes
+# that build on purpose, --jit the plain build, whose code is compiled as it first runs.
 #
 # usage: benchmarks/e2e/compare-qemu.sh [--sizes 1G,4G] [--runs 3] [--channels 1,2,4]
-#                                       [--rows raw,qemu,livemig] [--no-build] [--jit] [--keep DIR]
+#                                       [--rows raw,qemu,livemig] [--no-build] [--jit|--r2r] [--keep DIR]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-sizes="1G,4G"; runs=3; channels="1,2,4"; rows="raw,qemu,livemig"; build=1; keep=""; jit=0
+sizes="1G,4G"; runs=3; channels="1,2,4"; rows="raw,qemu,livemig"; build=1; keep=""; jit=0; r2r=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
@@ -38,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --rows) rows="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --jit) jit=1; shift ;;
+    --r2r) r2r=1; shift ;;
     --keep) keep="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare-qemu.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -54,17 +55,31 @@ results="$work/results.jsonl"
 : > "$results"
 
 case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid="" ;; esac
+bin="$root/samples/LiveMigration.Cli/bin/Release/net10.0"
 if [[ $jit == 1 || -z "$rid" ]]; then
-  cli="$root/samples/LiveMigration.Cli/bin/Release/net10.0/livemig"
+  cli="$bin/livemig"
+elif [[ $r2r == 1 ]]; then
+  cli="$bin/$rid/ready-to-run/livemig"
 else
-  cli="$root/samples/LiveMigration.Cli/bin/Release/net10.0/$rid/ready-to-run/livemig"
+  cli="$bin/$rid/native-aot/livemig"
 fi
+publish_r2r() {
+  echo "publishing livemig (Release, self-contained, composite ReadyToRun, tiering off, $rid)..." >&2
+  dotnet publish "$root/samples/LiveMigration.Cli" -c Release -r "$rid" --self-contained true \
+    -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -p:TieredCompilation=false \
+    -o "$bin/$rid/ready-to-run" -nologo -v quiet >&2
+}
 if has livemig; then
-  if [[ $build == 1 && "$cli" == */ready-to-run/* ]]; then
-    echo "publishing livemig (Release, self-contained, composite ReadyToRun, $rid)..." >&2
-    dotnet publish "$root/samples/LiveMigration.Cli" -c Release -r "$rid" --self-contained true \
-      -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -p:TieredCompilation=false \
-      -o "$(dirname "$cli")" -nologo -v quiet >&2
+  if [[ $build == 1 && "$cli" == */native-aot/* ]]; then
+    echo "publishing livemig (Release, Native AOT for this machine's instruction set, $rid)..." >&2
+    if ! dotnet publish "$root/samples/LiveMigration.Cli" -c Release -r "$rid" -p:PublishAot=true \
+        -p:IlcInstructionSet=native -o "$bin/$rid/native-aot" -nologo -v quiet >&2; then
+      echo "compare-qemu.sh: Native AOT publish failed (it links with gcc or clang); taking composite ReadyToRun" >&2
+      cli="$bin/$rid/ready-to-run/livemig"
+      publish_r2r
+    fi
+  elif [[ $build == 1 && "$cli" == */ready-to-run/* ]]; then
+    publish_r2r
   elif [[ $build == 1 ]]; then
     echo "building livemig (Release)..." >&2
     dotnet build "$root/samples/LiveMigration.Cli" -c Release -nologo -v quiet >&2
