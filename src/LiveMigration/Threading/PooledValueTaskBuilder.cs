@@ -136,16 +136,14 @@ internal struct PooledValueTaskBuilder<TResult>
     private PooledStateMachineBox<TStateMachine, TResult> Suspend<TStateMachine>(ref TStateMachine stateMachine)
         where TStateMachine : IAsyncStateMachine
     {
-        if (_box is PooledStateMachineBox<TStateMachine, TResult> box)
+        if (_box is not PooledStateMachineBox<TStateMachine, TResult> box)
         {
-            box.Context = ExecutionContext.Capture();
-            return box;
+            box = PooledStateMachineBox<TStateMachine, TResult>.Rent();
+            _box = box; // first, so the copy of the state machine below carries a builder that names its box
+            box.StateMachine = stateMachine;
         }
 
-        box = PooledStateMachineBox<TStateMachine, TResult>.Rent();
         box.Context = ExecutionContext.Capture();
-        _box = box;
-        box.StateMachine = stateMachine;
         return box;
     }
 }
